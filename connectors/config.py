@@ -1,0 +1,44 @@
+"""How one source is described in config.toml ([[sources]] tables)."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_REDACTED = ["REDACTED PERSONAL DATA", "REDACTED COMMERCIAL CONFIDENTIALITY", "REDACTED"]
+
+
+class SourceConfig(BaseModel):
+    """One source feeding one register. Paths are relative to the config file's folder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Unique source name; appears in fact ids, quarantine and reports")
+    register: str = Field(description="Canonical register this source feeds")
+    kind: Literal["csv", "xlsx", "sql"]
+    enabled: bool = True
+    # files (csv / xlsx)
+    path: str | None = Field(None, description="File path or glob (csv, xlsx)")
+    sheet: str | int | None = Field(None, description="xlsx sheet name or 0-based index")
+    encoding: str = Field("utf-8-sig", description="utf-8-sig (UTF-8 with or without BOM), cp1252, ...")
+    delimiter: str = ","
+    skip_rows: int = Field(0, ge=0, description="Preamble lines before the header row")
+    # sql
+    url: str | None = Field(None, description="SQLAlchemy URL; credentials only via ${ENV_VAR}")
+    table: str | None = None
+    query: str | None = Field(None, description="Read-only SELECT; use :name placeholders")
+    query_params: dict[str, Any] = Field(default_factory=dict)
+    # mapping
+    columns: dict[str, str] = Field(default_factory=dict, description="source header -> field")
+    values: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="field -> {source value -> canonical value}")
+    extract: dict[str, str] = Field(
+        default_factory=dict,
+        description="source header -> regex with named groups, each group a field (e.g. 'Trans No')")
+    defaults: dict[str, str] = Field(
+        default_factory=dict, description="field -> constant used where the source has no column")
+    date_formats: list[str] = Field(
+        default_factory=lambda: ["%d/%m/%Y", "%Y-%m-%d"],
+        description="strptime formats tried in order; Excel serial numbers are always accepted")
+    redacted: list[str] = Field(default_factory=lambda: list(DEFAULT_REDACTED))
+    required: bool = Field(True, description="If this source fails, the audit is incomplete")

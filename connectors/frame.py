@@ -1,0 +1,78 @@
+"""What a connector hands back: the canonical frame, its quarantine and its provenance.
+
+Canonical column dtypes (one convention everywhere downstream):
+  string / enum / hash -> object holding str or None   (ids stay strings)
+  date                 -> datetime64[ns] (NaT when blank)
+  money                -> Int64, integer pence (pd.NA when blank)
+  int                  -> Int64
+  number               -> Float64
+  bool                 -> boolean
+plus META_COLUMNS (fact_id, _source, _file, _row) on every row.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+
+QUARANTINE_COLUMNS = ("source", "file", "row", "column", "value", "reason")
+
+
+class SourceError(Exception):
+    """A source that cannot be read at all. The message names the source and what to fix."""
+
+    def __init__(self, source: str, message: str):
+        super().__init__(f"source {source!r}: {message}")
+        self.source = source
+        self.detail = message
+
+
+@dataclass
+class FileInfo:
+    path: str
+    sha256: str
+    rows: int
+
+
+@dataclass
+class Provenance:
+    source: str
+    register: str
+    kind: str  # csv | xlsx | sql
+    location: str  # path / glob / redacted URL + table or query
+    files: list[FileInfo] = field(default_factory=list)
+    loaded_at: datetime | None = None
+
+
+@dataclass
+class RegisterFrame:
+    """One source's rows mapped onto one register.
+
+    Invariant: rows_read == len(df) + number of distinct quarantined rows.
+    `quarantine` has one line per problem (a row with two bad cells has two lines).
+    """
+
+    register: str
+    source: str
+    df: pd.DataFrame
+    quarantine: pd.DataFrame
+    provenance: Provenance
+    rows_read: int
+
+    @property
+    def rows_accepted(self) -> int:
+        return len(self.df)
+
+    @property
+    def rows_quarantined(self) -> int:
+        if self.quarantine.empty:
+            return 0
+        return int(self.quarantine[["file", "row"]].drop_duplicates().shape[0])
+
+    def reconciles(self) -> bool:
+        return self.rows_read == self.rows_accepted + self.rows_quarantined
+
+
+def empty_quarantine() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in QUARANTINE_COLUMNS})
