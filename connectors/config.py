@@ -1,11 +1,17 @@
 """How one source is described in config.toml ([[sources]] tables)."""
 from __future__ import annotations
 
+import warnings
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_REDACTED = ["REDACTED PERSONAL DATA", "REDACTED COMMERCIAL CONFIDENTIALITY", "REDACTED"]
+
+
+# `register` is the natural name of the field; pydantic warns that it shadows a BaseModel
+# attribute, which is harmless here (the field is what every caller means).
+warnings.filterwarnings("ignore", message='Field name "register"', category=UserWarning)
 
 
 class SourceConfig(BaseModel):

@@ -43,6 +43,10 @@ class Provenance:
     location: str  # path / glob / redacted URL + table or query
     files: list[FileInfo] = field(default_factory=list)
     loaded_at: datetime | None = None
+    #: source columns no field is mapped from (per file: "file: header")
+    ignored_columns: list[str] = field(default_factory=list)
+    #: things a reviewer should know that did not stop the load (dev hash key, blank lines, ...)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass

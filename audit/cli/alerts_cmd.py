@@ -1,0 +1,130 @@
+"""`integrity-audit alerts list|show|review|suppress|assign`: the reviewer's commands.
+
+Every change goes through audit.store.lifecycle (and is an audit event); `show` logs a view.
+"""
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from audit.cli.common import ConfigOption, console, fail
+from audit.cli.runs_cmd import open_store_from
+from audit.store import lifecycle
+from audit.store.queries import NotFound, alert_view, list_alerts
+
+alerts_app = typer.Typer(help="Review alerts: list, show evidence, record decisions.", no_args_is_help=True)
+
+
+def current_user() -> str:
+    return os.environ.get("USER") or getpass.getuser()
+
+
+@alerts_app.command("list")
+def list_cmd(config: Optional[Path] = ConfigOption,
+             period: Optional[str] = typer.Option(None, help="YYYY-MM: alerts found by that period's run"),
+             status: Optional[str] = typer.Option(None, help=f"one of {', '.join(lifecycle.STATUSES)}"),
+             rule: Optional[str] = typer.Option(None, help="rule id or name"),
+             person: Optional[str] = typer.Option(None, help="subject person key"),
+             level: Optional[str] = typer.Option(None),
+             as_json: bool = typer.Option(False, "--json", help="JSON instead of a table")) -> None:
+    """List alerts, newest period first."""
+    store = open_store_from(config)
+    alerts = list_alerts(store, period=period, status=status, rule=rule, person=person, level=level)
+    if as_json:
+        typer.echo(json.dumps([asdict(a) for a in alerts], default=str, indent=1))
+        return
+    t = Table("id", "period", "level", "status", "novelty", "rule", "subject", "title")
+    for a in alerts:
+        t.add_row(str(a.id), a.period, a.level, a.status, a.novelty, a.rule_name,
+                  a.subject_name or a.subject or "-", a.title)
+    console.print(t if alerts else "no alerts match")
+
+
+@alerts_app.command("show")
+def show_cmd(alert_id: int, config: Optional[Path] = ConfigOption,
+             run: Optional[int] = typer.Option(None, help="evidence as found by this run (default: latest)")) -> None:
+    """Full evidence of one alert: facts with source file and row, entity links, rule, params, runbook."""
+    store = open_store_from(config)
+    try:
+        a = alert_view(store, alert_id, run)
+    except NotFound as e:
+        fail(str(e))
+    lifecycle.log_view(store, alert_id, current_user(), run)
+    console.print(f"[bold]Alert {a.id}[/bold] [{a.level}] {a.title}")
+    console.print(f"status {a.status}; {a.novelty} in {a.period}; first raised {a.first_period}; "
+                  f"assignee {a.assignee or '-'}; sensitivity {a.sensitivity}")
+    console.print(f"subject: {a.subject_name or '-'} ({a.subject or 'no person'}), department {a.department or '-'}")
+    console.print(f"\n[bold]Rule[/bold] {a.rule_name} ({a.rule_id}, version {a.rule_version[:12]}): {a.rule_title}")
+    console.print(a.rule_description)
+    console.print(f"\n[bold]Parameters in force[/bold] {json.dumps(a.params, default=str)}")
+    if a.values:
+        console.print("[bold]Fields[/bold] " + "; ".join(f"{k} = {v}" for k, v in a.values.items()))
+    console.print("\n[bold]Evidence[/bold]")
+    for f in a.facts:
+        console.print(f"  {f.alias}: {f.register} row {f.row} of {f.file} (source {f.source}, fact {f.fact_id})")
+        console.print("    " + ", ".join(f"{k}={v}" for k, v in f.values.items() if v is not None))
+    if a.links:
+        console.print("[bold]Entity links[/bold]")
+        for ln in a.links:
+            console.print(f"  {ln.fact_id} {ln.field} -> {ln.key}: {ln.method} score {ln.score:g} ({ln.strength}); "
+                          f"'{ln.source_text}' ~ '{ln.matched_text}'")
+    console.print(f"\n[bold]Runbook[/bold]\n{a.runbook}")
+    if a.history:
+        console.print("\n[bold]History[/bold]")
+        for d in a.history:
+            console.print(f"  {d.at:%Y-%m-%d %H:%M} {d.reviewer}: {d.status} - {d.note}")
+
+
+@alerts_app.command("review")
+def review_cmd(alert_id: int, status: str = typer.Option(..., help=", ".join(lifecycle.STATUSES[1:])),
+               note: str = typer.Option(..., help="why (mandatory)"),
+               reviewer: Optional[str] = typer.Option(None, help="default: $USER"),
+               config: Optional[Path] = ConfigOption) -> None:
+    """Record a decision on an alert (use --status in_review to reopen a closed one)."""
+    store = open_store_from(config)
+    try:
+        lifecycle.review(store, alert_id, status, note, reviewer or current_user())
+    except lifecycle.LifecycleError as e:
+        fail(str(e), code=2)
+    console.print(f"alert {alert_id} is now {status}")
+
+
+@alerts_app.command("suppress")
+def suppress_cmd(alert_id: int, reason: str = typer.Option(...),
+                 until: str = typer.Option(..., help="expiry date YYYY-MM-DD"),
+                 scope: str = typer.Option("finding", help="finding | rule-subject"),
+                 config: Optional[Path] = ConfigOption) -> None:
+    """Stop raising this finding (or this rule for this person) until a date."""
+    store = open_store_from(config)
+    try:
+        expiry = date.fromisoformat(until)
+    except ValueError:
+        fail(f"--until {until!r} is not a date written YYYY-MM-DD", code=2)
+    try:
+        sup = lifecycle.suppress(store, alert_id, reason, expiry, current_user(), scope.replace("-", "_"))
+    except lifecycle.LifecycleError as e:
+        fail(str(e), code=2)
+    console.print(f"suppression {sup.id} ({sup.scope}) applies until {sup.expires_on}")
+
+
+@alerts_app.command("assign")
+def assign_cmd(alert_id: int, to: str = typer.Option(..., "--to"), config: Optional[Path] = ConfigOption) -> None:
+    """Assign an alert to a reviewer."""
+    store = open_store_from(config)
+    try:
+        lifecycle.assign(store, alert_id, to, current_user())
+    except lifecycle.LifecycleError as e:
+        fail(str(e), code=2)
+    console.print(f"alert {alert_id} assigned to {to}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(alerts_app, name="alerts")

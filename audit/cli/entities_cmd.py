@@ -1,0 +1,79 @@
+"""`integrity-audit entities explain|overrides`: see how names were linked, check the overrides file."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+import connectors
+from audit.cli.common import ConfigOption, console, friendly_errors, load_settings
+from audit.entities import OverridesError, resolve
+from audit.entities.overrides import load as load_overrides
+
+
+def _overrides_path(settings) -> Path | None:
+    return settings.resolve_path(settings.entities.overrides) if settings.entities.overrides else None
+
+
+def explain(config: Optional[Path] = ConfigOption,
+            text: Optional[str] = typer.Option(None, "--text", "-t", help="Only links whose text contains this"),
+            key: Optional[str] = typer.Option(None, "--key", "-k", help="Only links to this key (e.g. CN:01234567)"),
+            weak: bool = typer.Option(False, "--weak", help="Only weak links"),
+            limit: int = typer.Option(50, help="Rows to show"),
+            as_json: bool = typer.Option(False, "--json", help="Print stats and rows as JSON")) -> None:
+    """Load the sources, resolve entities and show the evidence: method, score, both strings."""
+    settings = load_settings(config)
+    with friendly_errors(OverridesError):
+        loaded = connectors.load_sources(settings.sources, settings.base_dir)
+        frames = {r: df for r, df in loaded.by_register().items() if not df.empty}
+        with console.status("resolving entities"):
+            res = resolve(frames, settings.entities, overrides=_overrides_path(settings))
+    links = res.links
+    if text:
+        links = links[links["source_text"].str.contains(text, case=False, regex=False)
+                      | links["matched_text"].str.contains(text, case=False, regex=False)]
+    if key:
+        links = links[links["key"] == key]
+    if weak:
+        links = links[links["strength"] == "weak"]
+    links = links.drop_duplicates(["register", "field", "key", "method", "source_text", "matched_text"]).head(limit)
+    if as_json:
+        print(json.dumps({"stats": res.stats, "links": links.to_dict("records"),
+                          "unresolved": res.unresolved.head(limit).to_dict("records")}, default=str, indent=1))
+        return
+    table = Table(title=f"Entity links ({len(links)} shown)")
+    for c in ("register", "field", "key", "method", "score", "strength", "source_text", "matched_text"):
+        table.add_column(c)
+    for r in links.itertuples():
+        table.add_row(r.register, r.field, r.key, r.method, f"{r.score:.1f}", r.strength, r.source_text, r.matched_text)
+    console.print(table)
+    console.print(f"unresolved: {res.stats['unresolved_by_reason']}  links: {res.stats['links_by_method']}  "
+                  f"candidate pairs {res.stats.get('org_candidate_pairs', 0):,} of {res.stats.get('org_all_pairs', 0):,}",
+                  highlight=False)
+
+
+def overrides(config: Optional[Path] = ConfigOption) -> None:
+    """Validate the overrides CSV named by entities.overrides in config.toml and list its decisions."""
+    settings = load_settings(config)
+    path = _overrides_path(settings)
+    if path is None:
+        console.print("no entities.overrides file is configured", markup=False)
+        return
+    with friendly_errors(OverridesError):
+        items = load_overrides(path).items
+    table = Table(title=f"{path} ({len(items)} decisions)")
+    for c in ("kind", "left", "right", "decision", "who", "when", "why"):
+        table.add_column(c)
+    for o in items:
+        table.add_row(o.kind, o.left, o.right, o.decision, o.who, o.when, o.why)
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Entity resolution: evidence for links and the analysts' overrides.", no_args_is_help=True)
+    group.command("explain")(explain)
+    group.command("overrides")(overrides)
+    app.add_typer(group, name="entities")

@@ -1,0 +1,62 @@
+"""`integrity-audit export --period YYYY-MM --format csv|xlsx|json|all [--to DIR] [--pseudonymise]`:
+the CCU exports of the period's latest run, with manifest.json (files, row counts, SHA-256)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from audit.cli.common import ConfigOption, console, fail, friendly_errors, load_settings
+from audit.period import Period
+from audit.store import open_store
+from audit.store.queries import latest_run
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("export")
+    def export_cmd(
+        period: str = typer.Option(..., "--period", help="YYYY-MM: the month whose latest run to export"),
+        formats: List[str] = typer.Option(["all"], "--format", "-f",
+                                          help="csv, xlsx, json or all (repeatable)"),
+        to: Optional[Path] = typer.Option(None, "--to", file_okay=False,
+                                          help="folder to write into (default: data/out/<period>/)"),
+        pseudonymise: bool = typer.Option(
+            False, "--pseudonymise",
+            help="replace people's names and keys with stable pseudonyms (needs INTEGRITY_AUDIT_PSEUDONYM_KEY)"),
+        config: Optional[Path] = ConfigOption,
+    ) -> None:
+        """Write the alerts, evidence and links for the CCU."""
+        from reports.export import export, parse_formats
+        from reports.publishing import output_dir
+        from reports.pseudonym import PseudonymError, Pseudonymiser
+
+        try:
+            period = str(Period.parse(period))
+            chosen = parse_formats(formats)
+        except ValueError as e:
+            fail(str(e), 2)
+        pseudonymiser = None
+        if pseudonymise:
+            try:
+                pseudonymiser = Pseudonymiser.from_env()
+            except PseudonymError as e:
+                fail(str(e), 2)
+        settings = load_settings(config)
+        with friendly_errors():
+            store = open_store(settings.store_url)
+            with console.status(f"Reading the {period} run from the store"):
+                run = latest_run(store, period)
+            if run is None:
+                fail(f"no run recorded for {period}: run `integrity-audit run --period {period}` first")
+            folder = to or output_dir(settings, period)
+            with console.status(f"Exporting {len(run.alerts)} alerts as {', '.join(chosen)}"):
+                files = export(run, folder, chosen, pseudonymise_names=pseudonymise,
+                               pseudonymiser=pseudonymiser)
+        for entry in files.manifest["files"]:
+            rows = ", ".join(f"{k} {v}" for k, v in (entry["rows"] or {}).items())
+            console.print(f"{folder / entry['name']}  ({rows}; sha256 {entry['sha256'][:12]})")
+        console.print(f"manifest: {files.manifest_path}")
+        if run.incomplete:
+            console.print(f"[yellow]warning:[/yellow] run {run.id} is incomplete ({run.status}); "
+                          "the manifest says so")

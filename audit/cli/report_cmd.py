@@ -1,0 +1,50 @@
+"""`integrity-audit report --period YYYY-MM`: render the monthly HTML report of the period's
+latest run from the store (default: <exports.out_dir>/<period>/report-<period>.html)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from audit.cli.common import ConfigOption, console, fail, friendly_errors, load_settings
+from audit.period import Period
+from audit.store import open_store
+from audit.store.queries import latest_run
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("report")
+    def report_cmd(
+        period: str = typer.Option(..., "--period", help="YYYY-MM: the month whose latest run to report"),
+        out: Optional[Path] = typer.Option(None, "--out", dir_okay=False,
+                                           help="HTML file to write (default: data/out/<period>/report-<period>.html)"),
+        include_sensitive: bool = typer.Option(
+            True, "--sensitive/--no-sensitive",
+            help="--no-sensitive leaves out alerts on notifiable associations and vetting (for reviewers)"),
+        config: Optional[Path] = ConfigOption,
+    ) -> None:
+        """Render the monthly HTML report (one self-contained file, works offline)."""
+        from reports.html import write_report
+        from reports.publishing import output_dir, report_name
+
+        try:
+            period = str(Period.parse(period))
+        except ValueError as e:
+            fail(str(e), 2)
+        settings = load_settings(config)
+        with friendly_errors():
+            store = open_store(settings.store_url)
+            with console.status(f"Reading the {period} run from the store"):
+                run = latest_run(store, period)
+            if run is None:
+                fail(f"no run recorded for {period}: run `integrity-audit run --period {period}` first")
+            target = out or output_dir(settings, period) / report_name(
+                period, "" if include_sensitive else "reviewers")
+            with console.status(f"Rendering {len(run.alerts)} alerts"):
+                path = write_report(run, target, force_name=settings.audit.force_name,
+                                    include_sensitive=include_sensitive)
+        if run.incomplete:
+            console.print(f"[yellow]warning:[/yellow] run {run.id} for {period} is incomplete ({run.status}); "
+                          "the report says so")
+        console.print(f"report for {period} (run {run.id}, {len(run.alerts)} alerts): {path}")

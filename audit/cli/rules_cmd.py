@@ -1,0 +1,118 @@
+"""`integrity-audit rules ...`: list, validate, test and explain rule files."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+
+from audit.cli.common import ConfigOption, console, err_console, load_settings
+
+
+def _paths(paths: Optional[List[Path]], config: Optional[Path]) -> list[Path]:
+    """Explicit PATHS, else rules/library (unless disabled) plus config.toml [rules] folders."""
+    if paths:
+        return list(paths)
+    from rules.api import LIBRARY
+
+    settings = load_settings(config)
+    out = [LIBRARY] if settings.rules.include_library else []
+    return out + [settings.resolve_path(f) for f in settings.rules.folders]
+
+
+def _load(paths, config):
+    from rules.api import load_rules
+
+    return load_rules(_paths(paths, config))
+
+
+def _print_problems(problems) -> int:
+    errors = 0
+    for p in problems:
+        colour = "red" if p.severity == "error" else "yellow"
+        err_console.print(f"{p.file}:{p.line}:{p.col}: [{colour}]{p.severity}[/{colour}]: {p.message}", highlight=False)
+        errors += p.severity == "error"
+    return errors
+
+
+def register(app: typer.Typer) -> None:
+    rules_app = typer.Typer(help="List, validate, test and explain rule files.", no_args_is_help=True)
+    app.add_typer(rules_app, name="rules")
+
+    @rules_app.command("list")
+    def list_rules(paths: Optional[List[Path]] = typer.Argument(None, help="Rule files or folders"),
+                   config: Optional[Path] = ConfigOption) -> None:
+        """List the rules: id, name, level, status, registers."""
+        rules, problems = _load(paths, config)
+        table = Table(title=f"{len(rules)} rule(s)")
+        for col in ("id", "name", "level", "status", "match", "registers"):
+            table.add_column(col)
+        for r in sorted(rules, key=lambda r: r.name):
+            table.add_row(r.id, r.name, r.level, r.status, r.match.kind, ", ".join(r.registers))
+        console.print(table)
+        if _print_problems(problems):
+            err_console.print("some rule files have errors: run `integrity-audit rules validate`")
+            raise typer.Exit(1)
+
+    @rules_app.command("validate")
+    def validate(paths: Optional[List[Path]] = typer.Argument(None, help="Rule files or folders"),
+                 config: Optional[Path] = ConfigOption) -> None:
+        """Report every problem as file:line:col; exit 1 on any error."""
+        from rules.api import rule_files
+
+        targets = _paths(paths, config)
+        rules, problems = _load(paths, config)
+        errors = _print_problems(problems)
+        n_files = len(rule_files(targets))
+        console.print(f"{n_files} file(s), {len(rules)} valid rule(s), {errors} error(s), "
+                      f"{len(problems) - errors} warning(s)")
+        if errors:
+            raise typer.Exit(1)
+
+    @rules_app.command("test")
+    def test(paths: Optional[List[Path]] = typer.Argument(None, help="Rule files or folders"),
+             engine: str = typer.Option("both", help="durable | reference | both"),
+             config: Optional[Path] = ConfigOption) -> None:
+        """Run each rule's embedded tests and compare with `expect` exactly."""
+        from rich.progress import Progress
+
+        from rules.testing import ENGINES, run_rule_tests
+
+        if engine not in ("durable", "reference", "both"):
+            err_console.print("[red]error:[/red] --engine must be durable, reference or both")
+            raise typer.Exit(2)
+        engines = ENGINES if engine == "both" else (engine,)
+        rules, problems = _load(paths, config)
+        errors = _print_problems(problems)
+        outcomes = []
+        with Progress(console=err_console, transient=True) as progress:
+            task = progress.add_task("testing rules", total=len(rules))
+            for r in sorted(rules, key=lambda r: r.name):
+                progress.update(task, description=r.name)
+                outcomes += run_rule_tests(r, engines)
+                progress.advance(task)
+        failed = [o for o in outcomes if not o.passed]
+        for o in outcomes:
+            mark = "[green]PASS[/green]" if o.passed else "[red]FAIL[/red]"
+            console.print(f"{mark} {o.rule} [{o.engine}] {o.test}" + ("" if o.passed else f"\n     {o.location}: {o.detail}"),
+                          highlight=False)
+        console.print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed, {errors} rule file error(s)")
+        if failed or errors:
+            raise typer.Exit(1)
+
+    @rules_app.command("explain")
+    def explain(name: str = typer.Argument(..., help="Rule name"),
+                paths: Optional[List[Path]] = typer.Option(None, "--path", help="Rule files or folders"),
+                config: Optional[Path] = ConfigOption) -> None:
+        """Show the compiled form in readable terms."""
+        from rules.api import compile_rule
+        from rules.explain import explain as explain_text
+
+        rules, problems = _load(paths, config)
+        match = [r for r in rules if r.name == name]
+        if not match:
+            _print_problems([p for p in problems if Path(p.file).stem == name])
+            err_console.print(f"[red]error:[/red] no valid rule named {name!r}")
+            raise typer.Exit(1)
+        console.print(explain_text(compile_rule(match[0])), highlight=False)

@@ -1,0 +1,88 @@
+"""`integrity-audit runs list|show`: what each run did, in plain words. Also `open_store_from`,
+the one way the store's CLI commands open the store named by config.toml."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from audit.cli.common import ConfigOption, console, fail, friendly_errors, load_settings
+from audit.store import Store, open_store
+from audit.store.queries import NotFound, list_runs, run_view
+
+runs_app = typer.Typer(help="Runs of the audit: status, counts, sources, deliveries.", no_args_is_help=True)
+
+
+def open_store_from(config: Optional[Path]) -> Store:
+    settings = load_settings(config)
+    with friendly_errors():
+        return open_store(settings.store_url)
+
+
+def _when(dt) -> str:
+    return f"{dt:%Y-%m-%d %H:%M}" if dt else "-"
+
+
+@runs_app.command("list")
+def list_cmd(config: Optional[Path] = ConfigOption, period: Optional[str] = typer.Option(None),
+             limit: int = typer.Option(30), as_json: bool = typer.Option(False, "--json")) -> None:
+    """List runs, newest first."""
+    store = open_store_from(config)
+    runs = list_runs(store, limit=limit, period=period)
+    if as_json:
+        console.print_json(json.dumps([{**r.__dict__} for r in runs], default=str))
+        return
+    t = Table("run", "period", "status", "started", "finished", "by", "new", "carried", "resolved",
+              "sources failed", "note")
+    for r in runs:
+        note = f"replaced by run {r.superseded_by}" if r.superseded_by else (r.error or "")
+        t.add_row(str(r.id), r.period, r.status, _when(r.started_at), _when(r.finished_at), r.actor,
+                  str(r.counts["alerts_new"]), str(r.counts["alerts_carried"]), str(r.counts["alerts_resolved"]),
+                  str(r.counts["sources_failed"]), note[:80])
+    console.print(t if runs else "no runs recorded yet")
+
+
+@runs_app.command("show")
+def show_cmd(run_id: int, config: Optional[Path] = ConfigOption) -> None:
+    """Counts, sources (with failures in plain words), rules and deliveries of one run."""
+    store = open_store_from(config)
+    try:
+        run = run_view(store, run_id, evidence=False)
+    except NotFound as e:
+        fail(str(e))
+    c = run.counts
+    console.print(f"[bold]Run {run.id}[/bold] for {run.period}: [bold]{run.status}[/bold] "
+                  f"(engine {run.engine}, started {_when(run.started_at)}, finished {_when(run.finished_at)})")
+    if run.status == "running":
+        console.print("[yellow]This run has not finished: it is still going, or its process died "
+                      "(the next run of this period replaces it).[/yellow]")
+    if run.error:
+        console.print(f"[red]Error:[/red] {run.error}")
+    if run.incomplete:
+        console.print("[red]The audit for this period is incomplete: not every source was loaded.[/red]")
+    console.print(f"Rows read {c['rows_read']}, accepted {c['rows_accepted']}, quarantined {c['rows_quarantined']}. "
+                  f"Rules evaluated {c['rules_evaluated']}, findings {c['findings']}: "
+                  f"{c['alerts_new']} new, {c['alerts_carried']} carried over, {c['alerts_resolved']} resolved, "
+                  f"{c['alerts_suppressed']} suppressed.")
+    for src in run.sources:
+        if src.status == "loaded":
+            line = (f"  source {src.source} ({src.register}): loaded {src.rows_accepted} of {src.rows_read} rows"
+                    + (f", {src.rows_quarantined} quarantined" if src.rows_quarantined else ""))
+            if src.top_reasons:
+                line += "; commonest problems: " + "; ".join(f"{r} ({n})" for r, n in src.top_reasons[:3])
+            console.print(line)
+        else:
+            console.print(f"  [red]source {src.source} ({src.register}) FAILED[/red]: {src.error}")
+    for d in run.deliveries:
+        extra = f": {d['error']}" if d["error"] else ""
+        console.print(f"  delivery to {d['destination']}: {d['status']} after {d['attempts']} attempt(s) "
+                      f"at {_when(d['at'])}{extra}")
+    if not run.deliveries:
+        console.print("  no deliveries recorded")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(runs_app, name="runs")

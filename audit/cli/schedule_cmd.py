@@ -1,0 +1,75 @@
+"""`integrity-audit schedule [status|run-due]`: the monthly scheduler daemon and its status."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from audit.cli.common import ConfigOption, console, fail, friendly_errors, load_settings
+
+schedule_app = typer.Typer(help="Run the audit every month (default 02:00 on the 1st, Europe/London).",
+                           invoke_without_command=True)
+
+
+@schedule_app.callback()
+def daemon(ctx: typer.Context, config: Optional[Path] = ConfigOption) -> None:
+    """Start the scheduler daemon (runs until stopped)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from audit import scheduler
+
+    settings = load_settings(config)
+    if not settings.schedule.enabled:
+        fail("[schedule] enabled = false in the config: not starting the scheduler", code=2)
+    scheduler.setup_logging(settings)
+    with friendly_errors():
+        sched = scheduler.build_scheduler(settings)
+    console.print(f"scheduler started: cron {settings.schedule.cron!r} ({settings.schedule.timezone}); "
+                  f"logging to {settings.data_dir / 'logs' / 'scheduler.log'}; Ctrl-C stops it")
+    try:
+        sched.start()
+    except (KeyboardInterrupt, SystemExit):
+        console.print("scheduler stopped")
+
+
+@schedule_app.command("status")
+def status_cmd(config: Optional[Path] = ConfigOption) -> None:
+    """Next run time, the last runs and their outcomes, failed deliveries."""
+    from audit import scheduler
+
+    settings = load_settings(config)
+    with friendly_errors():
+        st = scheduler.status(settings)
+    console.print(f"schedule {'enabled' if st['enabled'] else 'DISABLED'}: cron {st['cron']!r} ({st['timezone']})")
+    console.print(f"next run: {st['next_run']:%Y-%m-%d %H:%M %Z} (from the {st['next_run_source']})")
+    console.print("last runs:" if st["last_runs"] else "no runs recorded yet")
+    for r in st["last_runs"]:
+        extra = f" - {r['error']}" if r["error"] else ""
+        extra += f" (replaced by run {r['superseded_by']})" if r["superseded_by"] else ""
+        finished = f"{r['finished_at']:%Y-%m-%d %H:%M}" if r["finished_at"] else "not finished"
+        console.print(f"  run {r['id']} {r['period']} {r['status']} by {r['actor']}, {finished}{extra}")
+    for d in st["failed_deliveries"]:
+        console.print(f"  [red]delivery to {d['destination']} for run {d['run_id']} failed[/red] "
+                      f"after {d['attempts']} attempt(s) at {d['at']:%Y-%m-%d %H:%M}: {d['error']}")
+
+
+@schedule_app.command("run-due")
+def run_due_cmd(config: Optional[Path] = ConfigOption) -> None:
+    """Run every period that is due now (once each) and exit; exit 1 if any failed."""
+    from audit import scheduler
+
+    settings = load_settings(config)
+    scheduler.setup_logging(settings)
+    with friendly_errors():
+        outcomes = scheduler.run_due(settings)
+    if not outcomes:
+        console.print("nothing is due")
+    for period, outcome in outcomes:
+        console.print(f"{period}: {outcome}")
+    if any(o in ("error", "locked") for _, o in outcomes):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(schedule_app, name="schedule")

@@ -1,0 +1,156 @@
+"""Normalisation of organisation names, company / VAT numbers, postcodes and addresses.
+
+Owns the string rules that decide when two written forms are "the same text"; nothing here
+compares two records. Legal suffixes ("Ltd", "Limited", "PLC", "LLP", "(UK)" ...) are removed by
+`cleanco`; the project adds only what cleanco does not know (leading "The", "&" = "and",
+trailing "Company" / "Co", trading names written "t/a" or "trading as").
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from cleanco import basename
+
+_TRADING_AS = re.compile(r"\b(?:t/a|t\\a|ta:|trading\s+as|trading\s+name)\b", re.IGNORECASE)
+_NON_WORD = re.compile(r"[^a-z0-9 ]+")
+_SPACES = re.compile(r"\s+")
+#: tokens dropped anywhere in a name (they carry no identity): "The Acme & Sons" ~ "Acme and Sons"
+_STOP = frozenset({"the", "and", "of"})
+#: trailing tokens cleanco leaves on ("The Acme Security Company")
+_TRAILING = frozenset({"company", "co", "uk", "gb", "england", "wales"})
+#: words that say what kind of business, not which one. A name made only of these (after the legal
+#: suffix is removed) is "generic": it never matches by fuzzy similarity and its exact matches are weak.
+GENERIC_WORDS = frozenset("""
+services service solutions solution holdings holding group groups uk gb british england wales
+international global national limited ltd company co trading enterprises enterprise management
+consulting consultants consultancy systems supplies supply products associates partners partnership
+investments properties property developments development training security maintenance cleaning
+logistics technology technologies tech digital media design engineering construction contractors
+general business industries trust foundation council agency direct online north south east west
+central northern southern eastern western
+""".split())
+#: common written abbreviations, expanded before comparing ("Fleet Svcs" = "Fleet Services")
+ABBREVIATIONS = {"svcs": "services", "svc": "services", "servs": "services", "mgmt": "management",
+                 "mgt": "management", "intl": "international", "bros": "brothers", "assoc": "associates",
+                 "dept": "department", "engg": "engineering", "natl": "national", "maint": "maintenance"}
+#: a name shorter than this (letters and digits, spaces removed) is "short": exact matches only
+MIN_FUZZY_CHARS = 5
+
+
+def _ascii_lower(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c)).lower()
+
+
+def org_name(text: str | None) -> str:
+    """Canonical form of one organisation name: "The ACME Security Co. Ltd." -> "acme security".
+
+    Returns "" when nothing identifying is left (blank, redacted, only a legal suffix).
+    """
+    if text is None or not isinstance(text, str):
+        return ""
+    s = _ascii_lower(text).replace("&", " and ").replace("+", " and ")
+    s = s.replace("(", " ").replace(")", " ").replace("'", "").replace("\u2019", "")
+    s = _SPACES.sub(" ", _NON_WORD.sub(" ", s.replace(".", " ").replace(",", " "))).strip()
+    prev = None
+    while s and s != prev:  # cleanco removes one suffix per call: "co ltd" needs two
+        prev = s
+        s = basename(s).strip()
+        tokens = s.split()
+        while len(tokens) > 1 and tokens[-1] in _TRAILING:
+            tokens.pop()
+        s = " ".join(tokens)
+    tokens = [ABBREVIATIONS.get(t, t) for t in s.split() if t not in _STOP]
+    return " ".join(tokens)
+
+
+def org_names(text: str | None) -> list[str]:
+    """Every candidate name in one written form: the legal name and any trading name ("X t/a Y").
+
+    Distinct canonical forms, in the order written; [] when the text names nothing.
+    """
+    if text is None or not isinstance(text, str):
+        return []
+    out: list[str] = []
+    for part in _TRADING_AS.split(text):
+        name = org_name(part)
+        if name and name not in out:
+            out.append(name)
+    if not out:  # only legal words ("UK Ltd"): keep them, so the mention is keyed (as a generic name)
+        bare = _SPACES.sub(" ", _NON_WORD.sub(" ", _ascii_lower(text))).strip()
+        out = [bare] if bare else []
+    return out
+
+
+def is_generic(name: str) -> bool:
+    """A canonical name made only of generic business words ("services", "uk holdings")."""
+    tokens = name.split()
+    return not tokens or all(t in GENERIC_WORDS for t in tokens)
+
+
+def is_short(name: str) -> bool:
+    return len(name.replace(" ", "")) < MIN_FUZZY_CHARS
+
+
+def company_number(value: str | None) -> str:
+    """Companies House number: upper case, no spaces; purely numeric ones padded to 8 digits.
+
+    "1234567" -> "01234567"; "sc 123456" -> "SC123456"; "0" / "N/A" / "" -> "" (not a number).
+    """
+    if value is None or not isinstance(value, str):
+        return ""
+    m = re.fullmatch(r"([A-Z]{0,2})(\d{1,8})", re.sub(r"[\s.\-/]", "", value).upper())
+    if not m or int(m.group(2)) == 0 or len(m.group(0)) > 8:
+        return ""
+    prefix, digits = m.groups()
+    return prefix + digits.zfill(8 - len(prefix))
+
+
+def vat_number(value: str | None) -> str:
+    """UK VAT number: "GB 123 4567 89" -> "123456789"; anything without 9 or 12 digits -> ""."""
+    if value is None or not isinstance(value, str):
+        return ""
+    s = re.sub(r"[\s.\-]", "", value).upper()
+    if s.startswith("GB"):
+        s = s[2:]
+    return s if re.fullmatch(r"\d{9}|\d{12}", s) and set(s) != {"0"} else ""
+
+
+_POSTCODE = re.compile(r"^([A-Z]{1,2}\d[A-Z\d]?)\s*(\d[A-Z]{2})$")
+
+
+def postcode(value: str | None) -> str:
+    """UK postcode, upper case with one space before the inward code: "sw1a1aa" -> "SW1A 1AA"."""
+    if value is None or not isinstance(value, str):
+        return ""
+    s = re.sub(r"\s+", "", value).upper()
+    m = _POSTCODE.match(s)
+    return f"{m.group(1)} {m.group(2)}" if m else ""
+
+
+_HOUSE_NUMBER = re.compile(r"\b(\d+[a-z]?)\b")
+_FLAT = re.compile(r"\b(?:flat|apartment|apt|unit|suite)\s+(\w+)", re.IGNORECASE)
+
+
+def address_key(first_line: str | None, post_code: str | None) -> str:
+    """Comparable address: "POSTCODE|number" ("12a High St", "ab1 2cd" -> "AB1 2CD|12a").
+
+    With no house number the first two words of the line stand in ("Rose Cottage" ->
+    "AB1 2CD|rose cottage"). The key names the building: a flat or unit number is dropped
+    ("Flat 3, 40 Station Rd" -> "|40"), so a supplier registered at the building an employee lives
+    in still matches; the evidence shows both full lines. Blank when the postcode is missing or
+    invalid: a street line alone is too weak to compare.
+    """
+    pc = postcode(post_code)
+    if not pc:
+        return ""
+    line = _ascii_lower(first_line) if isinstance(first_line, str) else ""
+    rest = _FLAT.sub(" ", line)
+    number = _HOUSE_NUMBER.search(rest)
+    if number:
+        part = number.group(1)
+    else:
+        words = [w for w in _NON_WORD.sub(" ", rest).split() if w not in _STOP]
+        part = " ".join(words[:2])
+    return f"{pc}|{part}" if part else pc

@@ -1,0 +1,216 @@
+"""resolve(frames) -> Resolution: fills the derived entity keys of every register and explains them.
+
+Owns the orchestration: which fields of which register name a person / organisation / address
+(read from the register dictionary: `entity` and `key`), running people.py, orgs.py and the
+address / name + date of birth keys, and assembling the evidence (`links`, one row per fact x key
+field, same names as audit.store.views.LinkView), the `unresolved` rows and the `stats`.
+Input frames are never modified; `Resolution.frames` holds copies with the key columns filled.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.progress import Progress
+
+from audit import registers as dictionary
+from audit.entities import names, normalise, overrides as overrides_mod
+from audit.entities.orgs import resolve_orgs
+from audit.entities.people import Workforce, resolve_value
+
+LINK_COLUMNS = ("fact_id", "register", "field", "key", "method", "score", "strength", "source_text", "matched_text")
+UNRESOLVED_COLUMNS = ("fact_id", "register", "field", "text", "reason", "candidates")
+_EVIDENCE = ("key", "method", "score", "strength", "matched_text")
+
+
+@dataclass
+class Resolution:
+    frames: dict[str, pd.DataFrame]
+    links: pd.DataFrame
+    unresolved: pd.DataFrame
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def _col(df: pd.DataFrame, name: str | None) -> pd.Series:
+    if name and name in df:
+        return df[name]
+    return pd.Series([None] * len(df), index=df.index, dtype="object")
+
+
+def _blank(s: pd.Series) -> pd.Series:
+    return s.isna() | (s.astype("object").map(lambda v: not str(v).strip()))
+
+
+def _entity_fields(register: str, entity: str) -> dict[str, list[str]]:
+    """key column -> the fields that feed it, in dictionary order (person_id before person_name)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for f in dictionary.get(register).fields.values():
+        if f.entity == entity and f.key:
+            out[f.key].append(f.name)
+    return dict(out)
+
+
+def _sibling(register: str, suffix: str) -> str | None:
+    return next((n for n in dictionary.get(register).fields if n.endswith(suffix)), None)
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.links: list[pd.DataFrame] = []
+        self.unresolved: list[dict] = []
+
+    def add(self, df: pd.DataFrame, register: str, key_col: str, source: pd.Series, ev: pd.DataFrame) -> None:
+        ok = ev["key"].notna()
+        if ok.any():
+            part = ev.loc[ok, list(_EVIDENCE)].copy()
+            part.insert(0, "source_text", source[ok].astype("object").map(str))
+            part.insert(0, "field", key_col)
+            part.insert(0, "register", register)
+            part.insert(0, "fact_id", df.loc[ok, "fact_id"].to_numpy())
+            self.links.append(part[list(LINK_COLUMNS)])
+
+    def miss(self, fact_id: str, register: str, key_col: str, info: dict) -> None:
+        self.unresolved.append({"fact_id": fact_id, "register": register, "field": key_col, "text": info["text"],
+                                "reason": info["reason"], "candidates": "; ".join(info["candidates"])})
+
+
+def _people(df, register, wf, overrides, out, col, counts) -> None:
+    groups = _entity_fields(register, "person")
+    if register == "workforce":  # the reference itself: a person is their own person_id
+        groups = {"person_key": ["person_id"]}
+    for key_col, fields in groups.items():
+        value = pd.Series([None] * len(df), index=df.index, dtype="object")
+        is_id = pd.Series(False, index=df.index)
+        for f in fields:  # first non-blank field wins (person_id before person_name)
+            src = _col(df, f)
+            take = value.isna() & ~_blank(src)
+            value[take] = src[take].astype("object")
+            is_id[take] = f == "person_id"
+        own = key_col == "person_key"
+        dob = _col(df, "person_dob" if own else None)
+        dept = _col(df, "person_department" if own else None)
+        cache: dict[tuple, tuple] = {}
+        rows = []
+        for idx, v, i, d, dp, fid in zip(df.index, value, is_id, dob, dept, df["fact_id"]):
+            if v is None:
+                rows.append((None,) * 5)
+                continue
+            ck = (v, i, d if not pd.isna(d) else None, dp)
+            if ck not in cache:
+                cache[ck] = resolve_value(wf, v, id_column=bool(i), dob=d, department=dp, overrides=overrides)
+            ev, miss = cache[ck]
+            rows.append(ev or (None,) * 5)
+            if miss:
+                col.miss(fid, register, key_col, miss)
+                counts["person_" + miss["reason"]] += 1
+        ev = pd.DataFrame(rows, index=df.index, columns=list(_EVIDENCE))
+        out[key_col] = ev["key"].astype("object")
+        col.add(out, register, key_col, value, ev)
+
+
+def _addresses(df, register, out, col) -> None:
+    for key_col, fields in _entity_fields(register, "address").items():
+        line, pc = _col(df, fields[0]), _col(df, _sibling(register, "postcode"))
+        keys = [normalise.address_key(a, p) or None for a, p in zip(line, pc)]
+        ev = pd.DataFrame({"key": keys}, index=df.index, dtype="object")
+        ev["method"], ev["score"] = "address", 100.0
+        ev["strength"] = ["strong" if k and "|" in k else "weak" for k in keys]
+        ev["matched_text"] = ev["key"]
+        out[key_col] = ev["key"]
+        source = line.astype("object").fillna("").map(str) + ", " + pc.astype("object").fillna("").map(str)
+        col.add(out, register, key_col, source, ev)
+
+
+def _name_dob(df, register, out, col) -> None:
+    if "name_dob_key" not in dictionary.get(register).fields:
+        return
+    if register == "notifiable_associations":
+        name, dob = _col(df, "associate_name"), _col(df, "associate_dob")
+        keys = [names.name_dob_key_free(n, d) or None for n, d in zip(name, dob)]
+    else:
+        first, last, dob = _col(df, "first_name"), _col(df, "last_name"), _col(df, "date_of_birth")
+        name = first.astype("object").fillna("").map(str) + " " + last.astype("object").fillna("").map(str)
+        keys = [names.name_dob_key(f, l, d) or None for f, l, d in zip(first, last, dob)]
+    ev = pd.DataFrame({"key": keys}, index=df.index, dtype="object")
+    ev["method"], ev["score"], ev["strength"], ev["matched_text"] = "name_dob", 100.0, "strong", ev["key"]
+    out["name_dob_key"] = ev["key"]
+    dob_text = pd.to_datetime(dob, errors="coerce").dt.strftime("%Y-%m-%d").fillna("")
+    col.add(out, register, "name_dob_key", name.astype("object").map(str) + " " + dob_text, ev)
+
+
+def _orgs(frames, out_frames, col, overrides, fuzzy, weak, stats) -> None:
+    parts = []
+    for register, df in frames.items():
+        for key_col, fields in _entity_fields(register, "org").items():
+            sid = _col(df, "supplier_id")
+            sid = _col(df, "_source").astype("object").fillna("").map(str) + "|" + sid.astype("object").where(
+                ~_blank(sid), None).fillna("").map(str)
+            parts.append(pd.DataFrame({
+                "register": register, "key_col": key_col, "pos": range(len(df)),
+                "text": _col(df, fields[0]).astype("object").to_numpy(),
+                "company_number": _col(df, _sibling(register, "company_number")).astype("object").to_numpy(),
+                "vat_number": _col(df, _sibling(register, "vat_number")).astype("object").to_numpy(),
+                "supplier_id": [s if not s.endswith("|") else None for s in sid],
+            }))
+    if not parts:
+        return
+    mentions = pd.concat(parts, ignore_index=True)
+    result = resolve_orgs(mentions, fuzzy_threshold=fuzzy, weak_threshold=weak, overrides=overrides)
+    stats.update(result.stats)
+    for (register, key_col), idx in mentions.groupby(["register", "key_col"], sort=False).groups.items():
+        df = out_frames[register]
+        ev = result.mentions.loc[idx].set_axis(df.index)
+        df[key_col] = ev["key"].astype("object")
+        col.add(df, register, key_col, mentions.loc[idx, "text"].set_axis(df.index), ev)
+    for miss in result.unresolved:
+        row = mentions.loc[miss["index"]]
+        df = out_frames[row["register"]]
+        col.miss(df["fact_id"].iloc[row["pos"]], row["register"], row["key_col"], miss)
+
+
+def resolve(frames: dict[str, pd.DataFrame], config: Any = None,
+            overrides: overrides_mod.Overrides | str | Path | None = None, *, progress: bool = False) -> Resolution:
+    """Resolve people, organisations and addresses across all registers (see docs/entities.md).
+
+    config: anything with fuzzy_threshold, weak_threshold and overrides (audit.settings.EntitiesSection);
+    overrides: an Overrides object or a CSV path; default: the CSV named by config.overrides.
+    """
+    started = time.perf_counter()
+    fuzzy = float(getattr(config, "fuzzy_threshold", 92.0))
+    weak = float(getattr(config, "weak_threshold", 85.0))
+    if weak > fuzzy:
+        raise ValueError(f"[entities] weak_threshold ({weak}) must not exceed fuzzy_threshold ({fuzzy})")
+    if not isinstance(overrides, overrides_mod.Overrides):
+        overrides = overrides_mod.load(overrides if overrides is not None else getattr(config, "overrides", None))
+    for register, df in frames.items():
+        dictionary.get(register)  # unknown register -> clear KeyError
+        if "fact_id" not in df:
+            raise ValueError(f"register {register!r}: frame has no fact_id column (load it through connectors)")
+    out = {r: df.copy() for r, df in frames.items()}
+    wf = Workforce(frames.get("workforce"))
+    col, counts, stats = _Collector(), Counter(), {}
+    with Progress(transient=True, disable=not progress) as bar:
+        task = bar.add_task("resolving entities", total=len(frames) + 1)
+        for register, df in frames.items():
+            _people(df, register, wf, overrides, out[register], col, counts)
+            _addresses(df, register, out[register], col)
+            _name_dob(df, register, out[register], col)
+            bar.advance(task)
+        _orgs(frames, out, col, overrides, fuzzy, weak, stats)
+        bar.advance(task)
+    links = pd.concat(col.links, ignore_index=True) if col.links else pd.DataFrame(columns=list(LINK_COLUMNS))
+    links = links.astype({c: "object" for c in LINK_COLUMNS if c != "score"}).astype({"score": "float64"})
+    unresolved = pd.DataFrame(col.unresolved, columns=list(UNRESOLVED_COLUMNS), dtype="object")
+    stats.update({
+        "links_by_method": dict(Counter(links["method"])) if len(links) else {},
+        "links_weak": int((links["strength"] == "weak").sum()) if len(links) else 0,
+        "unresolved_by_reason": dict(Counter(unresolved["reason"])) if len(unresolved) else {},
+        "workforce_present": wf.present,
+        "overrides": len(overrides.items),
+        "duration_s": round(time.perf_counter() - started, 3),
+    })
+    return Resolution(out, links, unresolved, stats)

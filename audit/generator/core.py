@@ -1,0 +1,181 @@
+"""Shared state of one generation run: seeded randomness, the audit window, row handles,
+person reservations and the truth being recorded.
+
+Determinism: every random stream is derived from (seed, a fixed stream name) with crc32, never
+from Python's salted hash() or the wall clock, so the same arguments give byte-identical output.
+Rows are plain dicts carrying a unique handle `_h`; natural keys (record ids, claim ids,
+transaction numbers) are assigned only at the end, after sorting, and truth refers to handles
+until then.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+from faker import Faker
+
+from audit.period import Period
+
+VERSION = 1
+FORCE_NAME = "Generated Constabulary"
+
+
+@dataclass
+class Person:
+    person_id: str
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    staff_type: str
+    rank_grade: str
+    department: str
+    post_id: str
+    post_title: str
+    post_vetting_level: str
+    start_date: date
+    end_date: date | None
+    line_manager_id: str | None
+    home_address: str
+    home_postcode: str
+    bank_account: str
+    seniority: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+@dataclass
+class Org:
+    org: str  # ORG0001
+    name: str  # canonical name
+    company_number: str | None
+    vat_number: str | None
+    address: str
+    postcode: str
+    bank_account: str
+    role: str  # supplier | donor | interest | press | force | decoy ...
+    decoy_of: str | None = None
+    category: str = ""
+
+
+@dataclass
+class Truth:
+    scenarios: list[dict] = field(default_factory=list)
+    decoys: list[dict] = field(default_factory=list)
+    dirty_rows: list[dict] = field(default_factory=list)
+    sources: list[dict] = field(default_factory=list)
+
+
+class Gen:
+    """Everything one run shares. Registers hold lists of row dicts (expenses: a DataFrame)."""
+
+    def __init__(self, seed: int, scale: float, months: int, end: str):
+        if scale <= 0:
+            raise ValueError("--scale must be greater than 0")
+        if not 1 <= months <= 36:
+            raise ValueError("--months must be between 1 and 36")
+        self.seed, self.scale, self.months = seed, scale, months
+        self.end_period = Period.parse(end)
+        periods = [self.end_period]
+        for _ in range(months - 1):
+            periods.append(periods[-1].previous())
+        self.periods: list[Period] = periods[::-1]
+        self.start: date = self.periods[0].start
+        self.end: date = self.end_period.end
+        self.rows: dict[str, list[dict]] = {}
+        self.people: list[Person] = []
+        self.by_id: dict[str, Person] = {}
+        self.orgs: list[Org] = []
+        self.org_by_id: dict[str, Org] = {}
+        self.reserved: set[str] = set()  # people used by scenarios / decoys
+        self.workforce_row: dict[str, dict] = {}  # person_id -> workforce row
+        self.vetting_of: dict[str, dict] = {}  # person_id -> their current clearance row
+        self.absences: dict[str, list[dict]] = {}  # person_id -> absence rows
+        self.hospitality_days: set[tuple[str, date]] = set()  # accepted hospitality (person, day)
+        self.reviewed_change: set[str] = set()  # people whose aftercare review follows a new declaration
+        self.truth = Truth()
+        self._h = 0
+        self._pick = self.rng("scenario-people")
+
+    # ---- randomness ---------------------------------------------------------------------------
+    def rng(self, stream: str) -> np.random.Generator:
+        return np.random.default_rng([self.seed, zlib.crc32(stream.encode())])
+
+    def faker(self, stream: str) -> Faker:
+        fk = Faker("en_GB")
+        fk.seed_instance(self.seed * 1_000_003 + zlib.crc32(stream.encode()))
+        return fk
+
+    def count(self, base: float, minimum: int = 1) -> int:
+        """A volume scaled by --scale, never below `minimum`."""
+        return max(minimum, int(round(base * self.scale)))
+
+    # ---- rows ---------------------------------------------------------------------------------
+    def handle(self) -> int:
+        self._h += 1
+        return self._h
+
+    def add(self, register: str, row: dict) -> dict:
+        row["_h"] = self.handle()
+        self.rows.setdefault(register, []).append(row)
+        return row
+
+    # ---- dates --------------------------------------------------------------------------------
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def day(self, i: int) -> date:
+        return self.start + timedelta(days=int(i))
+
+    def day_in(self, period: Period, rng: np.random.Generator, weekday: bool = True,
+               lo: int = 1, hi: int = 31) -> date:
+        """A random day of `period` between day-of-month lo and hi (a weekday if asked)."""
+        last = period.end.day
+        choices = [period.start + timedelta(days=d - 1) for d in range(lo, min(hi, last) + 1)]
+        if weekday:
+            choices = [d for d in choices if d.weekday() < 5]
+        return choices[int(rng.integers(len(choices)))]
+
+    # ---- people -------------------------------------------------------------------------------
+    def active(self, p: Person, on: date | None = None) -> bool:
+        on = on or self.end
+        return p.start_date <= self.start and (p.end_date is None or p.end_date >= on)
+
+    def take_person(self, pred=None, department: str | None = None) -> Person:
+        """A fresh active person (never reused by another scenario or decoy)."""
+        pool = [p for p in self.people if p.person_id not in self.reserved and self.active(p)
+                and p.line_manager_id and (department is None or p.department == department)
+                and (pred is None or pred(p))]
+        if not pool:
+            raise RuntimeError(
+                "the generated workforce is too small for the planted scenarios; use a larger --scale")
+        p = pool[int(self._pick.integers(len(pool)))]
+        self.reserved.add(p.person_id)
+        return p
+
+    def record(self, kind: str, period: Period, rows: list[tuple[str, dict]], note: str,
+               people=(), orgs=(), decoy: bool = False) -> None:
+        entry = {"kind": kind, "period": str(period),
+                 "people": sorted({p.person_id if isinstance(p, Person) else p for p in people}),
+                 "orgs": sorted({o.org if isinstance(o, Org) else o for o in orgs}),
+                 "records": [(reg, row["_h"]) for reg, row in rows], "note": note}
+        (self.truth.decoys if decoy else self.truth.scenarios).append(entry)
+
+
+def add_years(d: date, years: int) -> date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+def working_days(start: date, end: date) -> int:
+    return int(np.busday_count(start, end + timedelta(days=1)))
+
+
+def pence(pounds: float) -> int:
+    return int(round(pounds * 100))

@@ -1,0 +1,120 @@
+"""One generation run: build the force, plant scenarios, write the sources, config.toml and
+truth.json. Order matters: scenario people are reserved before the background is drawn, so the
+background never touches them.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from audit.generator import declarations, expenses, hr_records, keys, people, writers
+from audit.generator.config_writer import write_mapping
+from audit.generator.core import FORCE_NAME, VERSION, Gen
+from audit.generator.layouts import LAYOUTS
+from audit.generator.orgs import Orgs
+from audit.generator.procurement import Procurement
+from audit.generator.scenarios import plant_all
+
+
+@dataclass
+class Result:
+    out: Path
+    rows: dict[str, int]  # source -> data rows written
+    dirty: dict[str, int]
+    seconds: float
+    scenarios: int
+    decoys: int
+
+
+def generate(out: Path, seed: int = 1, months: int = 12, end: str = "2026-10", scale: float = 1.0,
+             step: Callable[[str], None] = lambda name: None) -> Result:
+    t0 = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    g = Gen(seed, scale, months, end)
+    step("workforce")
+    people.build_workforce(g)
+    people.workforce_rows(g)
+    hr_records.build(g)
+    orgs = Orgs(g)
+    forces = orgs.forces()
+    proc = Procurement(g, orgs)
+    step("scenarios")
+    plant_all(g, orgs, proc)
+    step("background registers")
+    people.barred_rows(g, forces)
+    barred = {(r["first_name"], r["last_name"], r["date_of_birth"]) for r in g.rows["barred_list"]}
+    declarations.gifts(g, orgs)
+    declarations.interests(g, orgs)
+    declarations.associations(g, orgs, barred)
+    step("procurement")
+    proc.background()
+    step("expenses")
+    g.expenses_bg = expenses.background(g)
+    step("keys")
+    frames, handle_keys = keys.assign(g)
+    protected = {h for e in g.truth.scenarios + g.truth.decoys for _, h in e["records"]}
+    rows, dirty = {}, {}
+    rng = g.rng("dirty")
+    for layout in LAYOUTS:
+        step(f"write {layout.file}")
+        df = frames[layout.name]
+        cells = writers.format_frame(df, layout, for_xlsx=layout.kind == "xlsx")
+        eligible = None
+        if layout.name == "vetting":
+            eligible = (df["status"] == "expired").reset_index(drop=True)
+        elif layout.name == "workforce":
+            eligible = ~df["person_id"].isin(g.reserved) & df["line_manager_id"].notna()
+            eligible &= ~df["person_id"].isin({p.line_manager_id for p in g.people})
+        entries = writers.plant_dirty(cells, df, layout, protected, rng, eligible)
+        writers.write(cells, layout, out)
+        rows[layout.name], dirty[layout.name] = len(cells), len(entries)
+        g.truth.dirty_rows += entries
+        g.truth.sources.append({"name": layout.name, "register": layout.register, "file": layout.file,
+                                "rows": len(cells), "dirty_rows": len(entries)})
+    step("truth")
+    write_mapping(LAYOUTS, out / "config.toml", FORCE_NAME)
+    (out / "truth.json").write_text(json.dumps(_truth(g, frames, handle_keys), indent=1, ensure_ascii=False,
+                                               default=str) + "\n", encoding="utf-8")
+    return Result(out, rows, dirty, time.perf_counter() - t0, len(g.truth.scenarios), len(g.truth.decoys))
+
+
+def _truth(g: Gen, frames, handle_keys) -> dict:
+    def entries(items, prefix):
+        items = sorted(items, key=lambda e: (e["kind"], e["period"], json.dumps(
+            [handle_keys[h] for _, h in e["records"]], sort_keys=True, default=str)))
+        return [{"id": f"{prefix}{i:04d}", "kind": e["kind"], "period": e["period"], "people": e["people"],
+                 "orgs": e["orgs"], "records": [{"register": handle_keys[h][0], "key": handle_keys[h][1]}
+                                                 for _, h in e["records"]], "note": e["note"]}
+                for i, e in enumerate(items, start=1)]
+
+    org_mentions, person_mentions = [], []
+    for layout in LAYOUTS:
+        df = frames[layout.name]
+        for col in [c for c in df.columns if c.startswith("_org:")]:
+            fld = col.split(":", 1)[1]
+            sub = df[df[col].notna() & df[fld].notna()]
+            for h, text, org in sub[["_h", fld, col]].itertuples(index=False):
+                reg, key = handle_keys[int(h)]
+                org_mentions.append({"register": reg, "key": key, "field": fld, "text": text, "org": org})
+        if "_person:person_name" in df.columns:
+            for h, text, pid in df[["_h", "person_name", "_person:person_name"]].itertuples(index=False):
+                reg, key = handle_keys[int(h)]
+                person_mentions.append({"register": reg, "key": key, "field": "person_name", "text": text,
+                                        "person": pid if isinstance(pid, str) else None})
+    return {
+        "generator": {"seed": g.seed, "scale": g.scale, "months": g.months, "end": str(g.end_period), "version": VERSION},
+        "force": FORCE_NAME,
+        "periods": [str(p) for p in g.periods],
+        "sources": g.truth.sources,
+        "scenarios": entries(g.truth.scenarios, "S"),
+        "decoys": entries(g.truth.decoys, "D"),
+        "dirty_rows": g.truth.dirty_rows,
+        "organisations": [{"org": o.org, "name": o.name, "company_number": o.company_number, "decoy_of": o.decoy_of}
+                          for o in g.orgs],
+        "org_mentions": org_mentions,
+        "person_mentions": person_mentions,
+    }

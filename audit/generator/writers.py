@@ -1,0 +1,155 @@
+"""Writes each source in its force-specific form (CSV, XLSX, SQLite), plants the dirty cells and
+reports them with the row number a person sees when opening the source (docs/generator-truth.md).
+
+Byte-identical output for identical input: fixed workbook properties and timestamps, SQLite
+written from scratch in one transaction, CSV with fixed line endings.
+"""
+from __future__ import annotations
+
+import math
+import sqlite3
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+
+from audit.generator.layouts import Layout
+from audit.registers import get
+
+FIXED_TIME = datetime(2000, 1, 1)
+BAD = {"bad date": {"%d/%m/%Y": "31/02/{y}", "%Y-%m-%d": "{y}-02-30", "%d-%b-%Y": "30-Feb-{y}"},
+       "bad amount": {"plain": "TBC", "pound": "£1O.00"},
+       "unknown enum value": "Unknown - see notes", "missing required value": ""}
+
+
+def _blank(v) -> bool:
+    return v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v)) or (v is pd.NA)
+
+
+def format_frame(df: pd.DataFrame, layout: Layout, for_xlsx: bool = False) -> pd.DataFrame:
+    """Canonical values -> the strings (or, for XLSX dates, date objects) the force's file holds."""
+    reg = get(layout.register)
+    out: dict[str, list] = {}
+    for header, fld in layout.columns:
+        if fld is None:
+            out[header] = [layout.constants.get(header, "")] * len(df)
+            continue
+        if header in layout.composite:
+            fmt = layout.composite[header][0]
+            names = [n for n in fld.split("+")]
+            out[header] = [fmt.format(**dict(zip(names, vals))) for vals in zip(*(df[n] for n in names))]
+            continue
+        ftype = reg.field(fld).type
+        labels = layout.values.get(fld)
+        col = df[fld] if fld in df else pd.Series([None] * len(df))
+        out[header] = [_cell(v, ftype, labels, layout, for_xlsx) for v in col]
+    return pd.DataFrame(out, dtype=object)
+
+
+def _cell(v, ftype: str, labels, layout: Layout, for_xlsx: bool):
+    if _blank(v):
+        return None if for_xlsx else ""
+    if ftype == "date":
+        d = v.date() if isinstance(v, (pd.Timestamp, datetime)) else v
+        return d if for_xlsx else d.strftime(layout.date_format)
+    if ftype == "money":
+        v = int(v)
+        if layout.money == "pound":
+            return f"{'-' if v < 0 else ''}£{abs(v) / 100:,.2f}"
+        return f"{v / 100:.2f}"
+    if ftype == "number":
+        return f"{float(v):g}"
+    if ftype == "int":
+        return str(int(v))
+    if ftype == "enum" and labels:
+        return labels[v]
+    return str(v)
+
+
+def plant_dirty(cells: pd.DataFrame, df: pd.DataFrame, layout: Layout, protected: set[int], rng,
+                eligible=None) -> list[dict]:
+    """Spoil a handful of rows not referenced by truth; return their truth entries."""
+    if not layout.dirty or cells.empty:
+        return []
+    ok = ~df["_h"].isin(protected)
+    if eligible is not None:
+        ok &= eligible
+    candidates = np.flatnonzero(ok.to_numpy())
+    k = 4 if len(cells) >= 40 else max(1, len(cells) // 10)
+    k = min(k, len(candidates))
+    picked = sorted(int(i) for i in rng.choice(candidates, size=k, replace=False))
+    header_of = {fld: h for h, fld in layout.columns}
+    entries = []
+    for n, i in enumerate(picked):
+        fld, reason = layout.dirty[n % len(layout.dirty)]
+        header = header_of[fld]
+        if reason == "bad date":
+            bad = BAD[reason].get(layout.date_format, "31/02/{y}").format(y=2026)
+        elif reason == "bad amount":
+            bad = BAD[reason][layout.money]
+        else:
+            bad = BAD[reason]
+        cells.iat[i, cells.columns.get_loc(header)] = bad if bad != "" else (None if layout.kind != "csv" else "")
+        entries.append({"source": layout.name, "row": row_number(layout, i), "column": header, "reason": reason})
+    return entries
+
+
+def row_number(layout: Layout, i: int) -> int:
+    """The row number of the i-th (0-based) data record as docs/generator-truth.md defines it."""
+    if layout.kind == "csv":
+        return layout.skip_rows + 1 + (i + 1)
+    if layout.kind == "xlsx":
+        return i + 2  # header on sheet row 1
+    return i + 1  # SQL: 1-based ordinal of the query result
+
+
+def write(cells: pd.DataFrame, layout: Layout, out: Path) -> Path:
+    path = out / layout.file
+    if path.exists():
+        path.unlink()
+    if layout.kind == "csv":
+        with open(path, "w", encoding=layout.encoding, newline="") as fh:
+            for line in layout.preamble:
+                fh.write(line + layout.newline)
+            cells.to_csv(fh, index=False, lineterminator=layout.newline)
+    elif layout.kind == "xlsx":
+        _xlsx(cells, layout, path)
+    else:
+        _sqlite(cells, layout, path)
+    return path
+
+
+def _xlsx(cells: pd.DataFrame, layout: Layout, path: Path) -> None:
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
+                                         "strings_to_urls": False})
+    wb.set_properties({"title": layout.name, "author": "Generated Constabulary", "created": FIXED_TIME})
+    ws = wb.add_worksheet(layout.sheet or "Sheet1")
+    bold, datef = wb.add_format({"bold": True}), wb.add_format({"num_format": "dd/mm/yyyy"})
+    for j, h in enumerate(cells.columns):
+        ws.write_string(0, j, h, bold)
+        ws.set_column(j, j, max(12, len(h) + 2))
+    for i, row in enumerate(cells.itertuples(index=False), start=1):
+        for j, v in enumerate(row):
+            if v is None or v == "":
+                continue
+            if isinstance(v, date):
+                ws.write_datetime(i, j, datetime(v.year, v.month, v.day), datef)
+            else:
+                ws.write_string(i, j, str(v))
+    wb.close()
+
+
+def _sqlite(cells: pd.DataFrame, layout: Layout, path: Path) -> None:
+    types = {"amount": "TEXT", "miles": "REAL"}
+    cols = list(cells.columns)
+    con = sqlite3.connect(str(path))
+    try:
+        con.execute(f"CREATE TABLE {layout.table} (" + ", ".join(f"{c} {types.get(c, 'TEXT')}" for c in cols) + ")")
+        data = [tuple(None if v == "" else (float(v) if c == "miles" and v is not None else v)
+                      for c, v in zip(cols, row)) for row in cells.itertuples(index=False)]
+        con.executemany(f"INSERT INTO {layout.table} VALUES ({', '.join('?' * len(cols))})", data)
+        con.commit()
+    finally:
+        con.close()

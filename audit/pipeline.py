@@ -1,0 +1,201 @@
+"""One monthly run, end to end: load -> resolve -> evaluate -> record -> publish.
+
+The only module that ties connectors, entities, rules, the store and reports together. A run holds
+the period lock for its whole length, so two processes never run the same period at once.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pandas as pd
+
+import connectors
+from audit import registers
+from audit.entities import Resolution, resolve
+from audit.period import Period
+from audit.settings import Settings
+from audit.store.db import Store, open_store
+from audit.store.locks import period_lock
+from audit.store.record import RuleInfo, RunInput, RunSummary, SourceLoadInput, record_run, start_run
+from rules import api as rules_api
+from rules.finding import Finding
+
+log = logging.getLogger("integrity_audit.pipeline")
+
+#: progress(stage, detail) is called as the run moves on; the CLI shows it.
+Progress = Callable[[str, str], None]
+
+_SENSITIVITY_ORDER = ("public", "internal", "personal", "sensitive")
+
+
+@dataclass
+class RunOutcome:
+    period: Period
+    run_id: int
+    status: str  # succeeded | partial | failed
+    summary: RunSummary | None
+    load: connectors.LoadResult | None = None
+    evaluation: rules_api.Evaluation | None = None
+    resolution: Resolution | None = None
+    rule_problems: list[rules_api.Problem] = field(default_factory=list)
+    report_path: str | None = None
+    export_paths: list[str] = field(default_factory=list)
+    deliveries: list[Any] = field(default_factory=list)
+    error: str | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def incomplete(self) -> bool:
+        return self.status != "succeeded"
+
+
+def load_rule_set(settings: Settings) -> tuple[list[rules_api.CompiledRule], list[rules_api.Rule], list[rules_api.Problem]]:
+    """The enabled, validated rules: the shipped library plus the force's folders, minus disabled."""
+    folders = ([rules_api.LIBRARY] if settings.rules.include_library else []) + [
+        settings.resolve_path(f) for f in settings.rules.folders]
+    rules, problems = rules_api.load_rules(folders)
+    disabled = set(settings.rules.disabled)
+    unknown = disabled - {r.name for r in rules}
+    if unknown:
+        problems.append(rules_api.Problem(str(settings.config_path), 1, 1,
+                                          f"[rules] disabled names unknown rule(s): {sorted(unknown)}"))
+    enabled = [r for r in rules if r.name not in disabled and r.status != "deprecated"]
+    unknown_params = set(settings.rules.params) - {r.name for r in rules}
+    if unknown_params:
+        problems.append(rules_api.Problem(str(settings.config_path), 1, 1,
+                                          f"[rules.params] names unknown rule(s): {sorted(unknown_params)}"))
+    return [rules_api.compile_rule(r) for r in enabled], enabled, problems
+
+
+def _rule_info(rule: rules_api.Rule, compiled: rules_api.CompiledRule) -> RuleInfo:
+    sens = max((_max_sensitivity(reg) for reg in rule.registers), key=_SENSITIVITY_ORDER.index, default="internal")
+    return RuleInfo(id=rule.id, name=rule.name, version=compiled.version, level=rule.level, title=rule.title,
+                    description=rule.description, runbook=rule.alert.runbook or "", registers=rule.registers,
+                    sensitivity=sens)
+
+
+def _max_sensitivity(register: str) -> str:
+    fields = registers.get(register).fields.values()
+    return max((f.sensitivity for f in fields), key=_SENSITIVITY_ORDER.index)
+
+
+def _source_inputs(load: connectors.LoadResult) -> list[SourceLoadInput]:
+    out = []
+    for f in load.frames:
+        out.append(SourceLoadInput(
+            name=f.source, register=f.register, kind=f.provenance.kind, location=f.provenance.location,
+            status="loaded", error=None, rows_read=f.rows_read, rows_accepted=f.rows_accepted,
+            rows_quarantined=f.rows_quarantined,
+            files=[{"path": i.path, "sha256": i.sha256, "rows": i.rows} for i in f.provenance.files],
+            quarantine=f.quarantine))
+    for fail in load.failures:
+        out.append(SourceLoadInput(name=fail.source, register=fail.register, kind="", location="",
+                                   status="failed", error=fail.message, rows_read=0, rows_accepted=0,
+                                   rows_quarantined=0))
+    return out
+
+
+def _evidence_facts(findings: list[Finding], frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every fact a finding refers to, with its register and canonical values."""
+    wanted = {fid for f in findings for ids in f.facts.values() for fid in ids}
+    parts = []
+    for register, df in frames.items():
+        if df.empty or "fact_id" not in df:
+            continue
+        hit = df[df["fact_id"].isin(wanted)]
+        if not hit.empty:
+            parts.append(hit.assign(register=register))
+    if not parts:
+        return pd.DataFrame({"fact_id": pd.Series(dtype="object"), "register": pd.Series(dtype="object")})
+    return pd.concat(parts, ignore_index=True)
+
+
+def _people(frames: dict[str, pd.DataFrame]) -> dict[str, dict]:
+    wf = frames.get("workforce")
+    if wf is None or wf.empty:
+        return {}
+    key = wf["person_key"] if "person_key" in wf else wf["person_id"]
+    names = (wf["first_name"].fillna("") + " " + wf["last_name"].fillna("")).str.strip()
+    return {str(k): {"name": n, "department": d, "line_manager_id": m}
+            for k, n, d, m in zip(key, names, wf["department"], wf["line_manager_id"]) if isinstance(k, str)}
+
+
+def run_period(settings: Settings, period: Period, *, engine: str | None = None, actor: str = "cli",
+               progress: Progress | None = None, publish: bool = True, store: Store | None = None) -> RunOutcome:
+    """Run the audit of one period and record it. Raises RunLocked if the period is being run."""
+    import time
+
+    note = progress or (lambda stage, detail: None)
+    engine = engine or settings.rules.engine
+    own_store = store is None
+    if settings.store_url.startswith("sqlite:///"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = store or open_store(settings.store_url)
+    timings: dict[str, float] = {}
+    try:
+        with period_lock(store, str(period)):
+            run_id = start_run(store, period, engine, actor)
+            log.info("run %s: period %s started (engine %s)", run_id, period, engine)
+            try:
+                t = time.perf_counter()
+                note("load", f"{len(settings.sources)} sources")
+                load = connectors.load_sources(settings.sources, settings.base_dir,
+                                               progress=lambda name, done, total: note("load", f"{name} ({done}/{total})"))
+                timings["load"] = time.perf_counter() - t
+                t = time.perf_counter()
+                compiled, rules, problems = load_rule_set(settings)
+                note("resolve", "people and organisations")
+                resolution = resolve(load.by_register(), settings.entities, _overrides_path(settings))
+                timings["resolve"] = time.perf_counter() - t
+                t = time.perf_counter()
+                evaluation = rules_api.evaluate(compiled, resolution.frames, period, settings.rules.params, engine,
+                                                progress=lambda name: note("evaluate", name))
+                timings["evaluate"] = time.perf_counter() - t
+            except Exception as exc:  # recorded as a failed run, then raised: never silent
+                log.exception("run %s failed", run_id)
+                record_run(store, RunInput(period=period, engine=engine, sources=[], rules=[], findings=[],
+                                           facts=pd.DataFrame(), links=pd.DataFrame(), people={},
+                                           status="failed", error=f"{type(exc).__name__}: {exc}",
+                                           actor=actor, run_id=run_id))
+                raise
+            errors = [p for p in problems if getattr(p, "severity", "error") == "error"]
+            problems_text = [str(p) for p in errors]
+            failed = [f for f in load.failures if f.required]
+            status = "partial" if failed or errors else "succeeded"
+            error = "; ".join([f.message for f in failed] + problems_text) or None
+            t = time.perf_counter()
+            note("record", f"{len(evaluation.findings)} findings")
+            facts = _evidence_facts(evaluation.findings, resolution.frames)
+            links = resolution.links[resolution.links["fact_id"].isin(set(facts["fact_id"]))] \
+                if not resolution.links.empty else resolution.links
+            by_name = {c.name: c for c in compiled}
+            summary = record_run(store, RunInput(
+                period=period, engine=engine, sources=_source_inputs(load),
+                rules=[_rule_info(r, by_name[r.name]) for r in rules], findings=evaluation.findings,
+                facts=facts, links=links, people=_people(resolution.frames), status=status, error=error,
+                actor=actor, run_id=run_id))
+            timings["record"] = time.perf_counter() - t
+        outcome = RunOutcome(period=period, run_id=summary.run_id, status=summary.status, summary=summary,
+                             load=load, evaluation=evaluation, resolution=resolution, rule_problems=problems,
+                             error=error, stage_seconds=timings)
+        if publish:
+            t = time.perf_counter()
+            note("publish", "report and exports")
+            from reports import publish as publish_run
+
+            result = publish_run(store, settings, summary.run_id, actor=actor)
+            outcome.report_path = str(result.report_path)
+            outcome.export_paths = [str(p) for p in result.export_paths]
+            outcome.deliveries = result.deliveries
+            timings["publish"] = time.perf_counter() - t
+        log.info("run %s: period %s %s", summary.run_id, period, summary.status)
+        return outcome
+    finally:
+        if own_store:
+            store.dispose()
+
+
+def _overrides_path(settings: Settings):
+    return settings.resolve_path(settings.entities.overrides) if settings.entities.overrides else None

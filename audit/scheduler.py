@@ -1,0 +1,201 @@
+"""The monthly schedule: APScheduler 3 with its job store in the store's own database.
+
+A cron trigger from config.toml ([schedule] cron, timezone; default "0 2 1 * *" Europe/London),
+coalesce=True, max_instances=1 and a misfire grace of misfire_grace_days, so a run missed while
+the server was down happens exactly once on restart (the job's stored next run time is kept across
+restarts instead of being reset by replace_existing). Each firing runs the previous calendar month
+through `audit.pipeline.run_period(settings, period, actor="scheduler")` (imported lazily; tests
+inject another runner by reference) under the period lock, skipping a period that already has a
+successful run, so two schedulers on one database run a period once.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.util import ref_to_obj
+from sqlalchemy import inspect, select, text
+
+from audit import settings as settings_mod
+from audit.period import Period
+from audit.store import RunLocked, Store, open_store, period_lock, trail
+from audit.store.models import Delivery, Run
+
+JOB_ID = "monthly-audit"
+JOBS_TABLE = "apscheduler_jobs"
+DEFAULT_RUNNER = "audit.pipeline:run_period"
+MAX_CATCH_UP = 12  # run-due never runs more than this many periods at once
+log = logging.getLogger("audit.scheduler")
+
+
+def setup_logging(settings: settings_mod.Settings) -> None:
+    """Log to stderr and to <data dir>/logs/scheduler.log."""
+    logs = settings.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s pid=%(process)d %(message)s")
+    handlers = [logging.FileHandler(logs / "scheduler.log", encoding="utf-8"), logging.StreamHandler(sys.stderr)]
+    for h in handlers:
+        h.setFormatter(fmt)
+    log.handlers[:] = handlers
+    log.setLevel(logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.INFO)
+    logging.getLogger("apscheduler").handlers[:] = handlers
+
+
+def trigger_for(settings: settings_mod.Settings) -> CronTrigger:
+    try:
+        return CronTrigger.from_crontab(settings.schedule.cron, timezone=ZoneInfo(settings.schedule.timezone))
+    except (ValueError, KeyError) as e:
+        raise settings_mod.SettingsError(
+            f"[schedule] cron {settings.schedule.cron!r} / timezone {settings.schedule.timezone!r}: {e}") from None
+
+
+def period_done(store: Store, period: Period | str) -> bool:
+    """True when the period's current run succeeded (or was partial)."""
+    with store.read() as s:
+        return s.execute(select(Run.id).where(Run.period == str(period), Run.superseded_by.is_(None),
+                                              Run.status.in_(("succeeded", "partial"))).limit(1)).first() is not None
+
+
+def run_once(settings: settings_mod.Settings, period: Period, runner: str = DEFAULT_RUNNER) -> str:
+    """Run one period under its lock unless it is done: "ran" | "skipped" | "locked" | "error"."""
+    store = open_store(settings.store_url)
+    try:
+        with period_lock(store, str(period)):
+            if period_done(store, period):
+                log.info("period %s already has a successful run; not running it again", period)
+                return "skipped"
+            log.info("running period %s", period)
+            try:
+                result = ref_to_obj(runner)(settings, period, actor="scheduler")
+            except Exception as exc:
+                log.exception("the run of period %s failed", period)
+                trail.log(store, actor="scheduler", action="schedule.error", obj=f"period:{period}",
+                          details={"error": repr(exc)})
+                return "error"
+            run_id = getattr(result, "run_id", None)
+            status = getattr(result, "status", None)
+            log.info("period %s finished: run %s, status %s", period, run_id, status)
+            return "ran"
+    except RunLocked as e:
+        log.warning("%s; this scheduler leaves it to that process", e)
+        return "locked"
+    finally:
+        store.dispose()
+
+
+def scheduled_job(config_path: str | None, runner: str = DEFAULT_RUNNER) -> str:
+    """What the cron trigger fires: run the previous calendar month."""
+    settings = settings_mod.load(config_path)
+    now = datetime.now(ZoneInfo(settings.schedule.timezone))
+    return run_once(settings, Period.containing(now.date()).previous(), runner)
+
+
+def stored_next_run_time(url: str) -> datetime | None:
+    """The job's next run time as the job store holds it (None if absent or paused)."""
+    store = Store(url)
+    try:
+        if not inspect(store.engine).has_table(JOBS_TABLE):
+            return None
+        with store.read() as s:
+            ts = s.execute(text(f"SELECT next_run_time FROM {JOBS_TABLE} WHERE id = :id"), {"id": JOB_ID}).scalar()
+        return datetime.fromtimestamp(ts, timezone.utc) if ts is not None else None
+    finally:
+        store.dispose()
+
+
+def build_scheduler(settings: settings_mod.Settings, runner: str = DEFAULT_RUNNER,
+                    scheduler_cls: type = BlockingScheduler) -> Any:
+    """A scheduler with the monthly job, keeping a missed run time so it catches up once."""
+    trigger = trigger_for(settings)
+    tz = ZoneInfo(settings.schedule.timezone)
+    url = settings.store_url
+    open_store(url).dispose()  # the schema exists before APScheduler adds its table
+    grace = max(1, settings.schedule.misfire_grace_days * 86400)
+    sched = scheduler_cls(jobstores={"default": SQLAlchemyJobStore(url=url, tablename=JOBS_TABLE)}, timezone=tz,
+                          job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace})
+    upcoming = trigger.get_next_fire_time(None, datetime.now(tz))
+    pending = stored_next_run_time(url)
+    next_run = pending if pending is not None and pending <= upcoming else upcoming
+    if pending is not None and pending < datetime.now(timezone.utc):
+        log.info("a scheduled run was due at %s while no scheduler was running; it runs now if within "
+                 "the %d-day grace period", pending, settings.schedule.misfire_grace_days)
+    config = str(settings.config_path) if settings.config_path else None
+    sched.add_job(scheduled_job, trigger, id=JOB_ID, name="monthly integrity audit", replace_existing=True,
+                  kwargs={"config_path": config, "runner": runner}, next_run_time=next_run)
+    sched.add_listener(_on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    return sched
+
+
+def _on_event(event) -> None:
+    if event.code == EVENT_JOB_MISSED:
+        log.error("the run due at %s was missed by more than the grace period and is skipped; "
+                  "use `integrity-audit schedule run-due` or run the period by hand", event.scheduled_run_time)
+    else:
+        log.error("the scheduled job raised %r", event.exception)
+
+
+def due_periods(settings: settings_mod.Settings, now: datetime | None = None) -> list[Period]:
+    """Periods the cron says should have run by now since the last successful scheduled run."""
+    trigger, tz = trigger_for(settings), ZoneInfo(settings.schedule.timezone)
+    now = (now or datetime.now(timezone.utc)).astimezone(tz)
+    store = open_store(settings.store_url)
+    try:
+        with store.read() as s:
+            last = s.execute(select(Run.period).where(Run.actor == "scheduler", Run.superseded_by.is_(None),
+                                                      Run.status.in_(("succeeded", "partial")))
+                             .order_by(Run.period.desc()).limit(1)).scalar()
+        start = (datetime.combine(Period.parse(last).next().next().start, datetime.min.time(), tz) if last
+                 else now - timedelta(days=366))
+        fires, t = [], trigger.get_next_fire_time(None, start)
+        while t is not None and t <= now and len(fires) < 10_000:
+            fires.append(t)
+            t = trigger.get_next_fire_time(t, t + timedelta(seconds=1))
+        if not last:
+            fires = fires[-1:]  # first use: only the latest due run, not a year of history
+        periods = sorted({Period.containing(f.date()).previous() for f in fires})
+        periods = [p for p in periods if not period_done(store, p)]
+    finally:
+        store.dispose()
+    if len(periods) > MAX_CATCH_UP:
+        log.warning("%d periods are due; running the latest %d (run older ones by hand)", len(periods), MAX_CATCH_UP)
+        periods = periods[-MAX_CATCH_UP:]
+    return periods
+
+
+def run_due(settings: settings_mod.Settings, runner: str = DEFAULT_RUNNER,
+            now: datetime | None = None) -> list[tuple[str, str]]:
+    """Run each due period once; [(period, outcome)]."""
+    return [(str(p), run_once(settings, p, runner)) for p in due_periods(settings, now)]
+
+
+def status(settings: settings_mod.Settings, limit: int = 5) -> dict[str, Any]:
+    """Next run time, the last runs and their outcomes, and failed deliveries."""
+    trigger, tz = trigger_for(settings), ZoneInfo(settings.schedule.timezone)
+    store = open_store(settings.store_url)
+    try:
+        stored = stored_next_run_time(settings.store_url)
+        with store.read() as s:
+            runs = s.execute(select(Run).order_by(Run.id.desc()).limit(limit)).scalars().all()
+            failed = s.execute(select(Delivery).where(Delivery.status == "failed")
+                               .order_by(Delivery.id.desc()).limit(10)).scalars().all()
+            return {
+                "enabled": settings.schedule.enabled,
+                "cron": settings.schedule.cron, "timezone": settings.schedule.timezone,
+                "next_run": (stored or trigger.get_next_fire_time(None, datetime.now(tz))),
+                "next_run_source": "job store" if stored else "cron (no scheduler has started yet)",
+                "last_runs": [{"id": r.id, "period": r.period, "status": r.status, "actor": r.actor,
+                               "finished_at": r.finished_at, "error": r.error,
+                               "superseded_by": r.superseded_by} for r in runs],
+                "failed_deliveries": [{"run_id": d.run_id, "destination": d.destination, "at": d.at,
+                                       "attempts": d.attempts, "error": d.error} for d in failed],
+            }
+    finally:
+        store.dispose()

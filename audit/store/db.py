@@ -1,0 +1,104 @@
+"""Connecting to the store: engines, sessions, the clock.
+
+Owns how SQLite and PostgreSQL are driven so the same ORM code is safe on both:
+- SQLite: WAL, foreign keys on, a 60 s busy timeout, and write transactions that start with
+  BEGIN IMMEDIATE (so two writers queue instead of failing half way); reads use a plain BEGIN.
+- PostgreSQL: one engine; isolation per schema is done with the URL
+  (`?options=-csearch_path%3Dmy_schema`), so nothing here is PostgreSQL-specific.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+SQLITE_BUSY_SECONDS = 60
+
+
+class StoreError(Exception):
+    """A store problem a user can act on (message says what to fix)."""
+
+
+def make_engine(url: str, *, immediate: bool = True) -> Engine:
+    """An engine for `url`; on SQLite `immediate` makes every transaction BEGIN IMMEDIATE."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    db = parsed.database
+    if db and db != ":memory:" and not db.startswith("file:"):
+        Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every sqlite test
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # pragma: no cover
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Store:
+    """A handle on one store database. Use `open_store(url)` to get a migrated one."""
+
+    def __init__(self, url: str, *, clock: Callable[[], datetime] | None = None):
+        self.url = url
+        self.engine = make_engine(url, immediate=True)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._reader = make_engine(url, immediate=False) if self.is_sqlite else self.engine
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction: committed on success, rolled back on any error."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self._reader, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def now(self) -> datetime:
+        now = self.clock()
+        if now.tzinfo is None:
+            raise StoreError("the store clock must return timezone-aware datetimes")
+        return now.astimezone(timezone.utc).replace(microsecond=now.microsecond)
+
+    def today(self) -> date:
+        return self.now().date()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self._reader is not self.engine:
+            self._reader.dispose()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.dispose()
+
+    def __repr__(self) -> str:
+        return f"Store({make_url(self.url).render_as_string(hide_password=True)})"
+
+
+def open_store(url: str, *, migrate: bool = True, clock: Callable[[], datetime] | None = None) -> Store:
+    """Open the store at `url`, bringing its schema up to date first (idempotent)."""
+    if migrate:
+        from audit.store.migrate import upgrade
+
+        upgrade(url)
+    return Store(url, clock=clock)

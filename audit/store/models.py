@@ -1,0 +1,257 @@
+"""The store's tables (SQLAlchemy 2.x ORM). Same models on SQLite and PostgreSQL.
+
+Owns the schema only; the Alembic migrations in audit/store/migrations/versions mirror it.
+Times are stored in UTC and always read back timezone-aware (UTCDateTime).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Integer,
+                        String, Text, TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use timezone-aware UTC")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # running | succeeded | partial | failed
+    engine: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    superseded_by: Mapped[int | None] = mapped_column(Integer)  # a later run of the period replaced it
+    sources_loaded: Mapped[int] = mapped_column(default=0)
+    sources_failed: Mapped[int] = mapped_column(default=0)
+    rows_read: Mapped[int] = mapped_column(default=0)
+    rows_accepted: Mapped[int] = mapped_column(default=0)
+    rows_quarantined: Mapped[int] = mapped_column(default=0)
+    rules_evaluated: Mapped[int] = mapped_column(default=0)
+    findings: Mapped[int] = mapped_column(default=0)
+    alerts_new: Mapped[int] = mapped_column(default=0)
+    alerts_carried: Mapped[int] = mapped_column(default=0)
+    alerts_resolved: Mapped[int] = mapped_column(default=0)
+    alerts_suppressed: Mapped[int] = mapped_column(default=0)
+
+
+class RunLock(Base):
+    __tablename__ = "run_locks"
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64))
+    pid: Mapped[int]
+    host: Mapped[str] = mapped_column(String(255))
+    acquired_at: Mapped[datetime]
+
+
+class SourceLoad(Base):
+    __tablename__ = "source_loads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(255))
+    register: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    location: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # loaded | failed
+    error: Mapped[str | None] = mapped_column(Text)
+    rows_read: Mapped[int] = mapped_column(default=0)
+    rows_accepted: Mapped[int] = mapped_column(default=0)
+    rows_quarantined: Mapped[int] = mapped_column(default=0)
+    files: Mapped[list[Any]] = mapped_column(default=list)  # [{path, sha256, rows}]
+
+
+class QuarantineRow(Base):
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(255))
+    file: Mapped[str | None] = mapped_column(Text)
+    row: Mapped[int | None]
+    column: Mapped[str | None] = mapped_column(String(255))
+    value: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class RuleVersion(Base):
+    __tablename__ = "rule_versions"
+    __table_args__ = (UniqueConstraint("rule_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    version: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    runbook: Mapped[str] = mapped_column(Text, default="")
+    registers: Mapped[list[Any]] = mapped_column(default=list)
+    sensitivity: Mapped[str] = mapped_column(String(16), default="internal")
+
+
+class RunRule(Base):
+    """Which rule versions a run evaluated."""
+
+    __tablename__ = "run_rules"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    rule_version_id: Mapped[int] = mapped_column(ForeignKey("rule_versions.id"), primary_key=True)
+
+
+class Person(Base):
+    """Subjects as last seen by a run (name, department, line manager)."""
+
+    __tablename__ = "people"
+    person_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    department: Mapped[str | None] = mapped_column(Text)
+    line_manager_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    rule_id: Mapped[str] = mapped_column(String(64), index=True)
+    rule_name: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str | None] = mapped_column(String(255), index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    dedup: Mapped[list[Any]] = mapped_column(default=list)
+    first_period: Mapped[str] = mapped_column(String(7))
+    last_period: Mapped[str] = mapped_column(String(7))
+    status: Mapped[str] = mapped_column(String(32), default="new", index=True)
+    assignee: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    dispositions: Mapped[list["Disposition"]] = relationship(order_by="Disposition.id")
+
+
+class AlertOccurrence(Base):
+    """An alert found by a run: novelty new / carried, or suppressed; params in force."""
+
+    __tablename__ = "alert_occurrences"
+    __table_args__ = (UniqueConstraint("alert_id", "run_id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    novelty: Mapped[str] = mapped_column(String(16))  # new | carried
+    suppressed: Mapped[bool] = mapped_column(Boolean, default=False)
+    suppression_id: Mapped[int | None] = mapped_column(Integer)
+    rule_version: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    values: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    as_of: Mapped[date | None] = mapped_column(Date)
+
+
+class AlertResolved(Base):
+    """An alert found by the previous period's run and not by this run."""
+
+    __tablename__ = "alert_resolved"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), primary_key=True)
+
+
+class AlertFact(Base):
+    __tablename__ = "alert_facts"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    occurrence_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_occurrences.id", ondelete="CASCADE"), index=True)
+    alias: Mapped[str] = mapped_column(String(64))
+    fact_id: Mapped[str] = mapped_column(String(255))
+    register: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(255))
+    file: Mapped[str | None] = mapped_column(Text)
+    row: Mapped[int | None]
+    values: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AlertLink(Base):
+    __tablename__ = "alert_links"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    occurrence_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_occurrences.id", ondelete="CASCADE"), index=True)
+    fact_id: Mapped[str] = mapped_column(String(255))
+    field: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str | None] = mapped_column(String(255))
+    method: Mapped[str | None] = mapped_column(String(32))
+    score: Mapped[float | None] = mapped_column(Float)
+    strength: Mapped[str | None] = mapped_column(String(16))
+    source_text: Mapped[str | None] = mapped_column(Text)
+    matched_text: Mapped[str | None] = mapped_column(Text)
+
+
+class Disposition(Base):
+    __tablename__ = "dispositions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    reviewer: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text)
+
+
+class Suppression(Base):
+    __tablename__ = "suppressions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))  # finding | rule_subject
+    fingerprint: Mapped[str | None] = mapped_column(String(64), index=True)
+    rule_id: Mapped[str | None] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(String(255))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    expires_on: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    destination: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))  # delivered | failed
+    attempts: Mapped[int] = mapped_column(default=1)
+    error: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained (see audit.store.trail)."""
+
+    __tablename__ = "audit_events"
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=False)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object: Mapped[str] = mapped_column(String(255))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+

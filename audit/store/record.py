@@ -1,0 +1,174 @@
+"""Recording a run: the input contract the pipeline hands the store, and record_run.
+
+Contract (audit.pipeline builds these; extend only additively):
+
+    SourceLoadInput(name, register, kind, location, status "loaded"|"failed", error,
+                    rows_read, rows_accepted, rows_quarantined,
+                    files=[{path, sha256, rows}], quarantine=DataFrame[source,file,row,column,value,reason])
+    RuleInfo(id, name, version, level, title, description, runbook, registers, sensitivity)
+    RunInput(period: Period, engine, sources, rules, findings: [rules.finding.Finding],
+             facts: DataFrame   fact_id, register, _source, _file, _row + canonical field columns,
+             links: DataFrame   fact_id, register, field, key, method, score, strength,
+                                source_text, matched_text,
+             people: {person_key: {name, department, line_manager_id}},
+             status "succeeded"|"partial"|"failed", error=None, actor="cli",
+             run_id=None)       # additive: pass start_run()'s id to show the run as running early
+
+record_run(store, run_input) -> RunSummary(run_id, status, counts)
+
+- Holds the period lock (re-entrant: the pipeline may already hold it) and writes the whole result
+  in ONE transaction. If that transaction fails the previous results of the period stay intact and
+  the run is marked failed with the error; if the process dies, the run stays "running" until the
+  next run of the period replaces it.
+- A succeeded/partial run replaces the period's earlier runs' results (occurrences, evidence,
+  source loads, quarantine); those run rows stay, marked superseded_by. Alerts are never
+  duplicated: fingerprint = sha256(rule_id + "\\x1f".join(dedup values)); dispositions, notes,
+  assignees and suppressions live on the alert and survive reruns.
+- Novelty: "carried" when the fingerprint was alerted in an earlier period, else "new". Alerts
+  found by the latest earlier period's run but not now are "resolved" (unless their rule was not
+  evaluated, or a register the rule reads failed to load in this partial run). Fingerprints under
+  an unexpired suppression are recorded with suppressed=True and not raised.
+- A failed run records its sources, quarantine and error only; earlier results stay current.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select, update
+
+from audit.period import Period
+from audit.store import trail
+from audit.store.db import Store
+from audit.store.locks import period_lock
+from audit.store.models import Run
+from audit.store.writer import write_results
+from rules.finding import Finding
+
+RUN_STATUSES = ("succeeded", "partial", "failed")
+
+
+@dataclass
+class SourceLoadInput:
+    name: str
+    register: str
+    kind: str
+    location: str
+    status: str  # loaded | failed
+    error: str | None
+    rows_read: int
+    rows_accepted: int
+    rows_quarantined: int
+    files: list[dict[str, Any]] = field(default_factory=list)  # {path, sha256, rows}
+    quarantine: pd.DataFrame | None = None  # source, file, row, column, value, reason
+
+
+@dataclass
+class RuleInfo:
+    id: str
+    name: str
+    version: str
+    level: str
+    title: str
+    description: str
+    runbook: str
+    registers: list[str]
+    sensitivity: str
+
+
+@dataclass
+class RunInput:
+    period: Period
+    engine: str
+    sources: list[SourceLoadInput]
+    rules: list[RuleInfo]
+    findings: list[Finding]
+    facts: pd.DataFrame
+    links: pd.DataFrame
+    people: dict[str, dict]
+    status: str
+    error: str | None = None
+    actor: str = "cli"
+    run_id: int | None = None
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    status: str
+    counts: dict[str, int]
+
+
+def fingerprint(rule_id: str, dedup: tuple | list) -> str:
+    joined = "\x1f".join("" if v is None else str(v) for v in dedup)
+    return hashlib.sha256((str(rule_id) + joined).encode("utf-8")).hexdigest()
+
+
+def start_run(store: Store, period: Period | str, engine: str, actor: str = "cli") -> int:
+    """Insert the run as "running" in its own short transaction and return its id."""
+    with store.write() as s:
+        run = Run(period=str(period), status="running", engine=engine, actor=actor,
+                  started_at=store.now())
+        s.add(run)
+        s.flush()
+        trail.append(s, store, actor=actor, action="run.start", obj=f"run:{run.id}",
+                     details={"period": str(period), "engine": engine})
+        return run.id
+
+
+def _check(ri: RunInput) -> None:
+    if ri.status not in RUN_STATUSES:
+        raise ValueError(f"RunInput.status must be one of {RUN_STATUSES}, got {ri.status!r}")
+    if ri.status == "failed":
+        return
+    known_rules = {r.id for r in ri.rules}
+    unknown = sorted({f.rule_id for f in ri.findings} - known_rules)
+    if unknown:
+        raise ValueError(f"findings name rule id(s) missing from RunInput.rules: {unknown[:5]}")
+    known_facts = set(ri.facts["fact_id"].astype(str)) if ri.facts is not None and len(ri.facts) else set()
+    for f in ri.findings:
+        for alias, ids in f.facts.items():
+            lost = [i for i in ids if str(i) not in known_facts]
+            if lost:
+                raise ValueError(f"finding of rule {f.rule_name} ({alias}) refers to fact(s) not in "
+                                 f"RunInput.facts: {lost[:3]}")
+
+
+def record_run(store: Store, ri: RunInput) -> RunSummary:
+    """Record one run of a period atomically and idempotently (see the module docstring)."""
+    _check(ri)
+    period = str(ri.period)
+    with period_lock(store, period):
+        run_id = ri.run_id or start_run(store, period, ri.engine, ri.actor)
+        try:
+            with store.write() as s:
+                counts = write_results(s, store, ri, run_id)
+                trail.append(s, store, actor=ri.actor, action="run.record", obj=f"run:{run_id}",
+                             details={"period": period, "status": ri.status, "counts": counts,
+                                      "error": ri.error})
+        except Exception as exc:
+            _mark_failed(store, run_id, ri.actor, f"recording the run failed: {exc!r}")
+            raise
+    return RunSummary(run_id=run_id, status=ri.status, counts=counts)
+
+
+def _mark_failed(store: Store, run_id: int, actor: str, error: str) -> None:
+    with store.write() as s:
+        s.execute(update(Run).where(Run.id == run_id)
+                  .values(status="failed", error=error, finished_at=store.now()))
+        trail.append(s, store, actor=actor, action="run.fail", obj=f"run:{run_id}",
+                     details={"error": error})
+
+
+def crashed_runs(store: Store, period: str | None = None) -> list[int]:
+    """Runs still marked running whose period is not locked (their process died)."""
+    from audit.store.models import RunLock
+
+    with store.read() as s:
+        q = select(Run.id).where(Run.status == "running", Run.superseded_by.is_(None),
+                                 Run.period.not_in(select(RunLock.period)))
+        if period:
+            q = q.where(Run.period == str(period))
+        return list(s.execute(q).scalars())

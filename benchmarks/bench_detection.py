@@ -1,0 +1,209 @@
+"""Measured detection of the shipped rule library on generated forces.
+
+For each seed: generate a force (`integrity-audit generate`), load its sources, resolve entities,
+run the whole library for every month, and score the findings against truth.json
+(docs/generator-truth.md). Prints, per rule and overall:
+  planted   scenarios of that kind; found = a finding of that rule, in the scenario's period (state
+            scenarios: that period or later), whose facts cover every planted record of the
+            registers the rule reads
+  decoys    near misses of that kind; alerted = a finding of that rule touching a decoy record
+  bg/1k     findings of that rule touching no planted or decoy record (the unplanted background),
+            per 1,000 workforce rows per month; `bg alerts/1k` counts distinct dedup keys instead
+            (what the store raises as alerts after carry-over)
+
+    .venv/bin/python benchmarks/bench_detection.py --seeds 1 2 3 --scale 1 [--engine durable]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rich.console import Console  # noqa: E402
+from rich.progress import Progress  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+console = Console()
+
+
+def generate(out: Path, seed: int, scale: float, months: int, end: str) -> None:
+    try:
+        from audit.generator.run import generate as run_generator
+    except ImportError as e:
+        raise SystemExit(f"the generator (audit/generator/run.py) is not available yet: {e}")
+    run_generator(out, seed=seed, months=months, end=end, scale=scale)
+    if not (out / "truth.json").exists():
+        raise SystemExit(f"the generator wrote no truth.json in {out}")
+
+
+def fact_index(frames: dict) -> dict[tuple, str]:
+    """(register, natural key values) -> fact_id, for reading truth records."""
+    from audit import registers
+
+    index = {}
+    for name, df in frames.items():
+        keys = registers.get(name).natural_key
+        if df.empty or not keys:
+            continue
+        cols = [df[k].astype("object").where(df[k].notna(), None).map(lambda v: None if v is None else str(v))
+                for k in keys]
+        for fid, *vals in zip(df["fact_id"], *cols):
+            index[(name, tuple(vals))] = fid
+    return index
+
+
+def record_facts(entry: dict, index: dict, natural: dict) -> list[tuple[str, str]]:
+    out = []
+    for rec in entry["records"]:
+        reg = rec["register"]
+        key = tuple(str(rec["key"].get(k)) if rec["key"].get(k) is not None else None for k in natural[reg])
+        fid = index.get((reg, key))
+        if fid is None:
+            raise SystemExit(f"truth record {rec} is not among the accepted rows (quarantined or unmapped?)")
+        out.append((reg, fid))
+    return out
+
+
+def score_seed(seed: int, args, work: Path, totals: dict) -> None:
+    import connectors
+    from audit import registers
+    from audit.entities import resolve
+    from audit.period import Period
+    from audit.settings import load as load_settings
+    from audit.pipeline import load_rule_set
+    from rules import api as rules_api
+
+    out = work / f"seed{seed}"
+    t = time.perf_counter()
+    generate(out, seed, args.scale, args.months, args.end)
+    truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
+    settings = load_settings(out / "config.toml")
+    load = connectors.load_sources(settings.sources, settings.base_dir)
+    failed = [f.message for f in load.failures]
+    if failed:
+        raise SystemExit("sources failed: " + "; ".join(failed))
+    resolution = resolve(load.by_register(), settings.entities)
+    frames = resolution.frames
+    compiled, rules, problems = load_rule_set(settings)
+    reads = {r.name: {i.register for i in r.inputs.values()} for r in rules}
+    state_only = {r.name: all(registers.get(g).kind != "event" for g in reads[r.name]) for r in rules}
+    natural = {n: registers.get(n).natural_key for n in registers.names()}
+    index = fact_index(frames)
+    staff = max(1, len(frames["workforce"]))
+    setup = time.perf_counter() - t
+
+    planted_facts: set[str] = set()
+    scenarios = [(s, record_facts(s, index, natural)) for s in truth["scenarios"]]
+    decoys = [(d, record_facts(d, index, natural)) for d in truth["decoys"]]
+    for _, recs in scenarios + decoys:
+        planted_facts.update(f for _, f in recs)
+
+    findings_by = defaultdict(list)  # (rule, period) -> [fact id sets]
+    background = defaultdict(int)
+    bg_alerts = defaultdict(set)
+    t = time.perf_counter()
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task(f"seed {seed}: evaluating", total=len(truth["periods"]))
+        for p in truth["periods"]:
+            ev = rules_api.evaluate(compiled, frames, Period.parse(p), settings.rules.params, args.engine)
+            for f in ev.findings:
+                ids = {fid for ids in f.facts.values() for fid in ids}
+                findings_by[(f.rule_name, p)].append(ids)
+                if not ids & planted_facts:
+                    background[f.rule_name] += 1
+                    bg_alerts[f.rule_name].add(f.dedup)
+            bar.advance(task)
+    evaluate_s = time.perf_counter() - t
+
+    periods = truth["periods"]
+    for s, recs in scenarios:
+        kind = s["kind"]
+        want = {f for reg, f in recs if reg in reads.get(kind, set())}
+        ok_periods = periods[periods.index(s["period"]):] if state_only.get(kind) else [s["period"]]
+        hit = bool(want) and any(want <= ids for p in ok_periods for ids in findings_by.get((kind, p), []))
+        totals[kind]["planted"] += 1
+        totals[kind]["found"] += hit
+        if not hit:
+            totals[kind]["missed"].append(f"seed {seed} {s['id']} {s['period']}: {s.get('note', '')}")
+    for d, recs in decoys:
+        kind = d["kind"]
+        ids_d = {f for _, f in recs}
+        alerted = any(ids_d & ids for (rule, _), lst in findings_by.items() if rule == kind for ids in lst)
+        totals[kind]["decoys"] += 1
+        totals[kind]["decoys_alerted"] += alerted
+        if alerted:
+            totals[kind]["decoy_notes"].append(f"seed {seed} {d['id']}: {d.get('note', '')}")
+    staff_months = staff * len(periods) / 1000
+    for r in rules:
+        totals[r.name]["bg"] += background[r.name] / staff_months
+        totals[r.name]["bg_alerts"] += len(bg_alerts[r.name]) / staff_months
+    totals["_runs"]["n"] += 1
+    console.print(f"seed {seed}: {staff:,} workforce rows, {len(periods)} months, "
+                  f"{len(truth['scenarios'])} scenarios, {len(truth['decoys'])} decoys; "
+                  f"generate+load+resolve {setup:.1f} s, evaluate {evaluate_s:.1f} s ({args.engine})")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--months", type=int, default=12)
+    ap.add_argument("--end", default="2026-10")
+    ap.add_argument("--engine", default="durable", choices=["durable", "reference"])
+    ap.add_argument("--keep", action="store_true", help="keep the generated folders")
+    ap.add_argument("--misses", action="store_true", help="list missed scenarios and alerted decoys")
+    args = ap.parse_args()
+
+    try:
+        import audit.pipeline  # noqa: F401
+    except ImportError as e:
+        raise SystemExit(f"audit.pipeline is not available yet ({e}); nothing to measure")
+
+    totals: dict = defaultdict(lambda: {"planted": 0, "found": 0, "decoys": 0, "decoys_alerted": 0, "bg": 0.0,
+                                        "bg_alerts": 0.0, "missed": [], "decoy_notes": [], "n": 0})
+    work = Path(tempfile.mkdtemp(prefix="bench_detection_"))
+    try:
+        for seed in args.seeds:
+            score_seed(seed, args, work, totals)
+    finally:
+        if args.keep:
+            console.print(f"generated forces kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    runs = totals.pop("_runs")["n"]
+    table = Table(title=f"Detection: seeds {args.seeds}, scale {args.scale}, {args.months} months, engine {args.engine}")
+    for col in ("rule", "planted", "found", "recall", "decoys", "decoys alerted", "bg findings/1k staff/month",
+                "bg alerts/1k staff/month"):
+        table.add_column(col, justify="left" if col == "rule" else "right")
+    all_p = all_f = all_d = all_da = 0
+    bg_sum = bga_sum = 0.0
+    for name in sorted(totals):
+        t = totals[name]
+        all_p, all_f, all_d, all_da = all_p + t["planted"], all_f + t["found"], all_d + t["decoys"], all_da + t["decoys_alerted"]
+        bg, bga = t["bg"] / runs, t["bg_alerts"] / runs
+        bg_sum, bga_sum = bg_sum + bg, bga_sum + bga
+        recall = f"{t['found'] / t['planted']:.0%}" if t["planted"] else "-"
+        table.add_row(name, str(t["planted"]), str(t["found"]), recall, str(t["decoys"]), str(t["decoys_alerted"]),
+                      f"{bg:.2f}", f"{bga:.2f}")
+    table.add_row("ALL", str(all_p), str(all_f), f"{all_f / all_p:.1%}" if all_p else "-", str(all_d), str(all_da),
+                  f"{bg_sum:.2f}", f"{bga_sum:.2f}", style="bold")
+    console.print(table)
+    if args.misses:
+        for name in sorted(totals):
+            for line in totals[name]["missed"]:
+                console.print(f"[yellow]missed[/] {name}: {line}")
+            for line in totals[name]["decoy_notes"]:
+                console.print(f"[red]decoy alerted[/] {name}: {line}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Connectors: sources (CSV, XLSX, SQL) -> canonical register frames, with quarantine.
+
+Owns reading, mapping and validating source data. May import only audit.registers.
+Public API: `pull(source, base_dir)` for one source and `load_sources(sources, base_dir)` for a run.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import pandas as pd
+
+from audit import registers
+
+from . import csv_source, files, sql_source, xlsx_source
+from .assemble import assemble
+from .config import SourceConfig
+from .frame import FileInfo, Provenance, RegisterFrame, SourceError, empty_quarantine
+from .mapping import RawTable
+from .validate import empty_frame
+
+__all__ = ["pull", "load_sources", "LoadResult", "SourceFailure", "SourceError", "RegisterFrame",
+           "SourceConfig", "Provenance", "empty_frame"]
+
+_FILE_READERS = {"csv": csv_source.read_file, "xlsx": xlsx_source.read_file}
+
+
+def pull(source: SourceConfig, base_dir: Path) -> RegisterFrame:
+    """Read one source onto its register. Raises SourceError when the source cannot be read."""
+    try:
+        register = registers.get(source.register)
+    except KeyError as e:
+        raise SourceError(source.name, str(e.args[0])) from None
+    tables: list[RawTable] = []
+    infos: list[FileInfo] = []
+    warnings: list[str] = []
+    if source.kind == "sql":
+        table, info, location = sql_source.read(source)
+        tables.append(table)
+        infos.append(info)
+    else:
+        location = source.path or ""
+        for path in files.resolve(source, Path(base_dir)):
+            table, info, notes = _FILE_READERS[source.kind](source, path, Path(base_dir))
+            tables.append(table)
+            infos.append(info)
+            warnings += notes
+    return assemble(source, register, tables, infos, location, warnings)
+
+
+@dataclass
+class SourceFailure:
+    source: str
+    register: str
+    message: str
+    required: bool = True
+
+
+@dataclass
+class LoadResult:
+    frames: list[RegisterFrame] = field(default_factory=list)
+    failures: list[SourceFailure] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # disabled sources
+
+    def by_register(self) -> dict[str, pd.DataFrame]:
+        """Every register in the dictionary -> its sources' rows (empty, typed, if none)."""
+        out: dict[str, pd.DataFrame] = {}
+        for name in registers.names():
+            parts = [f.df for f in self.frames if f.register == name and not f.df.empty]
+            out[name] = pd.concat(parts, ignore_index=True) if parts else empty_frame(name)
+        return out
+
+    @property
+    def quarantine(self) -> pd.DataFrame:
+        parts = [f.quarantine for f in self.frames if not f.quarantine.empty]
+        return pd.concat(parts, ignore_index=True) if parts else empty_quarantine()
+
+    @property
+    def complete(self) -> bool:
+        """False when a required source failed: the audit of this run is incomplete."""
+        return not any(f.required for f in self.failures)
+
+    def top_reasons(self, source: str, n: int = 5) -> list[tuple[str, int]]:
+        frame = next((f for f in self.frames if f.source == source), None)
+        if frame is None or frame.quarantine.empty:
+            return []
+        return Counter(frame.quarantine["reason"]).most_common(n)
+
+
+def load_sources(sources: Iterable[SourceConfig], base_dir: Path,
+                 progress: Callable[[str, int, int], None] | None = None) -> LoadResult:
+    """Pull every enabled source; a failing source is recorded and never stops the others.
+
+    `progress(source_name, done, total)` is called after each enabled source.
+    """
+    sources = list(sources)
+    enabled = [s for s in sources if s.enabled]
+    result = LoadResult(skipped=[s.name for s in sources if not s.enabled])
+    for done, source in enumerate(enabled, start=1):
+        try:
+            result.frames.append(pull(source, base_dir))
+        except SourceError as e:
+            result.failures.append(SourceFailure(source.name, source.register, str(e), source.required))
+        if progress:
+            progress(source.name, done, len(enabled))
+    return result

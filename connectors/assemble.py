@@ -1,0 +1,124 @@
+"""Raw tables -> one RegisterFrame: map, parse, validate, quarantine, add META columns.
+
+Owns the row accounting: every row read ends up either in `df` or (with one line per problem) in
+`quarantine`, and `rows_read == accepted + quarantined` is asserted before a frame is returned.
+fact_id = "<source>:<row>:<sha256(file + raw cells)[:12]>": stable across runs, unique within a
+source (the file is hashed too, so the same row number in two globbed files differs).
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+
+import pandas as pd
+
+from audit.registers import Register
+
+from .config import SourceConfig
+from .frame import FileInfo, Provenance, RegisterFrame, QUARANTINE_COLUMNS, empty_quarantine
+from .mapping import RawTable, check_config, map_table
+from .parse import CellContext, as_text, hash_key, parse_cells, parser_for
+from .validate import empty_frame, field_names, problems, to_series
+
+_SEP = "\x1f"
+_SHOW = 200  # characters of a cell shown in a quarantine line
+
+
+def _shown(raw) -> str:
+    text = as_text(raw)
+    return text if len(text) <= _SHOW else f"{text[:_SHOW]}... ({len(text):,} characters)"
+
+
+def _fact_hash(label: str, row: list) -> str:
+    joined = _SEP.join([label] + [as_text(c) for c in row])
+    return hashlib.sha256(joined.encode("utf-8", errors="surrogatepass")).hexdigest()[:12]
+
+
+def _frame_of_table(source: SourceConfig, register: Register, table: RawTable, patterns,
+                    ctx: CellContext, prov: Provenance) -> tuple[pd.DataFrame, list[dict]]:
+    mapped = map_table(source, register, table, patterns)
+    prov.ignored_columns += [f"{table.label}: {h}" for h in mapped.ignored if h.strip()]
+    prov.warnings += mapped.warnings
+    n = len(table.rows)
+    lines: list[dict] = []
+
+    def quarantine(pos: int, column: str, value, reason: str) -> None:
+        lines.append({"source": source.name, "file": table.label, "row": table.row_numbers[pos],
+                      "column": column, "value": _shown(value), "reason": reason})
+
+    for pos, reason in table.row_errors.items():
+        quarantine(pos, "(row)", "", reason)
+    flagged: set[tuple[int, str]] = set()
+    for pos, fname, header, raw, reason in mapped.errors:
+        quarantine(pos, header, raw, reason)
+        flagged.add((pos, fname))
+
+    columns: dict[str, pd.Series] = {}
+    redacted_cells: dict[str, set[int]] = {}
+    for fld in register.source_fields:
+        raw = mapped.cells.get(fld.name)
+        if raw is None:
+            columns[fld.name] = to_series([None] * n, fld.type)
+            continue
+        parse = parser_for(fld.type, fld.name, fld.values, ctx)
+        values, errors, redacted = parse_cells(raw, parse, ctx)
+        redacted_cells[fld.name] = redacted
+        for pos, reason in errors.items():
+            if (pos, fld.name) not in flagged:
+                quarantine(pos, mapped.origin[fld.name], raw[pos], reason)
+                flagged.add((pos, fld.name))
+        columns[fld.name] = to_series(values, fld.type)
+    df = pd.DataFrame(columns, index=pd.RangeIndex(n))
+
+    for pos, fname, reason in problems(df, register.name):
+        if (pos, fname) in flagged:
+            continue  # already quarantined for this cell (a parse error leaves it blank)
+        flagged.add((pos, fname))
+        raw = mapped.cells.get(fname)
+        value = raw[pos] if raw is not None else ""
+        if reason == "required field is blank" and pos in redacted_cells.get(fname, ()):
+            reason = "redacted in a required field"
+        quarantine(pos, mapped.origin.get(fname, fname), value, reason)
+
+    bad = {pos for pos, _ in flagged} | set(table.row_errors)
+    keep = [p for p in range(n) if p not in bad]
+    out = df.iloc[keep].reset_index(drop=True)
+    rows = [table.row_numbers[p] for p in keep]
+    out["fact_id"] = pd.Series([f"{source.name}:{r}:{_fact_hash(table.label, table.rows[p])}"
+                                for p, r in zip(keep, rows)], dtype=object)
+    out["_source"] = pd.Series([source.name] * len(keep), dtype=object)
+    out["_file"] = pd.Series([table.label] * len(keep), dtype=object)
+    out["_row"] = pd.Series(rows, dtype="Int64")
+    return out, lines
+
+
+def assemble(source: SourceConfig, register: Register, tables: list[RawTable],
+             files: list[FileInfo], location: str, extra_warnings: list[str] = ()) -> RegisterFrame:
+    """Build the RegisterFrame of one source from the tables its connector read."""
+    patterns = check_config(source, register)
+    key, key_warning = hash_key()
+    ctx = CellContext(date_formats=list(source.date_formats), values=source.values,
+                      redacted=list(source.redacted), hash_key=key)
+    prov = Provenance(source=source.name, register=register.name, kind=source.kind,
+                      location=location, files=files, loaded_at=datetime.now(timezone.utc),
+                      warnings=list(extra_warnings))
+    if key_warning and any(f.type == "hash" and (f.name in source.columns.values() or f.name in source.defaults)
+                           for f in register.source_fields):
+        prov.warnings.append(key_warning)
+    frames, lines = [], []
+    for table in tables:
+        df, q = _frame_of_table(source, register, table, patterns, ctx, prov)
+        frames.append(df)
+        lines += q
+    cols = field_names(register) + ["fact_id", "_source", "_file", "_row"]
+    df = pd.concat(frames, ignore_index=True)[cols] if frames else empty_frame(register.name)
+    quarantine = (pd.DataFrame(lines, columns=list(QUARANTINE_COLUMNS), dtype=object)
+                  if lines else empty_quarantine())
+    rows_read = sum(len(t.rows) for t in tables)
+    frame = RegisterFrame(register=register.name, source=source.name, df=df,
+                          quarantine=quarantine, provenance=prov, rows_read=rows_read)
+    assert frame.reconciles(), (
+        f"{source.name}: rows read {rows_read} != accepted {frame.rows_accepted} + "
+        f"quarantined {frame.rows_quarantined}")
+    assert df["fact_id"].is_unique, f"{source.name}: duplicate fact_id"
+    return frame

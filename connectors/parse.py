@@ -1,0 +1,294 @@
+"""Cell parsers: one raw source cell -> one canonical value, or a reason a person can act on.
+
+Owns the value rules of every register field type (see connectors/frame.py for the dtypes):
+  string  text exactly as written, stripped ("000417" stays "000417"; a number cell 417.0 -> "417");
+          cells starting with = + - @ are kept as literal text (exports neutralise them)
+  date    the source's date_formats, ISO dates, Excel serial numbers, datetime cells
+  money   integer pence via Decimal: "£1,234.00", "1234.5", "(12.50)" and "-12.50" (credits), "£ 12"
+  enum    the source's value map (case/space-insensitive), else a canonical value; anything else is
+          left as written so validation names it ("value 'X' is not one of ...")
+  int / number / bool
+  hash    HMAC-SHA-256 hex of the value normalised to upper-case letters and digits; the raw value
+          is never kept. Key from INTEGRITY_AUDIT_HASH_KEY, else DEV_HASH_KEY (with a warning).
+Blank and redacted cells are missing (None); redaction is reported by the caller for required fields.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+MAX_CHARS = 10_000
+HASH_KEY_ENV = "INTEGRITY_AUDIT_HASH_KEY"
+#: Used only when INTEGRITY_AUDIT_HASH_KEY is unset (development and tests). Hashes made with it
+#: are reproducible by anyone, so provenance carries a warning whenever it is used.
+DEV_HASH_KEY = "integrity-audit-development-key-NOT-FOR-PRODUCTION"
+DEV_KEY_WARNING = (f"{HASH_KEY_ENV} is not set: hashed fields use the fixed development key; "
+                   "set the variable to a secret before loading real bank details")
+
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_EXCEL_MAX_SERIAL = 2_958_465  # 9999-12-31
+_SERIAL_TEXT = re.compile(r"^\d{5}(\.\d+)?$")  # serials typed as text: 10000..99999 (1927..2173)
+_MONEY_TEXT = re.compile(r"^[+-]?(\d+|\d{1,3}(,\d{3})+)?(\.\d*)?$")
+_TRUE = {"y", "yes", "true", "t", "1"}
+_FALSE = {"n", "no", "false", "f", "0"}
+
+
+class CellError(ValueError):
+    """A cell that cannot be read as its field's type; the message is the quarantine reason."""
+
+
+def norm_key(value: str) -> str:
+    """Case- and whitespace-insensitive lookup key ("  Single  Tender " -> "single tender")."""
+    return " ".join(str(value).split()).casefold()
+
+
+def hash_key() -> tuple[bytes, str | None]:
+    """The HMAC key and a warning if the development key is used."""
+    key = os.environ.get(HASH_KEY_ENV)
+    if key:
+        return key.encode(), None
+    return DEV_HASH_KEY.encode(), DEV_KEY_WARNING
+
+
+def as_text(raw: Any) -> str:
+    """A cell as the text a person sees: numbers without a spurious .0, dates as ISO."""
+    if raw is None:
+        return ""
+    if isinstance(raw, bool):
+        return "TRUE" if raw else "FALSE"
+    if isinstance(raw, float):
+        if raw != raw:  # NaN
+            return ""
+        return str(int(raw)) if raw.is_integer() else format(Decimal(repr(raw)), "f")
+    if isinstance(raw, Decimal):
+        return format(raw.normalize(), "f") if raw == raw.to_integral_value() else format(raw, "f")
+    if isinstance(raw, datetime):
+        return raw.date().isoformat() if raw.time() == time(0) else raw.isoformat(sep=" ")
+    if isinstance(raw, (date, time)):
+        return raw.isoformat()
+    if isinstance(raw, bytes):
+        return raw.decode("utf-8", errors="replace").strip()
+    return str(raw).strip()
+
+
+def parse_string(raw: Any) -> str:
+    return as_text(raw)
+
+
+def _serial_to_date(serial: float) -> date:
+    if not 1 <= serial <= _EXCEL_MAX_SERIAL:
+        raise CellError(f"number {serial:g} is not a date (Excel serial numbers run 1 to {_EXCEL_MAX_SERIAL})")
+    return (_EXCEL_EPOCH + timedelta(days=int(serial))).date()
+
+
+def make_date_parser(formats: list[str]) -> Callable[[Any], date]:
+    shown = ", ".join(formats + ["ISO yyyy-mm-dd", "Excel serial number"])
+
+    def parse_date(raw: Any) -> date:
+        if isinstance(raw, datetime):
+            return raw.date()
+        if isinstance(raw, date):
+            return raw
+        if isinstance(raw, bool):
+            raise CellError(f"'{raw}' is not a date")
+        if isinstance(raw, (int, float, Decimal)):
+            return _serial_to_date(float(raw))
+        text = as_text(raw)
+        for fmt in formats:
+            try:
+                return datetime.strptime(text, fmt).date()
+            except ValueError:
+                pass
+        try:
+            return datetime.fromisoformat(text).date()
+        except ValueError:
+            pass
+        if _SERIAL_TEXT.match(text):
+            return _serial_to_date(float(text))
+        raise CellError(f"'{text}' is not a date in any of the formats: {shown}")
+
+    return parse_date
+
+
+def parse_money(raw: Any) -> int:
+    """Integer pence, exactly. Negative (credit) when written with a minus or in brackets."""
+    if isinstance(raw, bool):
+        raise CellError(f"'{raw}' is not an amount")
+    if isinstance(raw, float):
+        value = Decimal(repr(raw))
+    elif isinstance(raw, (int, Decimal)):
+        value = Decimal(raw)
+    else:
+        text = as_text(raw)
+        body = text.replace("£", "").replace(" ", "").replace("\u00a0", "")
+        negative = False
+        if body.startswith("(") and body.endswith(")"):
+            negative, body = True, body[1:-1]
+        if body.startswith("-") and negative:
+            raise CellError(f"'{text}' is not an amount (both brackets and a minus sign)")
+        if not body or not _MONEY_TEXT.match(body) or body in {"+", "-", ".", "-.", "+."}:
+            raise CellError(f"'{text}' is not an amount (expected e.g. 1234.50, £1,234.50 or (12.50))")
+        try:
+            value = Decimal(body.replace(",", ""))
+        except InvalidOperation:
+            raise CellError(f"'{text}' is not an amount") from None
+        if negative:
+            value = -value
+    if not value.is_finite():
+        raise CellError(f"'{as_text(raw)}' is not an amount")
+    pence = value * 100
+    if pence != pence.to_integral_value():
+        raise CellError(f"'{as_text(raw)}' has fractions of a penny; amounts must have at most 2 decimal places")
+    return int(pence)
+
+
+def _parse_decimal(raw: Any, what: str) -> Decimal:
+    if isinstance(raw, bool):
+        raise CellError(f"'{raw}' is not {what}")
+    if isinstance(raw, float):
+        return Decimal(repr(raw))
+    if isinstance(raw, (int, Decimal)):
+        return Decimal(raw)
+    text = as_text(raw).replace(",", "")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise CellError(f"'{as_text(raw)}' is not {what}") from None
+    if not value.is_finite():
+        raise CellError(f"'{as_text(raw)}' is not {what}")
+    return value
+
+
+def parse_int(raw: Any) -> int:
+    value = _parse_decimal(raw, "a whole number")
+    if value != value.to_integral_value():
+        raise CellError(f"'{as_text(raw)}' is not a whole number")
+    return int(value)
+
+
+def parse_number(raw: Any) -> float:
+    return float(_parse_decimal(raw, "a number"))
+
+
+def parse_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    key = norm_key(as_text(raw))
+    if key in _TRUE:
+        return True
+    if key in _FALSE:
+        return False
+    raise CellError(f"'{as_text(raw)}' is not yes/no (expected Y/N, yes/no, true/false or 1/0)")
+
+
+def make_enum_parser(canonical: tuple[str, ...], value_map: dict[str, str]) -> Callable[[Any], str]:
+    lookup = {norm_key(k): v for k, v in value_map.items()}
+    for v in canonical:
+        lookup.setdefault(norm_key(v), v)
+        lookup.setdefault(norm_key(v.replace("_", " ")), v)
+
+    def parse_enum(raw: Any) -> str:
+        text = as_text(raw)
+        key = norm_key(text)
+        return lookup.get(key) or lookup.get(key.replace("-", " ").replace("_", " ")) or text
+
+    return parse_enum
+
+
+def make_hash_parser(key: bytes) -> Callable[[Any], str]:
+    def parse_hash(raw: Any) -> str:
+        normalised = re.sub(r"[^0-9A-Za-z]", "", as_text(raw)).upper()
+        if not normalised:
+            raise CellError("has no letters or digits to hash")
+        return hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()
+
+    return parse_hash
+
+
+@dataclass
+class CellContext:
+    """Per-source settings the parsers need."""
+
+    date_formats: list[str]
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    redacted: list[str] = field(default_factory=list)
+    hash_key: bytes = DEV_HASH_KEY.encode()
+
+    def __post_init__(self) -> None:
+        self.redacted_keys = {norm_key(r) for r in self.redacted}
+
+
+def parser_for(ftype: str, name: str, enum_values: tuple[str, ...], ctx: CellContext) -> Callable[[Any], Any]:
+    """The parser for a field of type `ftype`; raises CellError on a bad cell."""
+    if ftype == "string":
+        return parse_string
+    if ftype == "date":
+        return make_date_parser(ctx.date_formats)
+    if ftype == "money":
+        return parse_money
+    if ftype == "enum":
+        return make_enum_parser(enum_values, ctx.values.get(name, {}))
+    if ftype == "int":
+        return parse_int
+    if ftype == "number":
+        return parse_number
+    if ftype == "bool":
+        return parse_bool
+    if ftype == "hash":
+        return make_hash_parser(ctx.hash_key)
+    raise ValueError(f"no parser for field type {ftype!r}")
+
+
+BLANK, REDACTED = "blank", "redacted"
+
+
+def classify(raw: Any, ctx: CellContext) -> str | None:
+    """BLANK, REDACTED, or None for a cell with a value."""
+    if raw is None or (isinstance(raw, float) and raw != raw):
+        return BLANK
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not text:
+            return BLANK
+        if ctx.redacted_keys and norm_key(text) in ctx.redacted_keys:
+            return REDACTED
+    return None
+
+
+def parse_cells(cells: list[Any], parse: Callable[[Any], Any], ctx: CellContext
+                ) -> tuple[list[Any], dict[int, str], set[int]]:
+    """Parse a column. Returns (values, {position: reason}, positions of redacted cells).
+
+    Each distinct cell is parsed once (registers repeat values a lot), keyed by type and value.
+    """
+    values: list[Any] = [None] * len(cells)
+    errors: dict[int, str] = {}
+    redacted: set[int] = set()
+    cache: dict[tuple[type, Any], tuple[Any, str | None]] = {}
+    for i, raw in enumerate(cells):
+        state = classify(raw, ctx)
+        if state is not None:
+            if state == REDACTED:
+                redacted.add(i)
+            continue
+        ck = (type(raw), raw)
+        hit = cache.get(ck)
+        if hit is None:
+            if isinstance(raw, str) and len(raw) > MAX_CHARS:
+                hit = (None, f"longer than {MAX_CHARS:,} characters ({len(raw):,})")
+            else:
+                try:
+                    hit = (parse(raw), None)
+                except CellError as e:
+                    hit = (None, str(e))
+            cache[ck] = hit
+        values[i], err = hit
+        if err:
+            errors[i] = err
+    return values, errors, redacted

@@ -1,0 +1,132 @@
+"""SQL connector: a table or a read-only query -> a RawTable (SQLAlchemy; any dialect it supports).
+
+The URL may (and, for a password, must) take credentials from the environment: `${NAME}` is
+replaced by the variable NAME when the source is loaded. A URL with a literal password is refused.
+`table` ("name" or "schema.name") is reflected and selected with quoted identifiers; `query` must be
+one SELECT / WITH statement, run with bound `query_params` inside a read-only transaction where the
+dialect has one (PostgreSQL, MySQL/MariaDB, SQLite query_only). Row numbers are the 1-based ordinal
+in the result. Errors name the source and the database's first error line, never the password.
+
+(The ${NAME} expansion mirrors audit.settings.expand_env: connectors may only import
+audit.registers, so it is repeated here in six lines rather than imported.)
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, NoSuchTableError, SQLAlchemyError
+
+from .config import SourceConfig
+from .frame import FileInfo, SourceError
+from .mapping import RawTable
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_COMMENT = re.compile(r"(--[^\n]*\n?|/\*.*?\*/)", re.S)
+_STARTS = re.compile(r"^\s*(select|with)\b", re.I)
+_WRITES = re.compile(r"\b(insert|update|delete|merge|drop|alter|create|truncate|grant|revoke|into)\b", re.I)
+
+
+def _expand(source: SourceConfig, value: str) -> str:
+    def sub(m: re.Match) -> str:
+        if m.group(1) not in os.environ:
+            raise SourceError(source.name, f"url refers to ${{{m.group(1)}}} but the environment "
+                              f"variable {m.group(1)} is not set")
+        return os.environ[m.group(1)]
+
+    return _ENV_REF.sub(sub, value)
+
+
+def check_url(source: SourceConfig) -> sa.URL:
+    """The expanded URL; refuses a literal password and a malformed URL."""
+    if not source.url:
+        raise SourceError(source.name, "a sql source needs `url` (a SQLAlchemy URL)")
+    if not _ENV_REF.fullmatch(source.url.strip()):
+        try:
+            raw = make_url(source.url)
+        except ArgumentError:
+            raw = None
+        if raw is not None and raw.password and not _ENV_REF.fullmatch(str(raw.password)):
+            raise SourceError(source.name, "url contains a literal password; put it in an environment "
+                              "variable and write it as ${NAME} (e.g. postgresql://user:${DB_PASSWORD}@host/db)")
+    try:
+        return make_url(_expand(source, source.url))
+    except ArgumentError as e:
+        raise SourceError(source.name, f"url is not a SQLAlchemy URL ({e})") from None
+
+
+def _statement(source: SourceConfig) -> tuple[sa.Executable | None, str]:
+    if bool(source.table) == bool(source.query):
+        raise SourceError(source.name, "a sql source needs exactly one of `table` or `query`")
+    if source.table:
+        return None, source.table
+    body = _COMMENT.sub(" ", source.query).strip().rstrip(";").strip()
+    if ";" in body:
+        raise SourceError(source.name, "query must be a single statement (found ';' inside it)")
+    if not _STARTS.match(body) or _WRITES.search(re.sub(r"'[^']*'", "''", body)):
+        raise SourceError(source.name, "query must be a read-only SELECT (or WITH ... SELECT) statement")
+    return sa.text(source.query.strip().rstrip(";")), "query"
+
+
+def _first_line(err: Exception, url: sa.URL) -> str:
+    text = str(getattr(err, "orig", None) or err).strip()
+    line = text.splitlines()[0] if text else type(err).__name__
+    if url.password:
+        line = line.replace(str(url.password), "***")
+    return line
+
+
+def _read_only(conn: sa.Connection) -> sa.Connection:
+    name = conn.dialect.name
+    if name == "postgresql":
+        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+    elif name in ("mysql", "mariadb"):
+        conn.rollback()
+        conn.exec_driver_sql("START TRANSACTION READ ONLY")
+    elif name == "sqlite":
+        conn.exec_driver_sql("PRAGMA query_only = ON")
+    return conn
+
+
+def read(source: SourceConfig) -> tuple[RawTable, FileInfo, str]:
+    """Run the source's table/query. Returns the table, its FileInfo and the redacted location."""
+    url = check_url(source)
+    stmt, what = _statement(source)
+    shown = url.render_as_string(hide_password=True)
+    location = f"{shown} {('table ' + source.table) if source.table else 'query'}"
+    try:
+        engine = sa.create_engine(url)
+    except (NoSuchModuleError, ImportError, ArgumentError) as e:
+        raise SourceError(source.name, f"cannot use url {shown}: {_first_line(e, url)}") from None
+    connected = False
+    try:
+        with engine.connect() as conn:
+            connected = True
+            _read_only(conn)
+            if stmt is None:
+                schema, _, name = source.table.rpartition(".")
+                table = sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=conn)
+                stmt = sa.select(table)
+                result = conn.execute(stmt)
+            else:
+                result = conn.execute(stmt, dict(source.query_params))
+            headers = [str(k) for k in result.keys()]
+            rows = [list(r) for r in result]
+            conn.rollback()
+    except NoSuchTableError:
+        raise SourceError(source.name, f"table {source.table!r} not found at {shown}; check `table` "
+                          "(use schema.table for another schema)") from None
+    except SQLAlchemyError as e:
+        hint = ("check the query (or table) and its query_params" if connected else
+                "check the server is running and reachable, and the user name, password "
+                "(environment variable) and database name")
+        raise SourceError(source.name, f"database error at {shown}: {_first_line(e, url)}; {hint}") from None
+    finally:
+        engine.dispose()
+    digest = hashlib.sha256(repr((headers, rows)).encode("utf-8", errors="replace")).hexdigest()
+    table = RawTable(label=what if source.query else source.table, headers=headers, rows=rows,
+                     row_numbers=list(range(1, len(rows) + 1)))
+    return table, FileInfo(path=table.label, sha256=digest, rows=len(rows)), location

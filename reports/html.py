@@ -1,0 +1,107 @@
+"""The monthly HTML report: one self-contained file per run (inline CSS and SVG, no JavaScript,
+no network), rendered with Jinja2 with autoescaping always on, because register text is untrusted.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from audit import registers
+from audit.store.views import FactView, RunView
+
+from reports import charts, summary
+from reports.atomic import write_atomic
+from reports.cells import display, field_label, field_type, register_label
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def _when(value: datetime | date | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%d %b %Y %H:%M") + (" UTC" if value.utcoffset() is not None
+                                                    and not value.utcoffset() else "")
+    return value.strftime("%d %b %Y")
+
+
+def _human(value: str | None) -> str:
+    return (value or "").replace("_", " ")
+
+
+def _fact_values(fact: FactView) -> list[tuple[str, str]]:
+    """(label, display value) for each non-empty value, in the register's field order."""
+    reg = registers.registers().get(fact.register)
+    order = {n: i for i, n in enumerate(reg.fields)} if reg else {}
+    out = []
+    for name, value in sorted(fact.values.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])):
+        if value is None or value == "":
+            continue
+        out.append((field_label(fact.register, name), display(value, field_type(fact.register, name))))
+    return out
+
+
+def _env() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(when=_when, human=_human, register_label=register_label,
+                       fact_values=_fact_values)
+    return env
+
+
+_ENV = _env()
+
+
+def _period_label(period: str) -> str:
+    try:
+        return datetime.strptime(period, "%Y-%m").strftime("%B %Y")
+    except ValueError:
+        return period
+
+
+def _sort_key(a) -> tuple:
+    lv = summary.LEVELS.index(a.level) if a.level in summary.LEVELS else len(summary.LEVELS)
+    return (lv, a.rule_name, a.id)
+
+
+def render(run: RunView, *, force_name: str = "", include_sensitive: bool = True) -> str:
+    """The report for one run as an HTML string.
+
+    include_sensitive=False leaves out alerts about sensitive registers (associations, vetting)
+    so the report can circulate to reviewers without need-to-know access."""
+    shown = run if include_sensitive else summary.without_sensitive(run)
+    alerts = sorted(shown.alerts, key=_sort_key)
+    levels = summary.by_level(alerts)
+    rules = summary.by_rule(alerts)
+    by_register = summary.count_by(alerts, "registers")
+    departments = summary.count_by(alerts, "department")
+    svg = {
+        "level": charts.bar_chart([(lv, n) for lv, n in levels if n], "Alerts by level",
+                                  charts.LEVEL_COLOURS),
+        "rule": charts.bar_chart([(r["rule"], r["total"]) for r in rules], "Alerts by rule"),
+        "register": charts.bar_chart([(register_label(k), n) for k, n in by_register],
+                                     "Alerts by register"),
+        "department": charts.bar_chart(departments, "Alerts by department"),
+        "trend": charts.trend_chart(run.trend, "Alerts per month") if run.trend else "",
+    }
+    return _ENV.get_template("report.html.j2").render(
+        run=run, force_name=force_name or "Force not named", period_label=_period_label(run.period),
+        include_sensitive=include_sensitive, excluded=len(run.alerts) - len(shown.alerts),
+        failures=summary.failures(run), alerts=alerts, levels=levels, rules=rules,
+        registers=by_register, departments=departments,
+        charts={k: Markup(v) for k, v in svg.items()},  # produced by matplotlib, XML-escaped
+        novelty=summary.novelty(run, alerts, shown.resolved), resolved=shown.resolved,
+        people=summary.top_people(alerts), orgs=summary.top_organisations(alerts),
+        weights=summary.LEVEL_WEIGHTS, quality=summary.quality(run),
+        sources_loaded=sum(s.status != "failed" for s in run.sources),
+        rule_versions=run.rule_versions,
+    )
+
+
+def write_report(run: RunView, path: str | Path, *, force_name: str = "",
+                 include_sensitive: bool = True) -> Path:
+    html = render(run, force_name=force_name, include_sensitive=include_sensitive)
+    return write_atomic(Path(path), html.encode("utf-8"))

@@ -1,0 +1,132 @@
+"""The numbers the monthly report shows, computed from a RunView: alerts by level / rule /
+register / department, new vs carried vs resolved, combined risk per person and organisation,
+data quality per source, and the variant without sensitive registers.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from audit.store.views import AlertView, RunView
+
+LEVELS = ("critical", "high", "medium", "low", "informational")
+#: Combined-risk weight of one alert at each level (a critical alert outweighs many low ones).
+LEVEL_WEIGHTS = {"critical": 10, "high": 5, "medium": 3, "low": 1, "informational": 0}
+ORG_NAME_FIELDS = ("supplier_name", "donor_name", "organisation_name", "associate_organisation",
+                   "former_force")
+UNKNOWN = "(not recorded)"
+
+
+@dataclass
+class RiskEntry:
+    key: str
+    name: str
+    score: int = 0
+    alerts: list[int] = field(default_factory=list)
+    rules: set[str] = field(default_factory=set)
+    registers: set[str] = field(default_factory=set)
+    levels: Counter = field(default_factory=Counter)
+
+
+def count_by(alerts: list[AlertView], attr: str) -> list[tuple[str, int]]:
+    """(value, alerts) most first; a list attribute (registers) counts each alert once per value."""
+    c: Counter = Counter()
+    for a in alerts:
+        v = getattr(a, attr)
+        for item in (v if isinstance(v, list) else [v]):
+            c[item or UNKNOWN] += 1
+    return sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def by_level(alerts: list[AlertView]) -> list[tuple[str, int]]:
+    c = Counter(a.level for a in alerts)
+    known = [(lv, c[lv]) for lv in LEVELS]
+    return known + sorted((lv, n) for lv, n in c.items() if lv not in LEVELS)
+
+
+def by_rule(alerts: list[AlertView]) -> list[dict]:
+    rows: dict[str, dict] = {}
+    for a in alerts:
+        r = rows.setdefault(a.rule_name, {"rule": a.rule_name, "title": a.rule_title,
+                                          "level": a.level, "new": 0, "carried": 0, "total": 0})
+        r["total"] += 1
+        r["new" if a.novelty == "new" else "carried"] += 1
+    return sorted(rows.values(), key=lambda r: (-r["total"], r["rule"]))
+
+
+def _add(entry: RiskEntry, a: AlertView) -> None:
+    if a.id in entry.alerts:
+        return
+    entry.alerts.append(a.id)
+    entry.score += LEVEL_WEIGHTS.get(a.level, 1)
+    entry.rules.add(a.rule_name)
+    entry.registers.update(a.registers)
+    entry.levels[a.level] += 1
+
+
+def top_people(alerts: list[AlertView], limit: int = 15) -> list[RiskEntry]:
+    """People with the most combined risk: level-weighted alerts about them, across registers."""
+    people: dict[str, RiskEntry] = {}
+    for a in alerts:
+        if a.subject:
+            e = people.setdefault(a.subject, RiskEntry(a.subject, a.subject_name or a.subject))
+            _add(e, a)
+    return sorted(people.values(), key=lambda e: (-e.score, -len(e.registers), e.key))[:limit]
+
+
+def top_organisations(alerts: list[AlertView], limit: int = 15) -> list[RiskEntry]:
+    """Organisations (by resolved org_key on the evidence) with the most combined risk."""
+    orgs: dict[str, RiskEntry] = {}
+    for a in alerts:
+        for f in a.facts:
+            key = f.values.get("org_key")
+            if not key:
+                continue
+            name = next((f.values[n] for n in ORG_NAME_FIELDS if f.values.get(n)), key)
+            _add(orgs.setdefault(str(key), RiskEntry(str(key), str(name))), a)
+    return sorted(orgs.values(), key=lambda e: (-e.score, -len(e.registers), e.key))[:limit]
+
+
+def novelty(run: RunView, alerts: list[AlertView], resolved: list[AlertView]) -> dict[str, int]:
+    return {"new": sum(a.novelty == "new" for a in alerts),
+            "carried": sum(a.novelty != "new" for a in alerts),
+            "resolved": len(resolved)}
+
+
+def quality(run: RunView) -> list[dict]:
+    """Per source: rows read / accepted / quarantined, share quarantined, top reasons, status."""
+    out = []
+    for s in run.sources:
+        share = (s.rows_quarantined / s.rows_read) if s.rows_read else 0.0
+        out.append({"source": s, "share": share,
+                    "reconciles": s.rows_read == s.rows_accepted + s.rows_quarantined})
+    return out
+
+
+def failures(run: RunView) -> list[str]:
+    """Plain-words sentences for everything that makes the audit incomplete."""
+    lines = [f"{s.register.replace('_', ' ').capitalize()} ({s.source}) did not load: "
+             f"{s.error or 'no reason recorded'}. The audit is incomplete."
+             for s in run.sources if s.status == "failed"]
+    if run.status in ("partial", "failed") and not lines:
+        lines.append(f"The run ended {run.status}"
+                     + (f": {run.error}" if run.error else "") + ". The audit is incomplete.")
+    elif run.error:
+        lines.append(f"Run error: {run.error}")
+    return lines
+
+
+def without_sensitive(run: RunView) -> RunView:
+    """The run minus alerts about sensitive registers (associations, vetting), for circulation."""
+    keep = [a for a in run.alerts if a.sensitivity != "sensitive"]
+    return dataclasses.replace(run, alerts=keep,
+                               resolved=[a for a in run.resolved if a.sensitivity != "sensitive"])
+
+
+def group_ids(alerts: list[AlertView]) -> dict[str, list[int]]:
+    """rule name -> alert ids (for links from the tables to the cards)."""
+    out: dict[str, list[int]] = defaultdict(list)
+    for a in alerts:
+        out[a.rule_name].append(a.id)
+    return dict(out)

@@ -1,0 +1,189 @@
+"""The compiler: a validated Rule -> an engine-neutral, frozen, JSON-serialisable CompiledRule.
+
+Owns the compiled form both engines read and `version` = sha256 of its canonical JSON.
+Params stay references ({"param": name}) and are resolved at evaluation time, so the version
+covers the rule, not the force's parameter values. Cross-input comparisons are emitted in a FIXED
+SAFE ORDER: key equalities, then `eq` comparisons, then the other comparisons (durable-rules drops
+a cross-fact comparison placed after a `$or`; ORs never reach an engine: `where_any` runs in pandas).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from audit import registers as reg
+from rules import types as T
+from rules.model import Rule, ValueRef, num_json
+from rules.render import PLACEHOLDER
+
+COMPILER_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CompiledInput:
+    alias: str
+    register: str
+    register_kind: str  # event | state | reference
+    date_field: str | None  # the register's date field (event registers)
+    where: tuple[dict, ...]  # {"field", "op", "value"} ANDed
+    where_any: tuple[tuple[dict, ...], ...]  # OR of AND-groups
+    fields: tuple[str, ...]  # projected: every field the rule uses (+ the date field)
+    engine_fields: tuple[str, ...]  # what an engine sees besides fact_id and keys
+    kinds: tuple[tuple[str, str], ...]  # field -> comparison kind, for every projected field
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    id: str
+    name: str
+    title: str
+    level: str
+    status: str
+    kind: str  # single | join | sequence | absent | aggregate
+    inputs: tuple[CompiledInput, ...]
+    keys: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]  # (key, ((alias, field), ...))
+    compares: tuple[dict, ...]  # {"left": [a, f], "op", "right": [b, f], "offset": num|{param}|None, "sign": 1|-1}
+    absent: dict | None  # {"present": a, "missing": b}
+    aggregate: dict | None  # {"group_by": [...], "date": f, "within_days": n|{param}, "having": [...]}
+    params: tuple[tuple[str, str, Any], ...]  # (name, type, default)
+    lookback: tuple[Any, ...]  # day counts or {param}: the largest is the look-back
+    alert: dict
+    version: str = field(default="", compare=False)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("version")
+        return d
+
+    def canonical_json(self) -> str:
+        return json.dumps({"compiler": COMPILER_VERSION, **self.to_dict()}, sort_keys=True, separators=(",", ":"))
+
+    def input(self, alias: str) -> CompiledInput:
+        return next(i for i in self.inputs if i.alias == alias)
+
+    @property
+    def aliases(self) -> list[str]:
+        return [i.alias for i in self.inputs]
+
+    @property
+    def registers(self) -> list[str]:
+        return sorted({i.register for i in self.inputs})
+
+
+def _value(v: Any) -> Any:
+    return v.to_json() if isinstance(v, ValueRef) else v
+
+
+def _cond(c) -> dict:
+    return {"field": c.field, "op": c.op, "value": _value(c.value)}
+
+
+def _sorted_conds(conds) -> tuple[dict, ...]:
+    return tuple(sorted((_cond(c) for c in conds), key=lambda d: json.dumps(d, sort_keys=True)))
+
+
+def _cmp(left, op, right, offset=None, sign=1) -> dict:
+    return {"left": list(left), "op": op, "right": list(right), "offset": num_json(offset) if offset is not None else None,
+            "sign": sign}
+
+
+def _compares(rule: Rule) -> list[dict]:
+    m = rule.match
+    out = [_cmp(c.left, c.op, c.right, c.offset_days) for c in m.compare]
+    if m.kind == "sequence":
+        if m.order == "fixed":
+            first, then = (m.first, m.dates[m.first]), (m.then, m.dates[m.then])
+            out += [_cmp(then, "gte", first), _cmp(then, "lte", first, m.within_days)]
+        else:
+            a, b = [(alias, m.dates[alias]) for alias in rule.inputs]
+            out += [_cmp(b, "gte", a, m.within_days, -1), _cmp(b, "lte", a, m.within_days)]
+    # fixed safe order: equalities first, then the other comparisons (stable within each group)
+    return [c for c in out if c["op"] == "eq"] + [c for c in out if c["op"] != "eq"]
+
+
+def _lookback(rule: Rule) -> list[Any]:
+    m = rule.match
+    out: list[Any] = []
+    if m.within_days is not None:
+        out.append(num_json(m.within_days))
+    out += [num_json(c.offset_days) for c in m.compare if c.offset_days is not None]
+    for inp in rule.inputs.values():
+        for c in inp.where + tuple(c for g in inp.where_any for c in g):
+            if isinstance(c.value, ValueRef) and c.value.kind == "period" and c.value.offset_days is not None:
+                out.append(num_json(c.value.offset_days))
+    return out
+
+
+def _used_fields(rule: Rule, alias: str) -> tuple[list[str], list[str]]:
+    """(every field the rule uses for alias, the fields an engine needs to correlate)."""
+    inp, m, a = rule.inputs[alias], rule.match, rule.alert
+    used: list[str] = []
+    for c in inp.where + tuple(c for g in inp.where_any for c in g):
+        used.append(c.field)
+        if isinstance(c.value, ValueRef) and c.value.kind == "field":
+            used.append(c.value.name)
+    keys = [per[alias] for per in m.on.values() if alias in per]
+    engine = [c.left[1] for c in m.compare if c.left[0] == alias] + [c.right[1] for c in m.compare if c.right[0] == alias]
+    if alias in m.dates:
+        engine.append(m.dates[alias])
+    used += keys + engine + list(m.group_by) + ([m.date] if m.date else [])
+    used += [h.field for h in m.having if h.field]
+    for al, f in list(a.fields) + list(a.dedup) + ([a.subject] if a.subject else []):
+        if al == alias:
+            used.append(f)
+    for ph in PLACEHOLDER.findall(a.title):
+        head, _, tail = ph.partition(".")
+        if head == alias:
+            used.append(tail)
+    register = reg.get(inp.register)
+    if register.date_field:
+        used.append(register.date_field)
+    dedupe = lambda xs: list(dict.fromkeys(xs))  # noqa: E731 - order-preserving unique
+    return dedupe(used), dedupe(engine)
+
+
+def compile_rule(rule: Rule) -> CompiledRule:
+    """Compile a rule that passed validation (semantic_problems returned no errors)."""
+    m = rule.match
+    inputs = []
+    for alias, inp in rule.inputs.items():
+        register = reg.get(inp.register)
+        fields, engine = _used_fields(rule, alias)
+        inputs.append(CompiledInput(
+            alias=alias, register=inp.register, register_kind=register.kind, date_field=register.date_field,
+            where=_sorted_conds(inp.where), where_any=tuple(_sorted_conds(g) for g in inp.where_any),
+            fields=tuple(fields), engine_fields=tuple(engine),
+            kinds=tuple((f, T.kind_of(register.fields[f])) for f in fields),
+        ))
+    a = rule.alert
+    compiled = CompiledRule(
+        id=rule.id, name=rule.name, title=rule.title, level=rule.level, status=rule.status, kind=m.kind,
+        inputs=tuple(inputs),
+        keys=tuple((k, tuple(sorted(per.items()))) for k, per in sorted(m.on.items())),
+        compares=tuple(_compares(rule)),
+        absent={"present": m.present, "missing": m.missing} if m.kind == "absent" else None,
+        aggregate={"group_by": list(m.group_by), "date": m.date, "within_days": num_json(m.within_days),
+                   "having": [{"function": h.function, "field": h.field, "op": h.op, "value": num_json(h.value)}
+                              for h in m.having]} if m.kind == "aggregate" else None,
+        params=tuple((p.name, p.type, p.default) for p in sorted(rule.params.values(), key=lambda p: p.name)),
+        lookback=tuple(_lookback(rule)),
+        alert={"title": a.title, "subject": list(a.subject) if a.subject else None,
+               "fields": [list(x) for x in a.fields], "dedup": [list(x) for x in a.dedup], "runbook": a.runbook},
+    )
+    version = hashlib.sha256(compiled.canonical_json().encode()).hexdigest()
+    object.__setattr__(compiled, "version", version)
+    return compiled
+
+
+def resolve(value: Any, params: dict[str, Any]) -> Any:
+    """A number or {param: name} -> its value under `params`."""
+    if isinstance(value, dict) and "param" in value:
+        return params[value["param"]]
+    return value
+
+
+def lookback_days(compiled: CompiledRule, params: dict[str, Any]) -> int:
+    values = [abs(int(resolve(v, params))) for v in compiled.lookback]
+    return max(values, default=0)

@@ -1,0 +1,195 @@
+"""The durable-rules engine (2.0.28): correlation only (join / sequence / absent).
+
+How each measured trap is made impossible (docs: /work/shared/DESIGN.md):
+- lost matches in one big state / MemoryError from live sids: facts are partitioned by the join
+  key (one sid per key value; the sid is a counter because a sid holding '"' breaks durable's
+  state, error 309); a partition is asserted, its matches collected, then its state is
+  deleted. A partition over MAX_PARTITION_FACTS is split into chunks whose cartesian product covers
+  every combination (each match holds one fact per input, so it lies in exactly one chunk tuple).
+- identical facts refused: every fact carries id = alias:fact_id (unique per partition).
+- `$or` before a cross-fact comparison: no `$or` is ever emitted (where_any runs in pandas); the
+  clauses are emitted in the compiler's fixed order (type tag, key equality, eq, others).
+- "150" > 100, NaN: facts are built from rules.select engine frames (normalised, no NA).
+- exceptions swallowed inside actions: the action only appends ids; after every assert the state's
+  `exception` is checked and raised as EngineError, as is any exception from the assert itself.
+- > 255 properties, ~500 rules per ruleset, definitions mutated on load: facts carry only the
+  fields the rule correlates on; one ruleset per rule, from a deep copy, with a unique name.
+- timers: the Host's background dispatch threads are never started (_QuietHost), so actions run
+  only inside our assert calls.
+- `absent` uses durable's `none` (pattern `m_1$not`). Measured: `none` only holds if the missing
+  facts are in the state before the present fact arrives, so each partition asserts the missing
+  input's facts first, then the present ones. Partitions with no missing fact skip the engine
+  (every present fact is a finding); partitions with no present fact are pruned.
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+import uuid
+from typing import Any
+
+import durable_rules_engine
+import numpy as np
+import pandas as pd
+from durable.engine import Host, MessageNotHandledException, MessageObservedException
+
+from rules.compiler import CompiledRule
+from rules.engines import pandas_kinds
+from rules.engines.base import EngineError, EngineResult, key_columns, offset_value
+
+MAX_PARTITION_FACTS = 20_000
+_FLIP = {"lt": "gt", "lte": "gte", "gt": "lt", "gte": "lte", "eq": "eq", "ne": "ne"}
+_DR_OP = {"lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte", "ne": "$neq"}
+
+
+class _QuietHost(Host):
+    """A Host without the background dispatch/timer threads."""
+
+    def _run(self) -> None:  # noqa: D401 - durable's hook
+        return None
+
+
+def _pattern(alias: str) -> str:
+    return f"p_{alias}"
+
+
+def _clause(cmp: dict, order: list[str], params: dict[str, Any]) -> tuple[str, dict]:
+    """One compiled comparison as a clause on the later of its two patterns."""
+    (la, lf), op, (ra, rf) = cmp["left"], cmp["op"], cmp["right"]
+    off = offset_value(cmp, params)
+    if order.index(la) < order.index(ra):  # rewrite as right op' left - off
+        (la, lf), (ra, rf), op, off = (ra, rf), (la, lf), _FLIP[op], -off
+    ref: Any = {_pattern(ra): f"f_{rf}"}
+    if off:
+        ref = {"$add": {"$l": ref, "$r": off}}
+    if op == "eq":
+        return la, {f"f_{lf}": ref}
+    return la, {_DR_OP[op]: {f"f_{lf}": ref}}
+
+
+def definition(compiled: CompiledRule, params: dict[str, Any], action) -> dict:
+    """The durable ruleset for one compiled rule (clauses in the compiler's fixed order)."""
+    if compiled.kind == "absent":
+        order = [compiled.absent["present"], compiled.absent["missing"]]
+    else:
+        order = compiled.aliases
+    clauses: dict[str, list] = {a: [{"t": a}] for a in order}
+    for alias in order[1:]:
+        clauses[alias].append({"k": {_pattern(order[0]): "k"}})  # key equality first
+    for cmp in compiled.compares:
+        alias, clause = _clause(cmp, order, params)
+        clauses[alias].append(clause)
+    patterns = []
+    for i, alias in enumerate(order):
+        body = {"$and": clauses[alias]} if len(clauses[alias]) > 1 else clauses[alias][0]
+        name = "m_1$not" if compiled.kind == "absent" and i == 1 else _pattern(alias)
+        patterns.append({name: body})
+    return {"r_0": {"all": patterns, "run": action}}
+
+
+def _fact_templates(df: pd.DataFrame, alias: str, fields: list[str]) -> list[dict]:
+    """One dict per row (without sid): id, type tag and the projected engine fields."""
+    cols = {f"f_{f}": df[f].tolist() for f in fields}
+    return [{"id": f"{alias}:{fid}", "t": alias, **{c: v[i] for c, v in cols.items()}}
+            for i, fid in enumerate(df["fact_id"].tolist())]
+
+
+def _chunks(positions: np.ndarray, size: int) -> list[np.ndarray]:
+    return [positions[i:i + size] for i in range(0, len(positions), size)] or [positions]
+
+
+class DurableEngine:
+    name = "durable"
+
+    def __init__(self, max_partition_facts: int = MAX_PARTITION_FACTS):
+        self.max_partition_facts = max_partition_facts
+
+    def evaluate(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame],
+                 params: dict[str, Any]) -> EngineResult:
+        if compiled.kind == "single":
+            return pandas_kinds.single(compiled, frames)
+        if compiled.kind == "aggregate":
+            return pandas_kinds.aggregate(compiled, frames, params)
+        return self._correlate(compiled, frames, params)
+
+    def _correlate(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> EngineResult:
+        hits: list[tuple] = []
+
+        def action(c) -> None:  # only appends; never raises
+            hits.append(tuple((name[2:], fact["id"]) for name, fact in c._m.items() if name.startswith("p_")))
+
+        host = _QuietHost()
+        rs = f"{compiled.name}_{uuid.uuid4().hex}"
+        host.set_rulesets({rs: copy.deepcopy(definition(compiled, params, action))})
+        try:
+            result = self._run_partitions(compiled, frames, host, rs, hits)
+        finally:  # measured: an undeleted ruleset keeps ~65 KB of C memory for the process lifetime
+            durable_rules_engine.delete_ruleset(host.get_ruleset(rs)._handle)
+        result.matches = [self._to_match(h) for h in hits]
+        return result
+
+    def _run_partitions(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame], host: Host, rs: str,
+                        hits: list[tuple]) -> EngineResult:
+        keys = key_columns(compiled)
+        absent = compiled.absent
+        order = [absent["missing"], absent["present"]] if absent else compiled.aliases
+        required = [absent["present"]] if absent else compiled.aliases
+        templates = {i.alias: _fact_templates(frames[i.alias], i.alias, list(i.engine_fields)) for i in compiled.inputs}
+        groups = {a: frames[a].groupby(keys, sort=False).indices if len(frames[a]) else {} for a in order}
+        all_keys = set().union(*(groups[a].keys() for a in order))
+        empty = np.array([], dtype="int64")
+        result = EngineResult()
+        for key in sorted(all_keys, key=repr):
+            if any(key not in groups[a] for a in required):
+                result.pruned += 1  # cannot fire: a required input has no fact with this key
+                continue
+            parts = {a: groups[a].get(key, empty) for a in order}
+            if absent and not len(parts[absent["missing"]]):
+                present = absent["present"]
+                hits += [((present, templates[present][i]["id"]),) for i in parts[present]]
+                continue
+            for combo in self._combinations(parts, order, absent):
+                # sid: a plain counter. Measured: a sid holding '"' breaks durable's state (error 309),
+                # so key values never go into a sid; the partition itself guarantees equal keys.
+                sid = f"s{result.partitions}"
+                result.partitions += 1
+                for alias in order:  # absent: the missing facts go in first
+                    facts = [{**templates[alias][i], "sid": sid, "k": sid} for i in combo[alias]]
+                    self._assert(host, rs, sid, facts)
+                host.delete_state(rs, sid)
+        return result
+
+    def _combinations(self, parts: dict[str, np.ndarray], order: list[str], absent: dict | None):
+        """Chunk tuples covering every combination; `missing` (absent) is never split."""
+        total = sum(len(p) for p in parts.values())
+        if total <= self.max_partition_facts:
+            yield parts
+            return
+        if absent and len(parts[absent["missing"]]) >= self.max_partition_facts // 2:
+            raise EngineError(f"partition of {total:,} facts: the `missing` input alone holds "
+                              f"{len(parts[absent['missing']]):,} facts; too many for one durable state "
+                              "(narrow the rule's selection or run it on the reference engine)")
+        size = max(1, self.max_partition_facts // (2 * len(order)))
+        split = [[parts[a]] if absent and a == absent["missing"] else _chunks(parts[a], size) for a in order]
+        for tup in itertools.product(*split):
+            yield dict(zip(order, tup))
+
+    @staticmethod
+    def _assert(host: Host, rs: str, sid: str, facts: list[dict]) -> None:
+        if not facts:
+            return
+        try:
+            host.assert_facts(rs, facts)
+        except MessageNotHandledException:
+            return  # no pattern matched any fact, so no action ran and there is no state to check
+        except MessageObservedException as e:
+            raise EngineError(f"durable-rules refused duplicate facts in partition {sid}: {str(e)[:200]}") from None
+        except Exception as e:  # noqa: BLE001 - any engine failure must be loud
+            raise EngineError(f"durable-rules failed in partition {sid}: {e}") from e
+        state = host.get_state(rs, sid)
+        if state and state.get("exception"):
+            raise EngineError(f"durable-rules action failed in partition {sid}: {state['exception'][:500]}")
+
+    @staticmethod
+    def _to_match(hit: tuple) -> dict[str, tuple[str, ...]]:
+        return {alias: (fid.split(":", 1)[1],) for alias, fid in hit}

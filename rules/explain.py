@@ -1,0 +1,68 @@
+"""A compiled rule in readable terms: what pandas selects, what the engine correlates, on which
+key, and how far back the evaluation looks. Used by `integrity-audit rules explain`."""
+from __future__ import annotations
+
+import json
+
+from rules.compiler import CompiledRule
+
+_OPS = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+def _value(v) -> str:
+    if isinstance(v, dict):
+        if "param" in v:
+            return f"param {v['param']}"
+        if "period" in v:
+            text = f"period {v['period']}"
+        else:
+            text = f"field {v['field']}" + (f" x {_value(v['times'])}" if "times" in v else "")
+        if "offset_days" in v:
+            text += f" + {_value(v['offset_days'])} days"
+        return text
+    return json.dumps(v)
+
+
+def _cond(c: dict) -> str:
+    return f"{c['field']} {_OPS.get(c['op'], c['op'])} {_value(c['value'])}"
+
+
+def _cmp(c: dict) -> str:
+    off = ""
+    if c["offset"] is not None:
+        off = f" {'+' if c['sign'] > 0 else '-'} {_value(c['offset'])} days"
+    return f"{'.'.join(c['left'])} {_OPS[c['op']]} {'.'.join(c['right'])}{off}"
+
+
+def explain(c: CompiledRule) -> str:
+    lines = [f"{c.name}  ({c.level}, {c.status})  version {c.version[:16]}", f"  {c.title}", "",
+             "Selected in pandas (blank compared fields are counted as not evaluable):"]
+    for i in c.inputs:
+        lines.append(f"  {i.alias}: register {i.register} ({i.register_kind})")
+        lines += [f"    where {_cond(x)}" for x in i.where] or ["    all rows"]
+        for n, group in enumerate(i.where_any):
+            lines.append(f"    {'and any of' if n == 0 else 'or'}: " + " and ".join(_cond(x) for x in group))
+        lines.append(f"    projected fields: {', '.join(i.fields)}")
+    lines.append("")
+    if c.kind in ("single", "aggregate"):
+        lines.append(f"Match: {c.kind} (pandas, the same for both engines)")
+        if c.aggregate:
+            a = c.aggregate
+            lines.append(f"  group by {', '.join(a['group_by'])}; window {_value(a['within_days'])} days ending on each "
+                         f"row's {a['date']}")
+            for h in a["having"]:
+                lines.append(f"  having {h['function']}({h['field'] or ''}) {_OPS[h['op']]} {_value(h['value'])}")
+    else:
+        lines.append(f"Match: {c.kind} (correlated by the engine, partitioned by the key)")
+        for key, per in c.keys:
+            lines.append(f"  key {key}: " + " = ".join(f"{a}.{f}" for a, f in per))
+        if c.absent:
+            lines.append(f"  finding: a {c.absent['present']} row with no {c.absent['missing']} row satisfying:")
+        for x in c.compares:
+            lines.append(f"  compare {_cmp(x)}")
+    lines.append("")
+    lookback = ", ".join(_value(x) for x in c.lookback) or "none"
+    lines.append(f"Look-back: the largest of {lookback} days before the period start")
+    lines.append(f"Params: " + (", ".join(f"{n} ({t}) = {d!r}" for n, t, d in c.params) or "none"))
+    lines.append(f"Alert: {c.alert['title']}  (dedup: {', '.join('.'.join(x) for x in c.alert['dedup'])})")
+    return "\n".join(lines)

@@ -1,0 +1,198 @@
+"""Strict YAML 1.2 loading of rule files, keeping the file:line:col of every node.
+
+Owns: turning bytes into plain Python data (dict / list / str / int / float / bool / None) plus a
+position map, and refusing anything hostile or ambiguous:
+- files over MAX_FILE_BYTES and strings over MAX_STRING_CHARS;
+- duplicate keys; tags (`!!python/object`, `!foo`, even `!!str`); anchors and aliases (a rule has no
+  use for them, and refusing them makes billion-laughs expansion impossible);
+- YAML 1.2 core schema only, so `no` / `yes` stay strings, `2026-11-26` stays a string and a quoted
+  `"012345"` stays a string (an unquoted 012345 is an int; the validators refuse ints for ids).
+Every error reads `file:line:col: message` (1-based line and column).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+MAX_FILE_BYTES = 1_000_000
+MAX_STRING_CHARS = 10_000
+MAX_DEPTH = 20
+
+Path_ = tuple  # a path into the document: ("inputs", "gift", "where", "outcome|eq")
+
+
+@dataclass
+class Problem:
+    """One problem found in a rule file: where, what, and how bad."""
+
+    file: str
+    line: int
+    col: int
+    message: str
+    severity: str = "error"  # error | warning
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+
+
+class RuleLoadError(ValueError):
+    def __init__(self, problem: Problem):
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+@dataclass
+class Document:
+    """A loaded rule file: plain data plus the position of every node by its path."""
+
+    file: str
+    data: Any
+    positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: tuple | list) -> tuple[int, int]:
+        """Line/col of the node at `path`, or of its nearest ancestor that has one."""
+        path = tuple(path)
+        while path not in self.positions and path:
+            path = path[:-1]
+        return self.positions.get(path, (1, 1))
+
+    def problem(self, path: tuple | list, message: str, severity: str = "error") -> Problem:
+        line, col = self.where(path)
+        return Problem(self.file, line, col, message, severity)
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="safe", pure=True)
+    y.version = (1, 2)
+    y.allow_duplicate_keys = False
+    return y
+
+
+def _fail(file: str, node_or_mark: Any, message: str) -> RuleLoadError:
+    mark = getattr(node_or_mark, "start_mark", node_or_mark)
+    line = getattr(mark, "line", 0) + 1
+    col = getattr(mark, "column", 0) + 1
+    return RuleLoadError(Problem(file, line, col, message))
+
+
+_CORE_TAGS = {
+    "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq", "tag:yaml.org,2002:timestamp",
+}
+
+
+def _check_tags(text: str, file: str) -> None:
+    """Refuse explicit tags and anchors/aliases at the token level (before any construction)."""
+    from ruamel.yaml.tokens import AliasToken, AnchorToken, TagToken
+
+    y = _yaml()
+    try:
+        for tok in y.scan(text):
+            if isinstance(tok, TagToken):
+                raise _fail(file, tok, "YAML tags are not allowed in a rule file (a rule is plain data)")
+            if isinstance(tok, (AnchorToken, AliasToken)):
+                raise _fail(file, tok, "YAML anchors and aliases (&name / *name) are not allowed in a rule file")
+    except MarkedYAMLError as e:
+        raise _fail(file, e.problem_mark or e.context_mark, f"not valid YAML: {e.problem}") from None
+
+
+def _walk(node: Node, path: tuple, doc: Document, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise _fail(doc.file, node, f"nested deeper than {MAX_DEPTH} levels")
+    doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if node.tag not in _CORE_TAGS:
+        raise _fail(doc.file, node, f"unsupported YAML tag {node.tag!r}")
+    if isinstance(node, ScalarNode):
+        if len(node.value) > MAX_STRING_CHARS:
+            raise _fail(doc.file, node, f"value is {len(node.value):,} characters long; the limit is {MAX_STRING_CHARS:,}")
+        return _construct_scalar(node, doc)
+    if isinstance(node, SequenceNode):
+        return [_walk(child, path + (i,), doc, depth + 1) for i, child in enumerate(node.value)]
+    if isinstance(node, MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                raise _fail(doc.file, key_node, "mapping keys must be plain strings")
+            key = _construct_scalar(key_node, doc)
+            if not isinstance(key, str):
+                key = str(key) if not isinstance(key, bool) else ("true" if key else "false")
+            if key in out:
+                first = doc.positions.get(path + (key,), (0, 0))
+                raise _fail(doc.file, key_node, f"duplicate key {key!r} (first defined at line {first[0]})")
+            doc.positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = _walk(value_node, path + (key,), doc, depth + 1)
+            # keep the key's own position (more useful than the value's for "unknown key" errors)
+            doc.positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+        return out
+    raise _fail(doc.file, node, f"unsupported YAML node {type(node).__name__}")
+
+
+def _construct_scalar(node: ScalarNode, doc: Document) -> Any:
+    """YAML 1.2 core schema values (the resolver already picked the tag)."""
+    tag, value = node.tag, node.value
+    if tag in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"):
+        return value  # dates stay strings ("2026-11-26"); the validators check their form
+    if tag == "tag:yaml.org,2002:null":
+        return None
+    if tag == "tag:yaml.org,2002:bool":
+        return value.lower() == "true"
+    text = value.replace("_", "")
+    try:
+        if tag == "tag:yaml.org,2002:int":
+            if text.lower().startswith(("0x", "+0x", "-0x")):
+                return int(text, 16)
+            if text.lower().startswith(("0o", "+0o", "-0o")):
+                return int(text.replace("o", "").replace("O", ""), 8)
+            return int(text, 10)
+        if tag == "tag:yaml.org,2002:float":
+            low = text.lower()
+            if low.endswith((".inf", ".nan")):
+                raise _fail(doc.file, node, f"{value!r}: infinity and NaN are not allowed in a rule")
+            return float(text)
+    except ValueError:
+        raise _fail(doc.file, node, f"{value!r} is not a valid number") from None
+    raise _fail(doc.file, node, f"unsupported scalar tag {tag!r}")
+
+
+def load_text(text: str, file: str = "<string>") -> Document:
+    """Parse one rule document from text. Raises RuleLoadError (file:line:col: message)."""
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        raise RuleLoadError(Problem(file, 1, 1, f"file is larger than {MAX_FILE_BYTES:,} bytes"))
+    _check_tags(text, file)
+    y = _yaml()
+    try:
+        nodes = list(y.compose_all(text))
+    except MarkedYAMLError as e:
+        raise _fail(file, e.problem_mark or e.context_mark, f"not valid YAML: {e.problem}") from None
+    except YAMLError as e:  # pragma: no cover - unmarked parser errors are rare
+        raise RuleLoadError(Problem(file, 1, 1, f"not valid YAML: {e}")) from None
+    if not nodes or nodes[0] is None:
+        raise RuleLoadError(Problem(file, 1, 1, "the file is empty; a rule file holds one rule"))
+    if len(nodes) > 1:
+        raise _fail(file, nodes[1], "a rule file holds exactly one YAML document (found a second '---')")
+    doc = Document(file=file, data=None)
+    doc.data = _walk(nodes[0], (), doc, 0)
+    if not isinstance(doc.data, dict):
+        raise _fail(file, nodes[0], "a rule file must be a mapping (key: value) at the top level")
+    return doc
+
+
+def load_file(path: str | Path) -> Document:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise RuleLoadError(Problem(str(path), 1, 1, f"cannot read file: {e.strerror}")) from None
+    if size > MAX_FILE_BYTES:
+        raise RuleLoadError(Problem(str(path), 1, 1, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}"))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise RuleLoadError(Problem(str(path), 1, 1, f"not UTF-8 text ({e.reason} at byte {e.start})")) from None
+    return load_text(text, str(path))

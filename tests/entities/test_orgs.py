@@ -1,0 +1,116 @@
+"""Organisation resolution through resolve(): guards, vetoes, determinism and evidence."""
+import pandas as pd
+
+from audit.entities import LINK_COLUMNS, resolve
+from audit.store.views import LinkView
+
+from conftest import frame
+
+SUPPLIERS = [
+    ("Acme Security Ltd", "01234567", "GB123456789"),
+    ("ACME SECURITY LIMITED", None, None),
+    ("Acme Security (UK) Ltd", "1234567", None),
+    ("Acme Securities Ltd", "00000999", None),
+    ("Acme Securities Limited", "999", None),
+    ("Services Ltd", None, None),
+    ("Services Limited", "07777777", None),
+    ("Bloggs Plumbing", None, "987 6543 21"),
+    ("Harrow Fleet Repairs Ltd", None, None),
+]
+
+
+def _frames():
+    proc = frame("procurement", [{"transaction_id": f"T{i}", "line_no": "1", "supplier_name": n,
+                                  "company_number": cn, "vat_number": vat, "net_amount": 100}
+                                 for i, (n, cn, vat) in enumerate(SUPPLIERS)])
+    gifts = frame("gifts_hospitality", [
+        {"record_id": "G1", "person_id": "1", "donor_name": "The Acme Security Company", "donor_company_number": None},
+        {"record_id": "G2", "person_id": "1", "donor_name": "Acme Securities Ltd", "donor_company_number": None},
+        {"record_id": "G3", "person_id": "1", "donor_name": "Services Ltd", "donor_company_number": None},
+        {"record_id": "G4", "person_id": "1", "donor_name": "Harow Fleet Repairs", "donor_company_number": None},
+    ])
+    interests = frame("business_interests", [
+        {"record_id": "B1", "person_id": "1", "organisation_name": "Acme Security Group Ltd", "company_number": "55555555"},
+        {"record_id": "B2", "person_id": "1", "organisation_name": "UK Ltd", "company_number": None},
+    ])
+    return {"procurement": proc, "gifts_hospitality": gifts, "business_interests": interests}
+
+
+def _keys(res):
+    p = res.frames["procurement"].set_index("supplier_name")["org_key"]
+    g = res.frames["gifts_hospitality"].set_index("record_id")["org_key"]
+    return p, g
+
+
+def test_company_numbers_and_names_resolve_to_one_key_per_company():
+    p, g = _keys(resolve(_frames()))
+    acme = p["Acme Security Ltd"]
+    assert acme == "CN:01234567"
+    assert p["ACME SECURITY LIMITED"] == acme and p["Acme Security (UK) Ltd"] == acme and g["G1"] == acme
+    assert p["Acme Securities Ltd"] == p["Acme Securities Limited"] == g["G2"] == "CN:00000999"
+    assert g["G4"] == p["Harrow Fleet Repairs Ltd"]  # typo, fuzzy
+
+
+def test_different_company_numbers_veto_the_decoy():
+    res = resolve(_frames())
+    p, _ = _keys(res)
+    assert p["Acme Security Ltd"] != p["Acme Securities Ltd"]
+    assert res.stats["org_vetoes"].get("company_number_conflict", 0) >= 1
+    # the group company with its own number is not pulled in by its similar name
+    b = res.frames["business_interests"].set_index("record_id")["org_key"]
+    assert b["B1"] == "CN:55555555"
+
+
+def test_generic_names_never_fuzzy_and_are_weak():
+    res = resolve(_frames())
+    links = res.links[res.links["field"] == "org_key"]
+    generic = links[links["source_text"].isin(["Services Ltd", "UK Ltd"])]
+    assert not (generic["method"] == "fuzzy").any()
+    b = res.frames["business_interests"].set_index("record_id")["org_key"]
+    assert b["B2"] not in set(res.frames["procurement"]["org_key"])
+    g = links[(links["register"] == "gifts_hospitality") & (links["source_text"] == "Services Ltd")]
+    assert (g["strength"] == "weak").all()
+
+
+def test_evidence_rows_carry_method_score_and_both_strings():
+    res = resolve(_frames())
+    assert tuple(res.links.columns) == LINK_COLUMNS
+    org = res.links[res.links["field"] == "org_key"]
+    assert len(org) == 9 + 4 + 2  # one per mention
+    typo = org[org["source_text"] == "Harow Fleet Repairs"].iloc[0]
+    assert typo["method"] == "fuzzy" and 90 <= typo["score"] < 100 and typo["matched_text"] == "Harrow Fleet Repairs Ltd"
+    cn = org[org["source_text"] == "Acme Security Ltd"].iloc[0]
+    assert cn["method"] == "company_number" and cn["matched_text"] == "01234567"
+    vat = org[org["source_text"] == "Bloggs Plumbing"].iloc[0]
+    assert vat["method"] == "vat_number" and vat["key"].startswith("ORG:")
+    # a link row is exactly what the reviewer's LinkView shows
+    view = LinkView(**{k: v for k, v in org.iloc[0].items() if k != "register"})
+    assert view.fact_id.startswith("procurement:")
+
+
+def test_same_input_shuffled_gives_same_keys():
+    frames = _frames()
+    first = resolve(frames)
+    shuffled = {r: df.sample(frac=1, random_state=3) for r, df in reversed(list(frames.items()))}
+    second = resolve(shuffled)
+    for reg in frames:
+        a = first.frames[reg].set_index("fact_id")["org_key"].sort_index()
+        b = second.frames[reg].set_index("fact_id")["org_key"].sort_index()
+        pd.testing.assert_series_equal(a, b)
+    cols = ["fact_id", "field", "key", "method", "score", "strength"]
+    la = first.links[cols].sort_values(cols[:2]).reset_index(drop=True)
+    lb = second.links[cols].sort_values(cols[:2]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(la, lb)
+
+
+def test_input_frames_are_not_modified():
+    frames = _frames()
+    before = {r: df.copy() for r, df in frames.items()}
+    resolve(frames)
+    for r in frames:
+        pd.testing.assert_frame_equal(frames[r], before[r])
+
+
+def test_candidate_pairs_are_blocked_and_counted():
+    res = resolve(_frames())
+    assert 0 < res.stats["org_candidate_pairs"] < res.stats["org_all_pairs"]

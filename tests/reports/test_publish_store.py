@@ -1,0 +1,103 @@
+"""End to end over a real store (SQLite file): record a run with the store's own writer, then
+publish (report + exports + deliveries recorded on the run) and the report / export commands."""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from audit.cli import app
+from audit.settings import load
+from audit.store import open_store, record_run
+from audit.store.queries import run_view
+
+import reports
+
+
+def _store_factory():
+    path = Path(__file__).resolve().parents[1] / "store" / "factory.py"
+    spec = importlib.util.spec_from_file_location("store_run_factory", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture
+def recorded(tmp_path, monkeypatch):
+    """A store with two recorded runs (2026-02 then 2026-03, one source failed) and a config."""
+    factory = _store_factory()
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = open_store(url)
+    record_run(store, factory.build("2026-02", range(1, 6)))
+    ri = factory.build("2026-03", range(3, 10), failed_register="expenses",
+                       extra_rules=(factory.VET_RULE,))
+    summary = record_run(store, ri)
+    share = tmp_path / "ccu-share"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[audit]\nforce_name = "Test Constabulary"\ndata_dir = "{tmp_path / "data"}"\n'
+        f'[store]\nurl = "{url}"\n[exports]\nout_dir = "{tmp_path / "out"}"\n'
+        f'[[exports.destinations]]\nname = "ccu-share"\nkind = "folder"\npath = "{share}"\n'
+        f'[[exports.destinations]]\nname = "ccu-pseudo"\nkind = "folder"\npath = "{share}-p"\n'
+        f'pseudonymise = true\nformats = ["csv"]\n'
+        f'[[exports.destinations]]\nname = "mail-down"\nkind = "smtp"\nhost = "127.0.0.1"\nport = 9\n'
+        f'starttls = false\nsender = "a@x.example"\nrecipients = ["b@x.example"]\nretries = 1\n')
+    monkeypatch.setenv("INTEGRITY_AUDIT_PSEUDONYM_KEY", "test-key")
+    yield store, load(config), summary.run_id, config, tmp_path
+    store.dispose()
+
+
+def test_publish_writes_everything_and_records_deliveries(recorded):
+    store, settings, run_id, _, tmp = recorded
+    result = reports.publish(store, settings, run_id, backoff=0)
+    run = run_view(store, run_id)
+    assert result.report_path == tmp / "out" / "2026-03" / "report-2026-03.html"
+    html = result.report_path.read_text()
+    assert html.count('class="card') == len(run.alerts) == 7
+    assert "did not load" in html and "The audit is incomplete." in html
+    manifest = json.loads(result.manifest_path.read_text())
+    assert manifest["run_id"] == run_id and manifest["rows"]["alerts"] == 7
+    names = {e["name"] for e in manifest["files"]}
+    assert {p.name for p in result.export_paths} | {"report-2026-03.html"} == names
+    status = {d.destination: d.status for d in result.deliveries}
+    assert status == {"ccu-share": "delivered", "ccu-pseudo": "delivered", "mail-down": "failed"}
+    shared = tmp / "ccu-share" / "2026-03"
+    for e in manifest["files"]:
+        assert hashlib.sha256((shared / e["name"]).read_bytes()).hexdigest() == e["sha256"]
+    pseudo = (tmp / "ccu-share-p" / "2026-03")
+    pseudo_text = "".join(p.read_text(encoding="utf-8-sig") for p in pseudo.glob("*.csv"))
+    assert "PERSON-" in pseudo_text and "Officer 5" not in pseudo_text and "P5," not in pseudo_text
+    recorded_deliveries = run_view(store, run_id).deliveries
+    assert sorted((d["destination"], d["status"]) for d in recorded_deliveries) == sorted(status.items())
+    assert next(d for d in recorded_deliveries if d["destination"] == "mail-down")["attempts"] == 2
+    assert result.reviewer_report_path.exists()
+
+
+def test_report_and_export_commands(recorded):
+    _, _, run_id, config, tmp = recorded
+    cli = CliRunner()
+    res = cli.invoke(app, ["report", "--period", "2026-03", "--config", str(config)])
+    assert res.exit_code == 0, res.output
+    assert (tmp / "out" / "2026-03" / "report-2026-03.html").exists()
+    res = cli.invoke(app, ["export", "--period", "2026-03", "-f", "csv", "-f", "json",
+                           "--to", str(tmp / "x"), "--config", str(config)])
+    assert res.exit_code == 0, res.output
+    m = json.loads((tmp / "x" / "manifest.json").read_text())
+    assert sorted(e["format"] for e in m["files"]) == ["csv", "csv", "csv", "json"]
+    assert m["run_id"] == run_id and m["incomplete"] is True
+
+
+def test_command_errors_are_clear(recorded, monkeypatch):
+    _, _, _, config, tmp = recorded
+    cli = CliRunner()
+    res = cli.invoke(app, ["report", "--period", "2025-01", "--config", str(config)])
+    assert res.exit_code == 1 and "no run recorded for 2025-01" in res.output
+    res = cli.invoke(app, ["export", "--period", "2026-13", "--config", str(config)])
+    assert res.exit_code == 2 and "YYYY-MM" in res.output
+    monkeypatch.delenv("INTEGRITY_AUDIT_PSEUDONYM_KEY")
+    res = cli.invoke(app, ["export", "--period", "2026-03", "--pseudonymise", "--config", str(config)])
+    assert res.exit_code == 2 and "INTEGRITY_AUDIT_PSEUDONYM_KEY" in res.output
