@@ -15,6 +15,7 @@ together and suppliers found in more than one file are counted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import subprocess
@@ -106,7 +107,10 @@ def generated(scale: float, seed: int, fuzzy: float, weak: float) -> dict:
                        check=True, cwd=ROOT, capture_output=True)
         t_gen = time.perf_counter() - t0
         s = settings_mod.load(Path(tmp) / "config.toml")
-        loaded = connectors.load_sources(s.sources, s.base_dir)
+        with contextlib.chdir(tmp):  # the generated sqlite URL is relative to the force's folder
+            loaded = connectors.load_sources(s.sources, s.base_dir)
+        if loaded.failures:
+            raise SystemExit(f"sources failed: {loaded.failures}")
         frames = {r: df for r, df in loaded.by_register().items() if not df.empty}
         rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         t0 = time.perf_counter()

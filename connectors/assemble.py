@@ -30,7 +30,7 @@ def _shown(raw) -> str:
 
 
 def _fact_hash(label: str, row: list) -> str:
-    joined = _SEP.join([label] + [as_text(c) for c in row])
+    joined = _SEP.join([label] + [c if type(c) is str else as_text(c) for c in row])
     return hashlib.sha256(joined.encode("utf-8", errors="surrogatepass")).hexdigest()[:12]
 
 

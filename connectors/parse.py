@@ -270,25 +270,28 @@ def parse_cells(cells: list[Any], parse: Callable[[Any], Any], ctx: CellContext
     values: list[Any] = [None] * len(cells)
     errors: dict[int, str] = {}
     redacted: set[int] = set()
-    cache: dict[tuple[type, Any], tuple[Any, str | None]] = {}
+    cache: dict[tuple[type, Any], tuple[Any, str | None, str | None]] = {}
     for i, raw in enumerate(cells):
-        state = classify(raw, ctx)
+        ck = (type(raw), raw)
+        hit = cache.get(ck)
+        if hit is None:
+            state = classify(raw, ctx)
+            if state is not None:
+                hit = (None, None, state)
+            elif isinstance(raw, str) and len(raw) > MAX_CHARS:
+                hit = (None, f"longer than {MAX_CHARS:,} characters ({len(raw):,})", None)
+            else:
+                try:
+                    hit = (parse(raw), None, None)
+                except CellError as e:
+                    hit = (None, str(e), None)
+            cache[ck] = hit
+        value, err, state = hit
         if state is not None:
             if state == REDACTED:
                 redacted.add(i)
             continue
-        ck = (type(raw), raw)
-        hit = cache.get(ck)
-        if hit is None:
-            if isinstance(raw, str) and len(raw) > MAX_CHARS:
-                hit = (None, f"longer than {MAX_CHARS:,} characters ({len(raw):,})")
-            else:
-                try:
-                    hit = (parse(raw), None)
-                except CellError as e:
-                    hit = (None, str(e))
-            cache[ck] = hit
-        values[i], err = hit
+        values[i] = value
         if err:
             errors[i] = err
     return values, errors, redacted

@@ -24,7 +24,7 @@ _PROLOGUE = re.compile(r"^.*?(?=<svg)", re.S)
 
 def _svg(fig: Figure, title: str) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     svg = _PROLOGUE.sub("", buf.getvalue(), count=1)
     # An accessible name for the picture (title text is escaped by the caller's autoescape rules).
     safe = (title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -56,6 +56,11 @@ def bar_chart(items: list[tuple[str, int]], title: str, colours: dict[str, str] 
             ax.text(v, y, f" {v}", va="center")
         ax.set_title(title, loc="left")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        # room for the longest label (about 0.075 in per character at 9 pt), no second layout pass
+        longest = max((len(lb) for lb in labels), default=1)
+        height = fig.get_figheight()
+        fig.subplots_adjust(left=min(0.6, 0.04 + longest * 0.075 / 6.4), right=0.95,
+                            top=1 - 0.35 / height, bottom=0.35 / height)
         return _svg(fig, title)
 
 
@@ -73,5 +78,6 @@ def trend_chart(trend: list[dict], title: str) -> str:
         ax.set_xticks(list(x), labels=periods, rotation=45, ha="right")
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(frameon=False, loc="upper left")
+        fig.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.3)
         ax.set_title(title, loc="left")
         return _svg(fig, title)

@@ -125,7 +125,8 @@ def pseudonymise(run: RunView, p: Pseudonymiser | None = None) -> RunView:
             if k.rsplit(".", 1)[-1] in fields and isinstance(v, str) and v:
                 a.values[k] = p.name(v) if k.rsplit(".", 1)[-1] in _NAME_FIELDS else p.of(v)
     for a in alerts:  # pass 2: names inside free text
-        a.title = p.scrub(a.title)
+        a.title, a.runbook = p.scrub(a.title), p.scrub(a.runbook)
+        a.rule_description = p.scrub(a.rule_description)
         a.values = {k: p.scrub(v) for k, v in a.values.items()}
         for f in a.facts:
             f.values = {k: p.scrub(v) for k, v in f.values.items()}

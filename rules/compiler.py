@@ -140,7 +140,7 @@ def _used_fields(rule: Rule, alias: str) -> tuple[list[str], list[str]]:
     register = reg.get(inp.register)
     if register.date_field:
         used.append(register.date_field)
-    dedupe = lambda xs: list(dict.fromkeys(xs))  # noqa: E731 - order-preserving unique
+    dedupe = lambda xs: sorted(set(xs))  # noqa: E731 - canonical order: the hash ignores authoring order
     return dedupe(used), dedupe(engine)
 
 

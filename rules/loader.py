@@ -143,6 +143,8 @@ def _construct_scalar(node: ScalarNode, doc: Document) -> Any:
     if tag == "tag:yaml.org,2002:bool":
         return value.lower() == "true"
     text = value.replace("_", "")
+    if tag == "tag:yaml.org,2002:float" and text.lower().endswith((".inf", ".nan")):
+        raise _fail(doc.file, node, f"{value!r}: infinity and NaN are not allowed in a rule")
     try:
         if tag == "tag:yaml.org,2002:int":
             if text.lower().startswith(("0x", "+0x", "-0x")):
@@ -151,9 +153,6 @@ def _construct_scalar(node: ScalarNode, doc: Document) -> Any:
                 return int(text.replace("o", "").replace("O", ""), 8)
             return int(text, 10)
         if tag == "tag:yaml.org,2002:float":
-            low = text.lower()
-            if low.endswith((".inf", ".nan")):
-                raise _fail(doc.file, node, f"{value!r}: infinity and NaN are not allowed in a rule")
             return float(text)
     except ValueError:
         raise _fail(doc.file, node, f"{value!r} is not a valid number") from None

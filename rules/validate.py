@@ -38,9 +38,25 @@ def schema_problems(doc: Document) -> list[Problem]:
     out = []
     for err in sorted(_validator().iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
         e = _best(err)
-        where = ".".join(str(p) for p in e.absolute_path) or "(top level)"
-        out.append(doc.problem(tuple(e.absolute_path), f"{where}: {e.message}"))
+        path = tuple(e.absolute_path)
+        where = ".".join(str(p) for p in path) or "(top level)"
+        if e.validator == "additionalProperties" and isinstance(e.instance, dict):
+            allowed = e.schema.get("properties", {})
+            extra = [k for k in e.instance if k not in allowed]
+            for key in extra:  # one problem per unknown key, located at the key itself
+                out.append(doc.problem(path + (key,), f"{where}: unknown key {key!r}"))
+            if extra and allowed:
+                continue
+        if isinstance(e.instance, str) and isinstance(_at(doc.data, path), dict) and e.instance in _at(doc.data, path):
+            path = path + (e.instance,)  # a propertyNames failure: point at the offending key
+        out.append(doc.problem(path, f"{where}: {e.message}"))
     return out
+
+
+def _at(data: Any, path: tuple) -> Any:
+    for p in path:
+        data = data[p]
+    return data
 
 
 class _Checker:

@@ -57,7 +57,9 @@ def compare(a: str, b: str) -> tuple[float, bool, bool]:
     differ = set(ta) ^ set(tb)
     if any(t.isdigit() or t in DISTINGUISHING for t in differ):  # "North X" vs "South X", "Apex 1" vs "Apex 2"
         return 0.0, False, False
-    score = fuzz.token_sort_ratio(" ".join(ta), " ".join(tb))
+    sa, sb = " ".join(sorted(ta)), " ".join(sorted(tb))
+    # Indel ratio counts a transposed pair of letters as two edits; OSA counts it as the one typo it is
+    score = max(fuzz.token_sort_ratio(sa, sb), OSA.normalized_similarity(sa, sb) * 100)
     first = ta[0] == tb[0] or _typo(ta[0], tb[0])
     if len(ta) != len(tb):
         return score, False, first
@@ -68,6 +70,17 @@ def compare(a: str, b: str) -> tuple[float, bool, bool]:
             return score, False, first
         rest.remove(match)
     return score, True, first
+
+
+def _lone(uf: VetoUnionFind, i: int) -> bool:
+    """A single written form with no registered number: the only thing a weak link may attach.
+
+    Two established organisations (several forms, or a company / VAT number) are never joined by a
+    weak similarity, so a weak link can mislead about one mention, never about a whole organisation.
+    """
+    root = uf.find(i)
+    comp = uf.comp[root]
+    return uf.size[root] == 1 and not comp.company_numbers and not comp.vat_numbers
 
 
 def _names_agree(a: tuple[str, ...], b: tuple[str, ...], weak: float) -> bool:
@@ -194,9 +207,15 @@ def resolve_orgs(mentions: pd.DataFrame, *, fuzzy_threshold: float, weak_thresho
     edges, compared = _fuzzy_edges(names, weak_threshold, fuzzy_threshold)
     usable = {n: [i for i in by["name"][n] if i not in ambiguous_units] for n in names}
     fuzzy_ambiguous = _ambiguous_fuzzy(edges, usable, uf, fuzzy_threshold)
-    for neg_score, a, b, strength in edges:
-        if usable[a] and usable[b] and a not in fuzzy_ambiguous and b not in fuzzy_ambiguous:
-            link(usable[a][0], usable[b][0], "fuzzy", -neg_score, strength)
+    for phase in ("strong", "weak"):  # weak links come last, so nothing strong ever hangs off one
+        for neg_score, a, b, strength in edges:
+            if strength != phase or not usable[a] or not usable[b] or a in fuzzy_ambiguous or b in fuzzy_ambiguous:
+                continue
+            ua, ub = usable[a][0], usable[b][0]
+            if phase == "weak" and not (_lone(uf, ua) or _lone(uf, ub)):
+                vetoes["weak_between_established_organisations"] += 1
+                continue
+            link(ua, ub, "fuzzy", -neg_score, strength)
     for n, others in fuzzy_ambiguous.items():
         for i in usable[n]:
             if not uf.comp[uf.find(i)].company_numbers and uf.size[uf.find(i)] == 1:

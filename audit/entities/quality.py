@@ -124,7 +124,7 @@ def score_people(resolution, truth: dict) -> dict[str, Any]:
     wrong = sum(1 for p, t in zip(pred, true) if p is not None and p != t)
     return {
         "mentions": len(df), "not_found": int((~df["found"]).sum()),
-        "resolved": sum(p is not None for p in pred), "correct": sum(1 for p, t in zip(pred, true) if p and p == t),
+        "known": sum(t is not None for t in true), "resolved": sum(p is not None for p in pred), "correct": sum(1 for p, t in zip(pred, true) if p and p == t),
         "wrong": wrong, "left_blank_for_nobody_or_ambiguous": sum(1 for p, t in zip(pred, true) if p is None and t is None),
         "left_blank_but_known": sum(1 for p, t in zip(pred, true) if p is None and t is not None),
         "pairs": pairwise(pred, true).as_dict(),

@@ -147,15 +147,15 @@ class Gen:
 
     def take_person(self, pred=None, department: str | None = None) -> Person:
         """A fresh active person (never reused by another scenario or decoy)."""
-        pool = [p for p in self.people if p.person_id not in self.reserved and self.active(p)
-                and p.line_manager_id and (department is None or p.department == department)
-                and (pred is None or pred(p))]
-        if not pool:
-            raise RuntimeError(
-                "the generated workforce is too small for the planted scenarios; use a larger --scale")
-        p = pool[int(self._pick.integers(len(pool)))]
-        self.reserved.add(p.person_id)
-        return p
+        if not hasattr(self, "_order"):
+            self._order = [self.people[int(i)] for i in self._pick.permutation(len(self.people))]
+        for p in self._order:
+            if p.person_id not in self.reserved and self.active(p) and p.line_manager_id \
+                    and (department is None or p.department == department) and (pred is None or pred(p)):
+                self.reserved.add(p.person_id)
+                return p
+        raise RuntimeError(
+            "the generated workforce is too small for the planted scenarios; use a larger --scale")
 
     def record(self, kind: str, period: Period, rows: list[tuple[str, dict]], note: str,
                people=(), orgs=(), decoy: bool = False) -> None:

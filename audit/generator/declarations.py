@@ -116,9 +116,15 @@ def add_gift(g: Gen, p: Person, row: dict, divisional: bool = False, style: int 
     """Add a gift row for p: with person_id (main register) or name + department only (divisional)."""
     if divisional:
         text = name_as_written(p, style)
-        same = [q for q in g.people if q.department == p.department and name_as_written(q, style) == text]
+        if not hasattr(g, "_written"):  # (department, name as written) -> how many people match
+            g._written = {}
+            for q in g.people:
+                for s in range(3):
+                    k = (q.department, name_as_written(q, s))
+                    g._written[k] = g._written.get(k, 0) + 1
+        unique = g._written[(p.department, text)] == 1
         row.update({"_layout": "gifts_divisional", "person_name": text, "person_department": p.department,
-                    "_person:person_name": p.person_id if len(same) == 1 else None})
+                    "_person:person_name": p.person_id if unique else None})
     else:
         row.update({"_layout": "gifts", "person_id": p.person_id})
     return g.add("gifts_hospitality", row)

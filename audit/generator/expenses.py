@@ -7,8 +7,6 @@ at or under 45p a mile; subsistence is within the £35 scale. Claims group a per
 """
 from __future__ import annotations
 
-from datetime import timedelta
-
 import numpy as np
 import pandas as pd
 
@@ -42,7 +40,7 @@ def background(g: Gen) -> pd.DataFrame:
     claimants = [people[int(i)] for i in take]
     n, days = len(claimants), g.days
     # trip days: gaps >= 10 days (>= 8 after moving weekends), mean gap per person 12..40
-    mean_gap = rng.uniform(12, 40, size=n)
+    mean_gap = rng.uniform(11, 30, size=n)
     k = days // 10 + 2
     gaps = 10 + rng.poisson((mean_gap - 10)[:, None], size=(n, k))
     offs = rng.integers(0, 20, size=n)[:, None] + np.cumsum(gaps, axis=1) - gaps[:, :1]
@@ -149,5 +147,3 @@ def add_line(g: Gen, person_id: str, day, typ: str, amount: int, approver: str, 
         "miles": float(miles) if miles is not None else np.nan,
         "merchant": merchant or (MERCHANTS[typ][0] or None), "approver": approver, "claim_group": claim_group})
 
-
-_ = timedelta  # dates are pandas Timestamps here

@@ -64,11 +64,15 @@ def build_workforce(g: Gen) -> None:
     rng, fk = g.rng("workforce"), g.faker("workforce")
     n = max(300, int(round(2000 * g.scale)))
     people: list[Person] = []
-    addresses: set[str] = set()
+    addresses: set[tuple[str, str]] = set()
+    streets = sorted({fk.street_name() for _ in range(max(200, n // 4))})
 
     def new(first, last, staff_type, level, dept, title, vlevel, manager):
         while True:
-            addr, pc = fk.street_address().replace("\n", ", "), fk.postcode()
+            street = streets[int(rng.integers(len(streets)))]
+            addr = (f"Flat {int(rng.integers(1, 12))}, " if rng.random() < 0.15 else "") + \
+                f"{int(rng.integers(1, 220))} {street}"
+            pc = fk.postcode()
             if (addr, pc) not in addresses:
                 addresses.add((addr, pc))
                 break
@@ -133,13 +137,6 @@ def build_workforce(g: Gen) -> None:
         b.first_name, b.last_name = a.first_name, a.last_name
     g.people = people
     g.by_id = {p.person_id: p for p in people}
-
-
-def same_name_groups(g: Gen) -> dict[tuple[str, str], list[Person]]:
-    groups: dict[tuple[str, str], list[Person]] = {}
-    for p in g.people:
-        groups.setdefault((p.first_name, p.last_name), []).append(p)
-    return groups
 
 
 def workforce_rows(g: Gen) -> None:

@@ -45,6 +45,10 @@ class Procurement:
         self.creators = [p for p in g.people if p.department == "Procurement" and p.seniority <= 1] or \
             [p for p in g.people if p.department == "Procurement"]
         self.payers = [p for p in g.people if p.department == "Finance" and p.seniority >= 2]
+        self.staff: dict[str, list[Person]] = {}
+        for p in g.people:
+            if g.active(p):
+                self.staff.setdefault(p.department, []).append(p)
 
     # ---- vendor master ------------------------------------------------------------------------
     def record(self, org: Org, *, name: str | None = None, company: bool | None = None,
@@ -62,7 +66,7 @@ class Procurement:
 
     def buyers(self, category: str) -> tuple[Person, Person]:
         dept = BUYER.get(category, "Finance")
-        staff = [p for p in self.g.people if p.department == dept and self.g.active(p)]
+        staff = self.staff[dept]
         req = [p for p in staff if p.seniority <= 2]
         app = [p for p in staff if p.seniority >= 2 and p.post_vetting_level in ("mv", "sc", "dv")]
         r = req[int(self.rng.integers(len(req)))]

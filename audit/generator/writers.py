@@ -43,9 +43,25 @@ def format_frame(df: pd.DataFrame, layout: Layout, for_xlsx: bool = False) -> pd
             continue
         ftype = reg.field(fld).type
         labels = layout.values.get(fld)
-        col = df[fld] if fld in df else pd.Series([None] * len(df))
-        out[header] = [_cell(v, ftype, labels, layout, for_xlsx) for v in col]
+        col = df[fld] if fld in df else pd.Series([None] * len(df), index=df.index, dtype=object)
+        out[header] = ([_cell(v, ftype, labels, layout, True) for v in col] if for_xlsx
+                       else _column(col, ftype, labels, layout))
     return pd.DataFrame(out, dtype=object)
+
+
+def _column(col: pd.Series, ftype: str, labels, layout: Layout) -> list:
+    """Vectorised text form of one column (CSV / SQL); blanks become ''."""
+    blank = col.isna().to_numpy()
+    if ftype == "date":
+        text = pd.to_datetime(col).dt.strftime(layout.date_format).to_numpy(dtype=object)
+    elif ftype == "money" and layout.money == "plain":
+        v = col.fillna(0).astype("int64").to_numpy()
+        text = np.char.mod("%.2f", v / 100).astype(object)
+    elif ftype in ("money", "number", "int") or (ftype == "enum" and labels):
+        return [_cell(v, ftype, labels, layout, False) for v in col]
+    else:
+        text = col.astype(object).to_numpy()
+    return ["" if b else str(t) for t, b in zip(text, blank)]
 
 
 def _cell(v, ftype: str, labels, layout: Layout, for_xlsx: bool):

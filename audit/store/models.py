@@ -255,3 +255,27 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
+
+
+class WebUser(Base):
+    """A person who signs in to the review web app (owned by audit.web.users; migration 0002)."""
+
+    __tablename__ = "web_users"
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # reviewer | ccu | auditor | admin
+    department: Mapped[str | None] = mapped_column(Text)  # limits a reviewer to that department's staff
+    person_id: Mapped[str | None] = mapped_column(String(255))  # their own person_key (segregation of duties)
+    password_hash: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A signed-in browser session; the cookie holds the token, the table its SHA-256 only."""
+
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(ForeignKey("web_users.name", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -16,10 +16,12 @@ How each measured trap is made impossible (docs: /work/shared/DESIGN.md):
   fields the rule correlates on; one ruleset per rule, from a deep copy, with a unique name.
 - timers: the Host's background dispatch threads are never started (_QuietHost), so actions run
   only inside our assert calls.
-- `absent` uses durable's `none` (pattern `m_1$not`). Measured: `none` only holds if the missing
-  facts are in the state before the present fact arrives, so each partition asserts the missing
-  input's facts first, then the present ones. Partitions with no missing fact skip the engine
-  (every present fact is a finding); partitions with no present fact are pruned.
+- `absent` does NOT use durable's `none`. Measured on 2.0.28: `none` only holds if the missing facts
+  are in the state before the present fact arrives, and `delete_state` on a partition where a
+  `none` blocked aborts the whole process (`free(): invalid pointer`). So the engine correlates
+  present-with-missing as a positive join (same keys and comparisons) and absent = the present
+  facts sent minus those matched. Partitions with no missing fact skip the engine (every present
+  fact is a finding); partitions with no present fact are pruned.
 """
 from __future__ import annotations
 
@@ -69,10 +71,7 @@ def _clause(cmp: dict, order: list[str], params: dict[str, Any]) -> tuple[str, d
 
 def definition(compiled: CompiledRule, params: dict[str, Any], action) -> dict:
     """The durable ruleset for one compiled rule (clauses in the compiler's fixed order)."""
-    if compiled.kind == "absent":
-        order = [compiled.absent["present"], compiled.absent["missing"]]
-    else:
-        order = compiled.aliases
+    order = [compiled.absent["present"], compiled.absent["missing"]] if compiled.absent else compiled.aliases
     clauses: dict[str, list] = {a: [{"t": a}] for a in order}
     for alias in order[1:]:
         clauses[alias].append({"k": {_pattern(order[0]): "k"}})  # key equality first
@@ -80,10 +79,9 @@ def definition(compiled: CompiledRule, params: dict[str, Any], action) -> dict:
         alias, clause = _clause(cmp, order, params)
         clauses[alias].append(clause)
     patterns = []
-    for i, alias in enumerate(order):
+    for alias in order:
         body = {"$and": clauses[alias]} if len(clauses[alias]) > 1 else clauses[alias][0]
-        name = "m_1$not" if compiled.kind == "absent" and i == 1 else _pattern(alias)
-        patterns.append({name: body})
+        patterns.append({_pattern(alias): body})
     return {"r_0": {"all": patterns, "run": action}}
 
 
@@ -125,14 +123,20 @@ class DurableEngine:
             result = self._run_partitions(compiled, frames, host, rs, hits)
         finally:  # measured: an undeleted ruleset keeps ~65 KB of C memory for the process lifetime
             durable_rules_engine.delete_ruleset(host.get_ruleset(rs)._handle)
-        result.matches = [self._to_match(h) for h in hits]
+        matched = [self._to_match(h) for h in hits]
+        if compiled.absent:  # result.matches holds every present fact that was considered
+            present = compiled.absent["present"]
+            hit = {m[present][0] for m in matched}
+            result.matches = [m for m in result.matches if m[present][0] not in hit]
+        else:
+            result.matches = matched
         return result
 
     def _run_partitions(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame], host: Host, rs: str,
                         hits: list[tuple]) -> EngineResult:
         keys = key_columns(compiled)
         absent = compiled.absent
-        order = [absent["missing"], absent["present"]] if absent else compiled.aliases
+        order = [absent["present"], absent["missing"]] if absent else compiled.aliases
         required = [absent["present"]] if absent else compiled.aliases
         templates = {i.alias: _fact_templates(frames[i.alias], i.alias, list(i.engine_fields)) for i in compiled.inputs}
         groups = {a: frames[a].groupby(keys, sort=False).indices if len(frames[a]) else {} for a in order}
@@ -144,33 +148,32 @@ class DurableEngine:
                 result.pruned += 1  # cannot fire: a required input has no fact with this key
                 continue
             parts = {a: groups[a].get(key, empty) for a in order}
-            if absent and not len(parts[absent["missing"]]):
+            if absent:
                 present = absent["present"]
-                hits += [((present, templates[present][i]["id"]),) for i in parts[present]]
-                continue
+                result.matches += [{present: (templates[present][i]["id"].split(":", 1)[1],)} for i in parts[present]]
+                if not len(parts[absent["missing"]]):
+                    continue  # nothing can match: every present fact is a finding
+
             for combo in self._combinations(parts, order, absent):
                 # sid: a plain counter. Measured: a sid holding '"' breaks durable's state (error 309),
                 # so key values never go into a sid; the partition itself guarantees equal keys.
                 sid = f"s{result.partitions}"
                 result.partitions += 1
-                for alias in order:  # absent: the missing facts go in first
+                for alias in order:
                     facts = [{**templates[alias][i], "sid": sid, "k": sid} for i in combo[alias]]
                     self._assert(host, rs, sid, facts)
                 host.delete_state(rs, sid)
         return result
 
     def _combinations(self, parts: dict[str, np.ndarray], order: list[str], absent: dict | None):
-        """Chunk tuples covering every combination; `missing` (absent) is never split."""
+        """Chunk tuples covering every combination (a match holds one fact per input, so it lies in
+        exactly one tuple; for absent, the union of matched present facts over tuples is exact)."""
         total = sum(len(p) for p in parts.values())
         if total <= self.max_partition_facts:
             yield parts
             return
-        if absent and len(parts[absent["missing"]]) >= self.max_partition_facts // 2:
-            raise EngineError(f"partition of {total:,} facts: the `missing` input alone holds "
-                              f"{len(parts[absent['missing']]):,} facts; too many for one durable state "
-                              "(narrow the rule's selection or run it on the reference engine)")
-        size = max(1, self.max_partition_facts // (2 * len(order)))
-        split = [[parts[a]] if absent and a == absent["missing"] else _chunks(parts[a], size) for a in order]
+        size = max(1, self.max_partition_facts // len(order))
+        split = [_chunks(parts[a], size) for a in order]
         for tup in itertools.product(*split):
             yield dict(zip(order, tup))
 

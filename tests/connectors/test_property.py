@@ -31,11 +31,11 @@ def cell(draw, column):
 rows = st.lists(st.fixed_dictionaries({c: cell(c) for c in COLUMNS}), max_size=25)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=rows)
 def test_rows_never_vanish(rows):
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=list(COLUMNS))  # quotes cells holding \r or \n
     writer.writeheader()
     writer.writerows(rows)
     with tempfile.TemporaryDirectory() as d:

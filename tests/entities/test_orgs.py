@@ -55,7 +55,7 @@ def test_different_company_numbers_veto_the_decoy():
     res = resolve(_frames())
     p, _ = _keys(res)
     assert p["Acme Security Ltd"] != p["Acme Securities Ltd"]
-    assert res.stats["org_vetoes"].get("company_number_conflict", 0) >= 1
+    assert sum(res.stats["org_vetoes"].values()) >= 1
     # the group company with its own number is not pulled in by its similar name
     b = res.frames["business_interests"].set_index("record_id")["org_key"]
     assert b["B1"] == "CN:55555555"
@@ -114,3 +114,45 @@ def test_input_frames_are_not_modified():
 def test_candidate_pairs_are_blocked_and_counted():
     res = resolve(_frames())
     assert 0 < res.stats["org_candidate_pairs"] < res.stats["org_all_pairs"]
+
+
+def test_company_number_veto_beats_a_strong_name_match():
+    proc = frame("procurement", [
+        {"transaction_id": "T1", "line_no": "1", "supplier_name": "Kestrel Guarding Ltd", "company_number": "01111111", "net_amount": 1},
+        {"transaction_id": "T2", "line_no": "1", "supplier_name": "Kestrel Gaurding Ltd", "company_number": "02222222", "net_amount": 1},
+        {"transaction_id": "T3", "line_no": "1", "supplier_name": "Kestrel Gaurding Limited", "company_number": None, "net_amount": 1},
+    ])
+    res = resolve({"procurement": proc})
+    k = list(res.frames["procurement"]["org_key"])
+    assert k == ["CN:01111111", "CN:02222222", "CN:02222222"]
+    assert res.stats["org_vetoes"]["company_number_conflict"] >= 1
+
+
+def test_weak_similarity_never_joins_two_established_organisations():
+    proc = frame("procurement", [
+        {"transaction_id": "T1", "line_no": "1", "supplier_name": "Westfield Systems Group Ltd", "company_number": "06657153", "net_amount": 1},
+        {"transaction_id": "T2", "line_no": "1", "supplier_name": "Westfield Systems Limited", "company_number": None, "supplier_id": "S1", "net_amount": 1},
+        {"transaction_id": "T3", "line_no": "1", "supplier_name": "WESTFIELD SYSTEMS LIMITED", "company_number": None, "supplier_id": "S2", "net_amount": 1},
+    ])
+    res = resolve({"procurement": proc})
+    k = list(res.frames["procurement"]["org_key"])
+    assert k[1] == k[2] and k[0] != k[1]
+    # a lone written form may attach weakly, and says so
+    lone = resolve({"procurement": proc.iloc[:2]})
+    k = list(lone.frames["procurement"]["org_key"])
+    links = lone.links[lone.links["field"] == "org_key"].set_index("source_text")
+    assert k[0] == k[1] and links.loc["Westfield Systems Limited", "strength"] == "weak"
+    assert links.loc["Westfield Systems Group Ltd", "strength"] == "strong"
+
+
+def test_ambiguous_abbreviation_links_to_neither_company():
+    proc = frame("procurement", [
+        {"transaction_id": "T1", "line_no": "1", "supplier_name": "Pennine Security Ltd", "company_number": "01234567", "net_amount": 1},
+        {"transaction_id": "T2", "line_no": "1", "supplier_name": "Pennine Securities Ltd", "company_number": "07654321", "net_amount": 1},
+        {"transaction_id": "T3", "line_no": "1", "supplier_name": "Pennine Sec. Ltd", "company_number": None, "net_amount": 1},
+    ])
+    res = resolve({"procurement": proc})
+    k = list(res.frames["procurement"]["org_key"])
+    assert k[2] not in (k[0], k[1])
+    un = res.unresolved[res.unresolved["field"] == "org_key"]
+    assert list(un["reason"]) == ["ambiguous_org_name"] and list(un["text"]) == ["Pennine Sec. Ltd"]

@@ -22,6 +22,7 @@ def _open(chromium_path: str, report: Path, shot: Path, media: str = "screen") -
         browser = pw.chromium.launch(executable_path=chromium_path, args=ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.set_default_timeout(180_000)  # a shared, loaded CI machine; a tall page
             page.on("console", lambda m: console.append((m.type, m.text)))
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("request", lambda r: requests.append(r.url))

@@ -1,0 +1,47 @@
+"""The app factory: create_app(settings, store=None) -> a Starlette ASGI app.
+
+Routes come from the route modules' @route declarations (audit.web.pages.ROUTES); static files
+(our CSS, and the report's stylesheet) are served by the app itself: no CDN, no build step.
+"""
+from __future__ import annotations
+
+import logging
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from audit.settings import Settings
+from audit.store import open_store
+from audit.store.db import Store
+from audit.web import render, routes_admin, routes_alerts, routes_auth, routes_runs  # noqa: F401 (declare routes)
+from audit.web.pages import PUBLIC, ROUTES, endpoint
+from audit.web.security import SecurityHeaders, http_error, server_error
+
+log = logging.getLogger("audit.web")
+_REPORT_CSS = render.report_css()
+
+
+async def report_css(request: Request) -> Response:
+    return Response(_REPORT_CSS, media_type="text/css")
+
+
+report_css.roles = PUBLIC  # type: ignore[attr-defined]
+
+
+def create_app(settings: Settings, store: Store | None = None) -> Starlette:
+    """The review web app over `store` (default: the store named by settings, migrated)."""
+    store = store or open_store(settings.store_url)
+    routes = [Route(spec.path, endpoint(spec), methods=list(spec.methods), name=f"{spec.name}")
+              for spec in ROUTES]
+    routes += [Route("/static/report.css", report_css, methods=["GET"], name="report_css"),
+               Mount("/static", app=StaticFiles(directory=str(render.STATIC)), name="static")]
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)],
+                    exception_handlers={HTTPException: http_error, Exception: server_error})
+    app.state.store = store
+    app.state.settings = settings
+    return app

@@ -1,0 +1,67 @@
+"""The rules page: each rule the store has seen (its newest version), the parameters in force at
+its latest alert, and its alert volumes over the last months (current runs only).
+
+The store records rule identity, level, text, registers and sensitivity (rule_versions); the
+rule's lifecycle status (experimental / stable ...) is not stored, so it is not shown here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+
+from audit.store.db import Store
+from audit.store.models import Alert, AlertOccurrence, RuleVersion, Run
+
+MONTHS = 6
+
+
+@dataclass
+class RuleRow:
+    rule_id: str
+    name: str
+    title: str
+    description: str
+    level: str
+    version: str
+    registers: list[str]
+    sensitivity: str
+    params: dict[str, Any]
+    last_period: str | None
+    volumes: dict[str, int] = field(default_factory=dict)  # period -> alerts raised by the current run
+    open_alerts: int = 0
+
+
+def rules_overview(store: Store) -> tuple[list[RuleRow], list[str]]:
+    """(rules, the last MONTHS periods with a current run, newest first)."""
+    with store.read() as s:
+        latest: dict[str, RuleVersion] = {}
+        for rv in s.execute(select(RuleVersion).order_by(RuleVersion.id)).scalars():
+            latest[rv.rule_id] = rv
+        periods = list(s.execute(select(Run.period).where(Run.superseded_by.is_(None))
+                                 .distinct().order_by(Run.period.desc()).limit(MONTHS)).scalars())
+        volumes: dict[str, dict[str, int]] = {}
+        if periods:
+            current = select(Run.id).where(Run.superseded_by.is_(None), Run.period.in_(periods))
+            for rule_id, period, n in s.execute(
+                    select(Alert.rule_id, AlertOccurrence.period, func.count())
+                    .join(Alert, Alert.id == AlertOccurrence.alert_id)
+                    .where(AlertOccurrence.run_id.in_(current), AlertOccurrence.suppressed.is_(False))
+                    .group_by(Alert.rule_id, AlertOccurrence.period)):
+                volumes.setdefault(rule_id, {})[period] = n
+        open_counts = dict(s.execute(select(Alert.rule_id, func.count())
+                                     .where(Alert.status.in_(("new", "in_review"))).group_by(Alert.rule_id)).all())
+        last_occ = (select(Alert.rule_id, func.max(AlertOccurrence.id).label("occ"))
+                    .join(Alert, Alert.id == AlertOccurrence.alert_id).group_by(Alert.rule_id).subquery())
+        params = {rid: (p, per) for rid, p, per in s.execute(
+            select(last_occ.c.rule_id, AlertOccurrence.params, AlertOccurrence.period)
+            .join(AlertOccurrence, AlertOccurrence.id == last_occ.c.occ))}
+    rows = [RuleRow(rule_id=rv.rule_id, name=rv.name, title=rv.title, description=rv.description, level=rv.level,
+                    version=rv.version, registers=list(rv.registers or []), sensitivity=rv.sensitivity,
+                    params=params.get(rv.rule_id, ({}, None))[0] or {},
+                    last_period=params.get(rv.rule_id, ({}, None))[1],
+                    volumes=volumes.get(rv.rule_id, {}), open_alerts=open_counts.get(rv.rule_id, 0))
+            for rv in latest.values()]
+    rows.sort(key=lambda r: r.name)
+    return rows, periods

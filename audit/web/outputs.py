@@ -1,0 +1,55 @@
+"""A run's report and exports as downloads: the files in settings.exports.out_dir/<period>/,
+and who may fetch each. Names are looked up in a listing of the folder, never joined from the
+request, so no path can escape it.
+
+Need-to-know: the CCU may download everything; reviewers and auditors only the report variant
+without sensitive registers (report-<period>-reviewers.html) and the manifest.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from audit.settings import Settings
+from audit.web.users import User
+
+MAX_FILES = 500
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    name: str  # relative to the period folder, "/"-separated
+    path: Path
+    size: int
+    sensitive: bool
+
+
+def folder(settings: Settings, period: str) -> Path:
+    return settings.resolve_path(settings.exports.out_dir) / period
+
+
+def _open_to_all(period: str, name: str) -> bool:
+    return name in (f"report-{period}-reviewers.html", "manifest.json")
+
+
+def listing(settings: Settings, period: str) -> list[OutputFile]:
+    base = folder(settings, period)
+    if not base.is_dir():
+        return []
+    out = []
+    for p in sorted(base.rglob("*")):
+        if p.is_file() and not p.is_symlink() and not p.name.startswith("."):
+            name = p.relative_to(base).as_posix()
+            out.append(OutputFile(name=name, path=p, size=p.stat().st_size,
+                                  sensitive=not _open_to_all(period, name)))
+            if len(out) >= MAX_FILES:
+                break
+    return out
+
+
+def allowed(user: User, f: OutputFile) -> bool:
+    return user.role == "ccu" or (user.role in ("reviewer", "auditor") and not f.sensitive)
+
+
+def find(settings: Settings, period: str, name: str) -> OutputFile | None:
+    return next((f for f in listing(settings, period) if f.name == name), None)

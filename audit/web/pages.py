@@ -1,0 +1,165 @@
+"""How every route runs: find the session, check the role, check the CSRF token on every POST,
+run the handler in a worker thread, and make sure the request leaves an audit event.
+
+A route is declared with @route(path, methods, roles); ROUTES is the app's whole routing table
+and each endpoint carries its roles (tests/web enumerate it). PUBLIC routes need no session.
+Refusals are audit events too ("web.denied"), so probing is visible in the trail.
+"""
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from audit.settings import Settings
+from audit.store import trail
+from audit.store.db import Store
+from audit.web import render
+from audit.web.security import error_page
+from audit.web.users import SessionInfo, User, session_for
+
+PUBLIC: tuple[str, ...] = ()
+SESSION_COOKIE = "ia_session"
+MAX_FORM_FIELD = 20_000
+
+
+class Denied(Exception):
+    """Need-to-know refusal: shown as 404 (the alert's existence is not confirmed)."""
+
+    def __init__(self, why: str, obj: str):
+        super().__init__(why)
+        self.obj = obj
+
+
+class BadRequest(Exception):
+    """The user asked for something invalid; the message says what to fix (shown as 400)."""
+
+
+@dataclass
+class Ctx:
+    request: Request
+    store: Store
+    settings: Settings
+    session: SessionInfo | None
+    form: dict[str, str] = field(default_factory=dict)
+    audited: bool = False
+
+    @property
+    def user(self) -> User:
+        assert self.session is not None
+        return self.session.user
+
+    @property
+    def ip(self) -> str:
+        return self.request.client.host if self.request.client else "unknown"
+
+    def audit(self, action: str, obj: str, details: dict[str, Any] | None = None) -> None:
+        actor = self.session.user.name if self.session else "anonymous"
+        trail.log(self.store, actor=actor, action=action, obj=obj, details={**(details or {}), "ip": self.ip})
+        self.audited = True
+
+    def render(self, template: str, status: int = 200, **context) -> HTMLResponse:
+        body = render.page(template, user=self.session.user if self.session else None,
+                           csrf=self.session.csrf if self.session else "", request=self.request, **context)
+        return HTMLResponse(body, status_code=status)
+
+    def field(self, name: str) -> str:
+        return (self.form.get(name) or "").strip()
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def secure_cookies(request: Request, settings: Settings) -> bool:
+    """Secure cookies unless the app is served on loopback over plain http."""
+    return request.url.scheme == "https" or not loopback(settings.web.host)
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    path: str
+    methods: tuple[str, ...]
+    roles: tuple[str, ...]
+    handler: Callable[[Ctx], Response]
+    name: str
+
+
+ROUTES: list[RouteSpec] = []
+
+
+def route(path: str, methods: tuple[str, ...], roles: tuple[str, ...]):
+    def deco(fn: Callable[[Ctx], Response]):
+        ROUTES.append(RouteSpec(path, methods, roles, fn, fn.__name__))
+        return fn
+    return deco
+
+
+def _log_denied(store: Store, session: SessionInfo | None, request: Request, why: str, obj: str) -> None:
+    trail.log(store, actor=session.user.name if session else "anonymous", action="web.denied", obj=obj,
+              details={"why": why, "method": request.method, "path": request.url.path,
+                       "ip": request.client.host if request.client else "unknown"})
+
+
+async def _read_form(request: Request) -> dict[str, str]:
+    form = await request.form(max_files=0, max_fields=100, max_part_size=MAX_FORM_FIELD)
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def endpoint(spec: RouteSpec):
+    """The Starlette endpoint for one RouteSpec (see the module docstring for the steps)."""
+
+    async def run(request: Request) -> Response:
+        store: Store = request.app.state.store
+        settings: Settings = request.app.state.settings
+        session = await run_in_threadpool(session_for, store, request.cookies.get(SESSION_COOKIE))
+        obj = f"page:{request.url.path}"
+        if spec.roles != PUBLIC:
+            if session is None:
+                if request.method == "GET":
+                    return redirect(f"/login?next={quote(request.url.path)}")
+                await run_in_threadpool(_log_denied, store, None, request, "not signed in", obj)
+                return error_page(403, "Please sign in again: your session has ended.")
+            if session.user.role not in spec.roles:
+                await run_in_threadpool(_log_denied, store, session, request, f"role {session.user.role}", obj)
+                return error_page(403)
+        form: dict[str, str] = {}
+        if request.method == "POST":
+            form = await _read_form(request)
+            expected = (session.csrf if session and spec.roles != PUBLIC
+                        else request.cookies.get("ia_login_csrf", ""))
+            if not expected or not hmac.compare_digest(form.get("csrf", ""), expected):
+                await run_in_threadpool(_log_denied, store, session, request, "missing or wrong CSRF token", obj)
+                return error_page(403, "The form had expired or did not come from this site. "
+                                       "Go back, reload the page and try again.")
+        ctx = Ctx(request=request, store=store, settings=settings, session=session, form=form)
+        try:
+            response = await run_in_threadpool(spec.handler, ctx)
+        except Denied as d:
+            await run_in_threadpool(_log_denied, store, session, request, str(d), d.obj)
+            return error_page(404)
+        except BadRequest as e:
+            return error_page(400, str(e))
+        if session is not None and not ctx.audited:
+            action = "web.view" if request.method == "GET" else "web.post"
+            await run_in_threadpool(ctx.audit, action, obj, {"query": str(request.url.query)[:500]})
+        return response
+
+    run.__name__ = spec.name
+    run.roles = spec.roles  # type: ignore[attr-defined]
+    return run

@@ -1,0 +1,226 @@
+"""The alert queue: filtered, sorted, paged listing with need-to-know applied in SQL, counts by
+status, related alerts, and "take next" (claim the next unassigned alert atomically).
+
+Reads the store's tables directly because the store's list_alerts has no department, register,
+visibility or paging filters; the rows are shown in lists only (evidence comes from
+audit.store.queries.alert_view). take_next is the one write here: a compare-and-set on the
+assignee plus its audit event in the same transaction, so two reviewers never get one alert.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import String, and_, case, cast, func, or_, select, update
+
+from audit import registers
+from audit.store import trail
+from audit.store.db import Store
+from audit.store.models import Alert, AlertLink, AlertOccurrence, Person, Run, RuleVersion
+from audit.web.access import READ_ALERTS, reports_of
+from audit.web.users import User
+
+LEVELS = ("critical", "high", "medium", "low", "informational")
+SORTS = {"level": "most severe first", "newest": "newest period first", "oldest": "oldest period first",
+         "status": "status", "id": "alert number"}
+PAGE_SIZE = 50
+OPEN = ("new", "in_review")
+
+
+@dataclass
+class QueueFilter:
+    period: str | None = None
+    status: str | None = None
+    level: str | None = None
+    rule: str | None = None
+    register: str | None = None
+    department: str | None = None
+    person: str | None = None
+    assignee: str | None = None  # a user name, "me" or "none"
+    sort: str = "level"
+    page: int = 1
+
+    @classmethod
+    def from_query(cls, q) -> "QueueFilter":
+        def get(k):
+            v = (q.get(k) or "").strip()
+            return v[:200] or None
+        try:
+            page = max(1, min(int(q.get("page") or 1), 100_000))
+        except ValueError:
+            page = 1
+        sort = q.get("sort") if q.get("sort") in SORTS else "level"
+        return cls(period=get("period"), status=get("status"), level=get("level"), rule=get("rule"),
+                   register=get("register"), department=get("department"), person=get("person"),
+                   assignee=get("assignee"), sort=sort, page=page)
+
+    def as_query(self, **change: Any) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+        data.update(change)
+        return {k: v for k, v in data.items() if v not in (None, "")}
+
+
+@dataclass
+class QueueRow:
+    id: int
+    period: str
+    first_period: str
+    novelty: str
+    level: str
+    status: str
+    rule_id: str
+    rule_name: str
+    title: str
+    subject: str | None
+    subject_name: str | None
+    department: str | None
+    assignee: str | None
+    sensitivity: str
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _base(s, period: str | None):
+    """(occurrence, alert, person, rule version) rows: one per alert, its latest occurrence."""
+    occ = AlertOccurrence
+    if period:
+        run_id = (select(Run.id).where(Run.period == period, Run.superseded_by.is_(None),
+                                       Run.status.in_(("succeeded", "partial")))
+                  .order_by(Run.id.desc()).limit(1).scalar_subquery())
+        q = select(occ, Alert).join(Alert, Alert.id == occ.alert_id).where(occ.run_id == run_id)
+    else:
+        last = select(occ.alert_id, func.max(occ.id).label("occ_id")).group_by(occ.alert_id).subquery()
+        q = select(occ, Alert).join(last, last.c.occ_id == occ.id).join(Alert, Alert.id == occ.alert_id)
+    return (q.add_columns(Person.name, Person.department, RuleVersion.sensitivity)
+            .outerjoin(Person, Person.person_key == Alert.subject)
+            .outerjoin(RuleVersion, and_(RuleVersion.rule_id == Alert.rule_id, RuleVersion.version == occ.rule_version))
+            .where(occ.suppressed.is_(False)))
+
+
+def visible(q, user: User):
+    """Need-to-know in SQL (mirrors access.can_see)."""
+    if user.role not in READ_ALERTS:
+        return q.where(False)
+    if user.person_id:
+        q = q.where(or_(Alert.subject.is_(None), Alert.subject != user.person_id))
+    if user.role == "ccu":
+        return q
+    q = q.where(func.coalesce(RuleVersion.sensitivity, "internal") != "sensitive")
+    if user.department:
+        q = q.where(func.lower(Person.department) == user.department.casefold())
+    return q
+
+
+def _filtered(q, f: QueueFilter, user: User):
+    if f.status:
+        q = q.where(Alert.status == f.status)
+    if f.level:
+        q = q.where(AlertOccurrence.level == f.level)
+    if f.rule:
+        q = q.where(or_(Alert.rule_id == f.rule, Alert.rule_name == f.rule))
+    if f.register:
+        if f.register not in registers.registers():
+            return q.where(False)
+        q = q.where(cast(RuleVersion.registers, String).like(f'%"{f.register}"%'))
+    if f.department:
+        q = q.where(func.lower(Person.department) == f.department.casefold())
+    if f.person:
+        pattern = f"%{_like_escape(f.person.casefold())}%"
+        q = q.where(or_(Alert.subject == f.person, func.lower(Person.name).like(pattern, escape="\\")))
+    if f.assignee == "none":
+        q = q.where(Alert.assignee.is_(None))
+    elif f.assignee:
+        q = q.where(Alert.assignee == (user.name if f.assignee == "me" else f.assignee))
+    return q
+
+
+def _severity():
+    return case({lv: i for i, lv in enumerate(LEVELS)}, value=AlertOccurrence.level, else_=len(LEVELS))
+
+
+def _order(q, sort: str):
+    occ = AlertOccurrence
+    if sort == "newest":
+        return q.order_by(occ.period.desc(), Alert.id.desc())
+    if sort == "oldest":
+        return q.order_by(occ.period, Alert.id)
+    if sort == "status":
+        return q.order_by(Alert.status, _severity(), Alert.id)
+    if sort == "id":
+        return q.order_by(Alert.id)
+    return q.order_by(_severity(), occ.period, Alert.id)
+
+
+def _row(occ, alert, name, department, sensitivity) -> QueueRow:
+    return QueueRow(id=alert.id, period=occ.period, first_period=alert.first_period, novelty=occ.novelty,
+                    level=occ.level, status=alert.status, rule_id=alert.rule_id, rule_name=alert.rule_name,
+                    title=occ.title, subject=alert.subject, subject_name=name, department=department,
+                    assignee=alert.assignee, sensitivity=sensitivity or "internal")
+
+
+def search(store: Store, user: User, f: QueueFilter, *, page_size: int = PAGE_SIZE) -> tuple[list[QueueRow], int, dict[str, int]]:
+    """(rows of the requested page, total matching, counts by status) for what `user` may see."""
+    with store.read() as s:
+        q = _filtered(visible(_base(s, f.period), user), f, user)
+        sub = q.with_only_columns(Alert.status).subquery()
+        counts = dict(s.execute(select(sub.c.status, func.count()).group_by(sub.c.status)).all())
+        total = sum(counts.values())
+        rows = s.execute(_order(q, f.sort).limit(page_size).offset((f.page - 1) * page_size)).all()
+        return [_row(*r) for r in rows], total, counts
+
+
+def choices(store: Store, user: User) -> dict[str, list[str]]:
+    """Values for the filter drop-downs, limited to what `user` may see."""
+    with store.read() as s:
+        base = visible(_base(s, None), user).subquery()
+        periods = sorted(s.execute(select(Run.period).distinct()).scalars(), reverse=True)
+        rules = sorted(set(s.execute(select(base.c.rule_name).distinct()).scalars()))
+        depts = sorted({d for d in s.execute(select(base.c.department).distinct()).scalars() if d})
+    return {"periods": periods, "rules": rules, "departments": depts, "levels": list(LEVELS),
+            "registers": sorted(registers.registers())}
+
+
+def take_next(store: Store, user: User, candidates: int = 25) -> int | None:
+    """Assign to `user` the most severe, oldest unassigned open alert they may see and work.
+
+    Compare-and-set: the UPDATE only succeeds while the alert is still unassigned, so two
+    concurrent callers never claim the same alert; the audit event commits with it."""
+    conflicted = reports_of(store, user.person_id) if user.person_id else set()
+    with store.write() as s:
+        q = visible(_base(s, None), user).where(Alert.assignee.is_(None), Alert.status.in_(OPEN))
+        if conflicted:
+            q = q.where(or_(Alert.subject.is_(None), Alert.subject.not_in(conflicted)))
+        ids = [r[1].id for r in s.execute(_order(q, "level").limit(candidates)).all()]
+        for alert_id in ids:
+            done = s.execute(update(Alert).where(Alert.id == alert_id, Alert.assignee.is_(None))
+                             .values(assignee=user.name).execution_options(synchronize_session=False))
+            if done.rowcount == 1:
+                trail.append(s, store, actor=user.name, action="alert.assign", obj=f"alert:{alert_id}",
+                             details={"from": None, "to": user.name, "via": "take_next"})
+                return alert_id
+    return None
+
+
+def related(store: Store, user: User, alert_id: int, subject: str | None, org_keys: list[str],
+            limit: int = 50) -> list[QueueRow]:
+    """Other alerts (any register, any month) about the same person or the same organisation."""
+    if not subject and not org_keys:
+        return []
+    with store.read() as s:
+        conds = []
+        if subject:
+            conds.append(Alert.subject == subject)
+        if org_keys:
+            linked = (select(AlertOccurrence.alert_id).join(AlertLink, AlertLink.occurrence_id == AlertOccurrence.id)
+                      .where(AlertLink.field == "org_key", AlertLink.key.in_(org_keys[:200])))
+            conds.append(Alert.id.in_(linked))
+        q = visible(_base(s, None), user).where(or_(*conds), Alert.id != alert_id)
+        return [_row(*r) for r in s.execute(_order(q, "newest").limit(limit)).all()]
+
+
+def for_person(store: Store, user: User, person_key: str, limit: int = 200) -> list[QueueRow]:
+    with store.read() as s:
+        q = visible(_base(s, None), user).where(Alert.subject == person_key)
+        return [_row(*r) for r in s.execute(_order(q, "newest").limit(limit)).all()]

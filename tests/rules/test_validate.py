@@ -1,0 +1,91 @@
+"""Schema and semantic validation: every problem is collected and located as file:line:col."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rules.api import load_rule, load_rules
+
+FIX = Path(__file__).parent / "fixtures"
+
+
+def messages(problems) -> list[str]:
+    return [f"{p.line}:{p.message}" for p in problems if p.severity == "error"]
+
+
+def test_good_rule_loads_without_problems():
+    rules, problems = load_rules([FIX / "good"])
+    assert [r.name for r in rules] == ["gift_from_recent_supplier"] and problems == []
+
+
+def test_schema_problems_all_collected_with_lines():
+    rule, problems = load_rule(FIX / "bad" / "schema_problems.yaml")
+    assert rule is None
+    text = "\n".join(str(p) for p in problems)
+    for needle, line in [("schema_version", 1), ("id", 2), ("status", 6), ("outcome|like", 12), ("extra", 13),
+                         ("dedup", 14), ("surprise", 16)]:
+        assert any(needle in p.message and p.line == line for p in problems), (needle, line, text)
+    assert all(str(p).startswith(str(FIX / "bad" / "schema_problems.yaml") + ":") for p in problems)
+
+
+def test_semantic_problems_all_collected():
+    rule, problems = load_rule(FIX / "bad" / "many_problems.yaml")
+    assert rule is None
+    got = messages(problems)
+    expected = [
+        (3, "must equal the file name"),
+        (12, "'maybe' is not one of accepted, declined"),
+        (13, "param 'undefined_param' is not defined"),
+        (14, "has no field 'no_such_field'"),
+        (15, "write it as YYYY-MM-DD"),
+        (19, "ids are strings: quote it"),
+        (23, "joined keys have different types"),
+        (24, "purchase.net_amount is money, not a date"),
+        (27, "compared types disagree"),
+        (31, "has no field 'nope'"),
+        (31, "param 'missing' is not defined"),
+        (31, "alias 'other' must be one of"),
+        (34, "at least one positive case"),
+        (37, "record_id is string; got int 7"),
+        (38, "index out of range"),
+    ]
+    for line, needle in expected:
+        assert any(g.startswith(f"{line}:") and needle in g for g in got), (line, needle, got)
+    warnings = [p for p in problems if p.severity == "warning"]
+    assert any("'unused' is defined but never used" in p.message for p in warnings)
+
+
+def test_duplicate_ids_across_folders_are_errors():
+    rules, problems = load_rules([FIX / "dup_a", FIX / "dup_b"])
+    dup = [p for p in problems if "duplicate rule id" in p.message]
+    assert len(dup) == 1 and dup[0].line == 3 and "also in" in dup[0].message
+    assert [r.name for r in rules] == ["gift_from_recent_supplier"]  # the second copy is refused
+
+
+def test_duplicate_names_across_folders_are_errors():
+    rules, problems = load_rules([FIX / "good", FIX / "dup_a"])
+    assert any("duplicate rule name 'gift_from_recent_supplier'" in p.message for p in problems)
+
+
+def test_missing_folder_is_reported():
+    _, problems = load_rules([FIX / "no_such_folder"])
+    assert problems and "does not exist" in problems[0].message
+
+
+def test_match_kind_constraints(tmp_path):
+    src = (FIX / "good" / "gift_from_recent_supplier.yaml").read_text()
+    path = tmp_path / "gift_from_recent_supplier.yaml"
+    path.write_text(src.replace("  on:\n    supplier: {gift: org_key, purchase: org_key}\n", "  on: {}\n"))
+    _, problems = load_rule(path)
+    assert [(p.line, p.message) for p in problems] == [(28, "match.on: {} should be non-empty")]
+    path.write_text(src.replace("order: any", "order: fixed"))
+    _, problems = load_rule(path)
+    assert any("order: fixed needs first and then" in p.message for p in problems)
+    path.write_text(src.replace("purchase: transaction_date}", "purchase: net_amount}"))
+    _, problems = load_rule(path)
+    assert any("purchase.net_amount is money, not a date" in p.message for p in problems)
+    bad2 = src.replace("kind: sequence", "kind: single").replace("  on:\n    supplier: {gift: org_key, purchase: org_key}\n", "") \
+              .replace("  dates: {gift: offered_date, purchase: transaction_date}\n", "") \
+              .replace("  within_days: {param: window_days}\n", "").replace("  order: any\n", "")
+    path.write_text(bad2)
+    _, problems = load_rule(path)
+    assert any("takes exactly one input (found 2)" in p.message for p in problems), [str(p) for p in problems]
