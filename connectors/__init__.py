@@ -37,7 +37,7 @@ def pull(source: SourceConfig, base_dir: Path) -> RegisterFrame:
     infos: list[FileInfo] = []
     warnings: list[str] = []
     if source.kind == "sql":
-        table, info, location = sql_source.read(source)
+        table, info, location = sql_source.read(source, Path(base_dir))
         tables.append(table)
         infos.append(info)
     else:

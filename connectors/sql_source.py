@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -91,9 +92,27 @@ def _read_only(conn: sa.Connection) -> sa.Connection:
     return conn
 
 
-def read(source: SourceConfig) -> tuple[RawTable, FileInfo, str]:
+def _sqlite_file(source: SourceConfig, url: sa.URL, base_dir: Path | None) -> sa.URL:
+    """Anchor a relative SQLite path at the config's folder and open it read-only.
+
+    SQLite creates an empty database when asked for a file that does not exist, which would turn
+    a wrong path into a silent "no such table"; a missing file is an error naming the path instead.
+    """
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" \
+            or url.database.startswith("file:"):
+        return url
+    path = Path(url.database)
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    if not path.is_file():
+        raise SourceError(source.name, f"SQLite database file {path} not found; check `url` "
+                          "(a relative path is relative to the config file's folder)")
+    return url.set(database=f"file:{path.resolve()}?mode=ro", query={**url.query, "uri": "true"})
+
+
+def read(source: SourceConfig, base_dir: Path | None = None) -> tuple[RawTable, FileInfo, str]:
     """Run the source's table/query. Returns the table, its FileInfo and the redacted location."""
-    url = check_url(source)
+    url = _sqlite_file(source, check_url(source), base_dir)
     stmt, what = _statement(source)
     shown = url.render_as_string(hide_password=True)
     location = f"{shown} {('table ' + source.table) if source.table else 'query'}"

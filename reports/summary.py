@@ -5,7 +5,7 @@ data quality per source, and the variant without sensitive registers.
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 
 from audit.store.views import AlertView, RunView
@@ -122,11 +122,3 @@ def without_sensitive(run: RunView) -> RunView:
     keep = [a for a in run.alerts if a.sensitivity != "sensitive"]
     return dataclasses.replace(run, alerts=keep,
                                resolved=[a for a in run.resolved if a.sensitivity != "sensitive"])
-
-
-def group_ids(alerts: list[AlertView]) -> dict[str, list[int]]:
-    """rule name -> alert ids (for links from the tables to the cards)."""
-    out: dict[str, list[int]] = defaultdict(list)
-    for a in alerts:
-        out[a.rule_name].append(a.id)
-    return dict(out)

@@ -120,7 +120,7 @@ def score_people(resolution, truth: dict) -> dict[str, Any]:
     df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["found", "pred", "person"])
     found = df[df["found"]]
     pred = [p if isinstance(p, str) else None for p in found["pred"]]
-    true = list(found["person"])
+    true = [t if isinstance(t, str) else None for t in found["person"]]
     wrong = sum(1 for p, t in zip(pred, true) if p is not None and p != t)
     return {
         "mentions": len(df), "not_found": int((~df["found"]).sum()),

@@ -202,6 +202,10 @@ def resolve(frames: dict[str, pd.DataFrame], config: Any = None,
             bar.advance(task)
         _orgs(frames, out, col, overrides, fuzzy, weak, stats)
         bar.advance(task)
+    for register, df in out.items():  # every derived key exists, even on an empty frame
+        for f in dictionary.get(register).fields.values():
+            if f.derived and f.name not in df:
+                df[f.name] = pd.Series([None] * len(df), index=df.index, dtype="object")
     links = pd.concat(col.links, ignore_index=True) if col.links else pd.DataFrame(columns=list(LINK_COLUMNS))
     links = links.astype({c: "object" for c in LINK_COLUMNS if c != "score"}).astype({"score": "float64"})
     unresolved = pd.DataFrame(col.unresolved, columns=list(UNRESOLVED_COLUMNS), dtype="object")

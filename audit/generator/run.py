@@ -77,9 +77,22 @@ def generate(out: Path, seed: int = 1, months: int = 12, end: str = "2026-10", s
                                 "rows": len(cells), "dirty_rows": len(entries)})
     step("truth")
     write_mapping(LAYOUTS, out / "config.toml", FORCE_NAME)
-    (out / "truth.json").write_text(json.dumps(_truth(g, frames, handle_keys), indent=1, ensure_ascii=False,
-                                               default=str) + "\n", encoding="utf-8")
+    _write_truth(out / "truth.json", _truth(g, frames, handle_keys))
     return Result(out, rows, dirty, time.perf_counter() - t0, len(g.truth.scenarios), len(g.truth.decoys))
+
+
+def _write_truth(path: Path, truth: dict) -> None:
+    """JSON with one list item per line: readable, diffable, and fast (the C encoder, no indent)."""
+    def dump(v) -> str:
+        return json.dumps(v, ensure_ascii=False, default=str)
+
+    parts = []
+    for k, v in truth.items():
+        if isinstance(v, list) and v:
+            parts.append(f"{dump(k)}: [\n  " + ",\n  ".join(dump(x) for x in v) + "\n]")
+        else:
+            parts.append(f"{dump(k)}: {dump(v)}")
+    path.write_text("{\n" + ",\n".join(parts) + "\n}\n", encoding="utf-8")
 
 
 def _truth(g: Gen, frames, handle_keys) -> dict:

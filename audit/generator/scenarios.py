@@ -49,8 +49,11 @@ class Planter:
 
         def keep(r):
             return r["person_id"] != p.person_id or (r["end_date"] or g.end) < lo or r["start_date"] > hi
-        g.rows["absence"] = [r for r in g.rows["absence"] if keep(r)]
-        g.absences[p.person_id] = [r for r in g.absences.get(p.person_id, []) if keep(r)]
+        mine = g.absences.get(p.person_id, [])
+        drop = {r["_h"] for r in mine if not keep(r)}
+        if drop:
+            g.rows["absence"] = [r for r in g.rows["absence"] if r["_h"] not in drop]
+            g.absences[p.person_id] = [r for r in mine if r["_h"] not in drop]
 
     def donor(self) -> Org:
         return self.orgs.supplier(role="local_business")

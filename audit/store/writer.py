@@ -79,7 +79,7 @@ def _write_sources(s: Session, ri: "RunInput", run_id: int) -> None:
                          rows_quarantined=int(src.rows_quarantined or 0), files=jsonable(src.files or [])))
         rows = quarantine_rows(run_id, src.name, src.quarantine)
         for part in chunks(rows, 5000):
-            s.execute(insert(QuarantineRow), part)
+            s.execute(insert(QuarantineRow.__table__), part)
     s.flush()
 
 
@@ -115,7 +115,7 @@ def _write_people(s: Session, people: dict[str, dict]) -> None:
                                                                   row["line_manager_id"]):
             changed.append(row)
     for part in chunks(new, 5000):
-        s.execute(insert(Person), part)
+        s.execute(insert(Person.__table__), part)
     if changed:
         s.execute(update(Person), changed)
 
@@ -161,7 +161,7 @@ def _write_alerts(s: Session, store: Store, ri: "RunInput", run_id: int, version
                      "level": f.level, "title": f.title, "dedup": [jsonable(v) for v in f.dedup],
                      "first_period": period, "last_period": period, "status": "new", "created_at": now})
     for part in chunks(rows, 2000):
-        s.execute(insert(Alert), part)
+        s.execute(insert(Alert.__table__), part)
     for part in chunks(fresh):
         for a in s.execute(select(Alert).where(Alert.fingerprint.in_(part))).scalars():
             alerts[a.fingerprint] = a
@@ -191,8 +191,8 @@ def _write_alerts(s: Session, store: Store, ri: "RunInput", run_id: int, version
                          "values": jsonable(dict(f.values)), "as_of": f.as_of})
     occ_ids = []
     for part in chunks(occ_rows, 2000):
-        occ_ids += list(s.execute(insert(AlertOccurrence).returning(
-            AlertOccurrence.id, sort_by_parameter_order=True), part).scalars())
+        occ_ids += list(s.execute(insert(AlertOccurrence.__table__).returning(
+            AlertOccurrence.__table__.c.id, sort_by_parameter_order=True), part).scalars())
     _write_evidence(s, ri, [groups[fp]["facts"] for fp in fps], occ_ids)
     return {alerts[fp].id for fp in fps}
 
@@ -211,9 +211,9 @@ def _write_evidence(s: Session, ri: "RunInput", fact_sets: list[dict[str, set[st
                 for link in links.get(fid, ()):
                     link_rows.append({"occurrence_id": occ_id, "fact_id": fid, **link})
     for part in chunks(fact_rows, 5000):
-        s.execute(insert(AlertFact), part)
+        s.execute(insert(AlertFact.__table__), part)
     for part in chunks(link_rows, 5000):
-        s.execute(insert(AlertLink), part)
+        s.execute(insert(AlertLink.__table__), part)
 
 
 def _write_resolved(s: Session, ri: "RunInput", run_id: int, found: set[int]) -> int:
@@ -232,7 +232,7 @@ def _write_resolved(s: Session, ri: "RunInput", run_id: int, found: set[int]) ->
     resolved = [aid for aid, rule_id in rows
                 if aid not in found and rule_id in evaluated and not (evaluated[rule_id] & failed)]
     for part in chunks([{"run_id": run_id, "alert_id": a} for a in resolved], 5000):
-        s.execute(insert(AlertResolved), part)
+        s.execute(insert(AlertResolved.__table__), part)
     return len(resolved)
 
 

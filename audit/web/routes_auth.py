@@ -45,8 +45,6 @@ def _login_form(ctx: Ctx, error: str | None = None, status: int = 200, name: str
 
 @route("/login", ("GET",), PUBLIC)
 def login_page(ctx: Ctx):
-    if ctx.session:
-        return redirect(HOME.get(ctx.user.role, "/alerts"))
     return _login_form(ctx)
 
 

@@ -156,3 +156,13 @@ def test_ambiguous_abbreviation_links_to_neither_company():
     assert k[2] not in (k[0], k[1])
     un = res.unresolved[res.unresolved["field"] == "org_key"]
     assert list(un["reason"]) == ["ambiguous_org_name"] and list(un["text"]) == ["Pennine Sec. Ltd"]
+
+
+def test_empty_registers_get_every_derived_key_column():
+    from connectors import empty_frame
+    from audit import registers
+    res = resolve({n: empty_frame(n) for n in registers.names()})
+    assert res.links.empty and res.unresolved.empty
+    for name, df in res.frames.items():
+        derived = [f.name for f in registers.get(name).fields.values() if f.derived]
+        assert set(derived) <= set(df.columns), name

@@ -17,6 +17,7 @@ import seed  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+LOGIN_CSRF = re.compile(r'action="/login"[^>]*>\s*<input type="hidden" name="csrf" value="([^"]+)"')
 
 
 def pytest_configure(config):
@@ -71,10 +72,16 @@ def csrf_of(html: str) -> str:
     return m.group(1)
 
 
+def login_csrf_of(html: str) -> str:
+    m = LOGIN_CSRF.search(html)
+    assert m, "page has no login form"
+    return m.group(1)
+
+
 def login(client, name: str, password: str = seed.PASSWORD):
     """Sign `client` in as `name`; returns the session's CSRF token."""
     page = client.get("/login")
-    r = client.post("/login", data={"csrf": csrf_of(page.text), "username": name, "password": password},
+    r = client.post("/login", data={"csrf": login_csrf_of(page.text), "username": name, "password": password},
                     follow_redirects=False)
     assert r.status_code == 303, (name, r.status_code, r.text[:300])
     return csrf_of(client.get(r.headers["location"]).text)
@@ -104,3 +111,21 @@ def chromium_or_skip() -> str:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"CI=true: browser tests must run, but {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture
+def pg_store(pg_url):
+    """A seeded store in a schema of its own on the test PostgreSQL server (dropped after)."""
+    import uuid
+
+    import psycopg
+
+    schema = f"t_web_{uuid.uuid4().hex[:10]}"
+    raw = pg_url.replace("+psycopg", "")
+    with psycopg.connect(raw, autocommit=True) as c:
+        c.execute(f'CREATE SCHEMA "{schema}"')
+    s = seed.seed(f"{pg_url}?options=-csearch_path%3D{schema}", n_gifts=60, n_vetting=10)
+    yield s
+    s.dispose()
+    with psycopg.connect(raw, autocommit=True) as c:
+        c.execute(f'DROP SCHEMA "{schema}" CASCADE')
