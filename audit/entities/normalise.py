@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from cleanco import basename
 
@@ -43,6 +44,7 @@ def _ascii_lower(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c)).lower()
 
 
+@lru_cache(maxsize=1 << 18)
 def org_name(text: str | None) -> str:
     """Canonical form of one organisation name: "The ACME Security Co. Ltd." -> "acme security".
 
@@ -65,13 +67,14 @@ def org_name(text: str | None) -> str:
     return " ".join(tokens)
 
 
-def org_names(text: str | None) -> list[str]:
+@lru_cache(maxsize=1 << 18)
+def org_names(text: str | None) -> tuple[str, ...]:
     """Every candidate name in one written form: the legal name and any trading name ("X t/a Y").
 
     Distinct canonical forms, in the order written; [] when the text names nothing.
     """
     if text is None or not isinstance(text, str):
-        return []
+        return ()
     out: list[str] = []
     for part in _TRADING_AS.split(text):
         name = org_name(part)
@@ -80,7 +83,7 @@ def org_names(text: str | None) -> list[str]:
     if not out:  # only legal words ("UK Ltd"): keep them, so the mention is keyed (as a generic name)
         bare = _SPACES.sub(" ", _NON_WORD.sub(" ", _ascii_lower(text))).strip()
         out = [bare] if bare else []
-    return out
+    return tuple(out)
 
 
 def is_generic(name: str) -> bool:
@@ -133,6 +136,7 @@ _HOUSE_NUMBER = re.compile(r"\b(\d+[a-z]?)\b")
 _FLAT = re.compile(r"\b(?:flat|apartment|apt|unit|suite)\s+(\w+)", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1 << 18)
 def address_key(first_line: str | None, post_code: str | None) -> str:
     """Comparable address: "POSTCODE|number" ("12a High St", "ab1 2cd" -> "AB1 2CD|12a").
 

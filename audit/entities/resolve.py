@@ -42,7 +42,7 @@ def _col(df: pd.DataFrame, name: str | None) -> pd.Series:
 
 
 def _blank(s: pd.Series) -> pd.Series:
-    return s.isna() | (s.astype("object").map(lambda v: not str(v).strip()))
+    return s.isna() | (s.astype("object").fillna("").astype(str).str.strip() == "")
 
 
 def _entity_fields(register: str, entity: str) -> dict[str, list[str]]:

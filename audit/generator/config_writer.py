@@ -23,8 +23,8 @@ def source_toml(layout: Layout, prefix: str = "", documented: bool = False) -> s
            f"register = {_s(layout.register)}\n",
            c("Connector: csv, xlsx or sql."), f"kind = {_s(layout.kind)}\n"]
     if layout.kind == "sql":
-        out += [c("SQLAlchemy URL; credentials only as ${ENV_VAR}. A relative sqlite path is resolved by the SQL "
-                  "connector against the working folder: run from the folder holding this file."),
+        out += [c("SQLAlchemy URL; credentials only as ${ENV_VAR}. A relative sqlite path is relative to this "
+                  "file (opened read-only)."),
                 f"url = {_s('sqlite:///' + prefix + layout.file)}\n",
                 c("Read-only query; ORDER BY fixes the row numbers quoted in quarantine."),
                 f"query = {_s(f'SELECT * FROM {layout.table} ORDER BY rowid')}\n",

@@ -32,9 +32,5 @@ def loaded(tiny):
     from audit import settings
 
     cfg = settings.load(tiny / "config.toml")
-    cwd = os.getcwd()
-    os.chdir(tiny)  # the SQL connector resolves a relative sqlite URL against the working folder
-    try:
-        return connectors.load_sources(cfg.sources, cfg.base_dir)
-    finally:
-        os.chdir(cwd)
+    # loaded from another folder on purpose: relative paths (the SQLite URL too) follow the config
+    return connectors.load_sources(cfg.sources, cfg.base_dir)

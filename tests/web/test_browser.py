@@ -97,7 +97,7 @@ def test_a_reviewer_works_an_alert_in_the_browser(server, browser, store):
     response = page.goto(f"{server}/alerts/61")  # a vetting alert: CCU only
     assert response.status == 404 and "Vetting expired" not in page.content()
     page.screenshot(path=str(ARTIFACTS / "reviewer-denied.png"))
-    assert errors == [f"Failed to load resource: the server responded with a status of 404 (Not Found)"]
+    assert errors == ["Failed to load resource: the server responded with a status of 404 (Not Found)"]  # that page
 
     from audit.store import trail
     assert trail.events(store, action="web.denied", obj="alert:61")[0]["actor"] == "rob"
