@@ -82,19 +82,25 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+COLUMNS = (AlertOccurrence.period, AlertOccurrence.novelty, AlertOccurrence.level, AlertOccurrence.title,
+           Alert.id, Alert.first_period, Alert.status, Alert.rule_id, Alert.rule_name, Alert.subject,
+           Alert.assignee, Person.name.label("subject_name"), Person.department, RuleVersion.sensitivity)
+
+
 def _base(s, period: str | None):
-    """(occurrence, alert, person, rule version) rows: one per alert, its latest occurrence."""
+    """One row per alert (its latest occurrence, or the one found by `period`'s current run),
+    with only the columns a list shows (no evidence, no JSON), so sorting stays cheap."""
     occ = AlertOccurrence
+    q = select(*COLUMNS)
     if period:
         run_id = (select(Run.id).where(Run.period == period, Run.superseded_by.is_(None),
                                        Run.status.in_(("succeeded", "partial")))
                   .order_by(Run.id.desc()).limit(1).scalar_subquery())
-        q = select(occ, Alert).join(Alert, Alert.id == occ.alert_id).where(occ.run_id == run_id)
+        q = q.select_from(occ).join(Alert, Alert.id == occ.alert_id).where(occ.run_id == run_id)
     else:
         last = select(occ.alert_id, func.max(occ.id).label("occ_id")).group_by(occ.alert_id).subquery()
-        q = select(occ, Alert).join(last, last.c.occ_id == occ.id).join(Alert, Alert.id == occ.alert_id)
-    return (q.add_columns(Person.name, Person.department, RuleVersion.sensitivity)
-            .outerjoin(Person, Person.person_key == Alert.subject)
+        q = q.select_from(occ).join(last, last.c.occ_id == occ.id).join(Alert, Alert.id == occ.alert_id)
+    return (q.outerjoin(Person, Person.person_key == Alert.subject)
             .outerjoin(RuleVersion, and_(RuleVersion.rule_id == Alert.rule_id, RuleVersion.version == occ.rule_version))
             .where(occ.suppressed.is_(False)))
 
@@ -153,11 +159,11 @@ def _order(q, sort: str):
     return q.order_by(_severity(), occ.period, Alert.id)
 
 
-def _row(occ, alert, name, department, sensitivity) -> QueueRow:
-    return QueueRow(id=alert.id, period=occ.period, first_period=alert.first_period, novelty=occ.novelty,
-                    level=occ.level, status=alert.status, rule_id=alert.rule_id, rule_name=alert.rule_name,
-                    title=occ.title, subject=alert.subject, subject_name=name, department=department,
-                    assignee=alert.assignee, sensitivity=sensitivity or "internal")
+def _row(r) -> QueueRow:
+    return QueueRow(id=r.id, period=r.period, first_period=r.first_period, novelty=r.novelty, level=r.level,
+                    status=r.status, rule_id=r.rule_id, rule_name=r.rule_name, title=r.title, subject=r.subject,
+                    subject_name=r.subject_name, department=r.department, assignee=r.assignee,
+                    sensitivity=r.sensitivity or "internal")
 
 
 def search(store: Store, user: User, f: QueueFilter, *, page_size: int = PAGE_SIZE) -> tuple[list[QueueRow], int, dict[str, int]]:
@@ -168,16 +174,21 @@ def search(store: Store, user: User, f: QueueFilter, *, page_size: int = PAGE_SI
         counts = dict(s.execute(select(sub.c.status, func.count()).group_by(sub.c.status)).all())
         total = sum(counts.values())
         rows = s.execute(_order(q, f.sort).limit(page_size).offset((f.page - 1) * page_size)).all()
-        return [_row(*r) for r in rows], total, counts
+        return [_row(r) for r in rows], total, counts
 
 
 def choices(store: Store, user: User) -> dict[str, list[str]]:
-    """Values for the filter drop-downs, limited to what `user` may see."""
+    """Values for the filter drop-downs (rules and departments limited to what `user` may see)."""
     with store.read() as s:
-        base = visible(_base(s, None), user).subquery()
         periods = sorted(s.execute(select(Run.period).distinct()).scalars(), reverse=True)
-        rules = sorted(set(s.execute(select(base.c.rule_name).distinct()).scalars()))
-        depts = sorted({d for d in s.execute(select(base.c.department).distinct()).scalars() if d})
+        rq = select(RuleVersion.name).distinct()
+        if user.role != "ccu":
+            rq = rq.where(RuleVersion.sensitivity != "sensitive")
+        rules = sorted(s.execute(rq).scalars())
+        dq = select(Person.department).distinct().where(Person.department.is_not(None))
+        if user.role != "ccu" and user.department:
+            dq = dq.where(func.lower(Person.department) == user.department.casefold())
+        depts = sorted(d for d in s.execute(dq).scalars() if d)
     return {"periods": periods, "rules": rules, "departments": depts, "levels": list(LEVELS),
             "registers": sorted(registers.registers())}
 
@@ -192,7 +203,7 @@ def take_next(store: Store, user: User, candidates: int = 25) -> int | None:
         q = visible(_base(s, None), user).where(Alert.assignee.is_(None), Alert.status.in_(OPEN))
         if conflicted:
             q = q.where(or_(Alert.subject.is_(None), Alert.subject.not_in(conflicted)))
-        ids = [r[1].id for r in s.execute(_order(q, "level").limit(candidates)).all()]
+        ids = [r.id for r in s.execute(_order(q, "level").limit(candidates)).all()]
         for alert_id in ids:
             done = s.execute(update(Alert).where(Alert.id == alert_id, Alert.assignee.is_(None))
                              .values(assignee=user.name).execution_options(synchronize_session=False))
@@ -206,21 +217,23 @@ def take_next(store: Store, user: User, candidates: int = 25) -> int | None:
 def related(store: Store, user: User, alert_id: int, subject: str | None, org_keys: list[str],
             limit: int = 50) -> list[QueueRow]:
     """Other alerts (any register, any month) about the same person or the same organisation."""
-    if not subject and not org_keys:
-        return []
     with store.read() as s:
-        conds = []
+        ids: set[int] = set()
         if subject:
-            conds.append(Alert.subject == subject)
+            ids |= set(s.execute(select(Alert.id).where(Alert.subject == subject).limit(1000)).scalars())
         if org_keys:
-            linked = (select(AlertOccurrence.alert_id).join(AlertLink, AlertLink.occurrence_id == AlertOccurrence.id)
-                      .where(AlertLink.field == "org_key", AlertLink.key.in_(org_keys[:200])))
-            conds.append(Alert.id.in_(linked))
-        q = visible(_base(s, None), user).where(or_(*conds), Alert.id != alert_id)
-        return [_row(*r) for r in s.execute(_order(q, "newest").limit(limit)).all()]
+            ids |= set(s.execute(select(AlertOccurrence.alert_id).distinct()
+                                 .join(AlertLink, AlertLink.occurrence_id == AlertOccurrence.id)
+                                 .where(AlertLink.field == "org_key", AlertLink.key.in_(org_keys[:200]))
+                                 .limit(1000)).scalars())
+        ids.discard(alert_id)
+        if not ids:
+            return []
+        q = visible(_base(s, None), user).where(Alert.id.in_(sorted(ids)))
+        return [_row(r) for r in s.execute(_order(q, "newest").limit(limit)).all()]
 
 
 def for_person(store: Store, user: User, person_key: str, limit: int = 200) -> list[QueueRow]:
     with store.read() as s:
         q = visible(_base(s, None), user).where(Alert.subject == person_key)
-        return [_row(*r) for r in s.execute(_order(q, "newest").limit(limit)).all()]
+        return [_row(r) for r in s.execute(_order(q, "newest").limit(limit)).all()]

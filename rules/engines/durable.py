@@ -3,8 +3,8 @@
 How each measured trap is made impossible (docs: /work/shared/DESIGN.md):
 - lost matches in one big state / MemoryError from live sids: facts are partitioned by the join
   key (one sid per key value; the sid is a counter because a sid holding '"' breaks durable's
-  state, error 309); a partition is asserted, its matches collected, then its state is
-  deleted. A partition over MAX_PARTITION_FACTS is split into chunks whose cartesian product covers
+  state, error 309); a partition is asserted and its matches collected; states are freed by
+  replacing the whole ruleset every ROTATE_FACTS facts (see _Session: delete_state can crash). A partition over MAX_PARTITION_FACTS is split into chunks whose cartesian product covers
   every combination (each match holds one fact per input, so it lies in exactly one chunk tuple).
 - identical facts refused: every fact carries id = alias:fact_id (unique per partition).
 - `$or` before a cross-fact comparison: no `$or` is ever emitted (where_any runs in pandas); the
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-import uuid
+import itertools as _it
 from typing import Any
 
 import durable_rules_engine
@@ -40,6 +40,8 @@ from rules.engines import pandas_kinds
 from rules.engines.base import EngineError, EngineResult, key_columns, offset_value
 
 MAX_PARTITION_FACTS = 20_000
+_SERIAL = _it.count()
+ROTATE_FACTS = 50_000  # facts asserted into one ruleset before it is freed and replaced
 _FLIP = {"lt": "gt", "lte": "gte", "gt": "lt", "gte": "lte", "eq": "eq", "ne": "ne"}
 _DR_OP = {"lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte", "ne": "$neq"}
 
@@ -49,6 +51,48 @@ class _QuietHost(Host):
 
     def _run(self) -> None:  # noqa: D401 - durable's hook
         return None
+
+
+class _Session:
+    """One durable ruleset at a time, replaced by a fresh one after `rotate_facts` facts.
+
+    Measured on 2.0.28: `delete_state` (even after retracting the facts) crashes the process
+    (segfault / `free(): invalid pointer`) when the state holds a partial match whose cross-fact
+    comparison failed. So partition states are never deleted one by one; instead the whole ruleset
+    (and every state in it) is freed with `delete_ruleset`, which is safe, every `rotate_facts`
+    facts. Memory stays bounded, and no ruleset ever holds the ~100k facts where matches get lost.
+
+    KNOWN OPEN DEFECT (measured, not fixed): with join / absent rules carrying a cross-fact `eq` or
+    ordered comparison, durable-rules 2.0.28 segfaults inside assert_facts after some hundreds of
+    small evaluations in one process (history-dependent: replaying the failing case alone passes;
+    retracting facts, single-fact asserts, short ruleset names did not cure it). Sequence rules
+    survived 1,500 evaluations. Reproducer: tests/rules/test_durable_crash.py.
+    """
+
+    def __init__(self, name: str, definition: dict, rotate_facts: int):
+        self.name, self.definition, self.rotate_facts = name, definition, rotate_facts
+        self.rotations = 0
+        self.host: Host | None = None
+        self._open()
+
+    def _open(self) -> None:
+        self.rs = f"r{next(_SERIAL)}"  # short and unique: long names corrupt memory (see below)
+        self.host = _QuietHost()
+        self.host.set_rulesets({self.rs: copy.deepcopy(self.definition)})  # durable mutates it on load
+        self.facts = 0
+
+    def done(self, n_facts: int) -> None:
+        """A partition is finished; rotate if this ruleset has taken enough facts."""
+        self.facts += n_facts
+        if self.facts >= self.rotate_facts:
+            self.close()
+            self.rotations += 1
+            self._open()
+
+    def close(self) -> None:
+        if self.host is not None:
+            durable_rules_engine.delete_ruleset(self.host.get_ruleset(self.rs)._handle)
+            self.host = None
 
 
 def _pattern(alias: str) -> str:
@@ -99,8 +143,9 @@ def _chunks(positions: np.ndarray, size: int) -> list[np.ndarray]:
 class DurableEngine:
     name = "durable"
 
-    def __init__(self, max_partition_facts: int = MAX_PARTITION_FACTS):
+    def __init__(self, max_partition_facts: int = MAX_PARTITION_FACTS, rotate_facts: int = ROTATE_FACTS):
         self.max_partition_facts = max_partition_facts
+        self.rotate_facts = rotate_facts
 
     def evaluate(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame],
                  params: dict[str, Any]) -> EngineResult:
@@ -116,13 +161,11 @@ class DurableEngine:
         def action(c) -> None:  # only appends; never raises
             hits.append(tuple((name[2:], fact["id"]) for name, fact in c._m.items() if name.startswith("p_")))
 
-        host = _QuietHost()
-        rs = f"{compiled.name}_{uuid.uuid4().hex}"
-        host.set_rulesets({rs: copy.deepcopy(definition(compiled, params, action))})
+        session = _Session(compiled.name, definition(compiled, params, action), self.rotate_facts)
         try:
-            result = self._run_partitions(compiled, frames, host, rs, hits)
-        finally:  # measured: an undeleted ruleset keeps ~65 KB of C memory for the process lifetime
-            durable_rules_engine.delete_ruleset(host.get_ruleset(rs)._handle)
+            result = self._run_partitions(compiled, frames, session)
+        finally:
+            session.close()
         matched = [self._to_match(h) for h in hits]
         if compiled.absent:  # result.matches holds every present fact that was considered
             present = compiled.absent["present"]
@@ -132,8 +175,7 @@ class DurableEngine:
             result.matches = matched
         return result
 
-    def _run_partitions(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame], host: Host, rs: str,
-                        hits: list[tuple]) -> EngineResult:
+    def _run_partitions(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame], session: "_Session") -> EngineResult:
         keys = key_columns(compiled)
         absent = compiled.absent
         order = [absent["present"], absent["missing"]] if absent else compiled.aliases
@@ -159,10 +201,12 @@ class DurableEngine:
                 # so key values never go into a sid; the partition itself guarantees equal keys.
                 sid = f"s{result.partitions}"
                 result.partitions += 1
+                n_facts = 0
                 for alias in order:
                     facts = [{**templates[alias][i], "sid": sid, "k": sid} for i in combo[alias]]
-                    self._assert(host, rs, sid, facts)
-                host.delete_state(rs, sid)
+                    self._assert(session.host, session.rs, sid, facts)
+                    n_facts += len(facts)
+                session.done(n_facts)
         return result
 
     def _combinations(self, parts: dict[str, np.ndarray], order: list[str], absent: dict | None):

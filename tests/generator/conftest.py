@@ -3,7 +3,6 @@ through the real connectors."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest

@@ -1,0 +1,173 @@
+"""Load benchmark of the review web app (a script, not a test).
+
+Seeds a store with N alerts (default 10,000: 90% gifts x procurement, 10% vetting), serves the
+app with uvicorn on 127.0.0.1 in a child process, signs in R simulated reviewers (default 50)
+and has them load the queue (random filter / page) and alert pages for D seconds (default 60),
+then prints requests per second and p50 / p95 / p99 latency per page. Runs on SQLite and, when
+reachable, on PostgreSQL in a schema it creates and drops.
+
+    .venv/bin/python benchmarks/bench_web.py [--alerts 10000] [--reviewers 50] [--duration 60]
+                                             [--think 0] [--backends sqlite,postgresql]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "web")]
+PG = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+CSRF = re.compile(r'action="/login"[^>]*>\s*<input type="hidden" name="csrf" value="([^"]+)"')
+
+
+def seed_store(url: str, alerts: int, reviewers: int) -> None:
+    import seed
+    from audit.store import open_store
+    from audit.store.record import record_run
+    from audit.web import users
+
+    store = open_store(url)
+    vetting = alerts // 10
+    record_run(store, seed.run_input("2026-10", alerts - vetting, vetting, hostile=False))
+    for i in range(reviewers):
+        users.add_user(store, f"bench{i}", "reviewer", seed.PASSWORD, actor="bench")
+    store.dispose()
+
+
+def serve(url: str, port: int) -> None:
+    """Child process: the app over `url` on 127.0.0.1:port."""
+    import uvicorn
+
+    from audit.settings import Settings
+    from audit.store import open_store
+    from audit.web import create_app
+
+    app = create_app(Settings(), open_store(url, migrate=False))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def reviewer(base: str, name: str, deadline: float, n_alerts: int, lat: dict[str, list[float]],
+                   errors: list[str], think: float) -> None:
+    import httpx
+
+    import seed
+
+    async with httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False) as c:
+        page = await c.get("/login")
+        r = await c.post("/login", data={"csrf": CSRF.search(page.text).group(1), "username": name,
+                                         "password": seed.PASSWORD})
+        if r.status_code != 303:
+            errors.append(f"{name}: sign-in {r.status_code}")
+            return
+        rng = random.Random(name)
+        internal = n_alerts - n_alerts // 10
+        while time.monotonic() < deadline:
+            if rng.random() < 0.5:
+                kind, url = "queue", rng.choice(["/alerts", f"/alerts?page={rng.randint(1, 100)}",
+                                                 "/alerts?status=new&sort=newest", "/alerts?level=high&person=Staff"])
+            else:
+                kind, url = "alert", f"/alerts/{rng.randint(1, internal)}"
+            t0 = time.perf_counter()
+            r = await c.get(url)
+            lat[kind].append(time.perf_counter() - t0)
+            if r.status_code != 200:
+                errors.append(f"{url}: {r.status_code}")
+            if think:
+                await asyncio.sleep(rng.uniform(0, 2 * think))
+
+
+def pct(values: list[float], p: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1] * 1000 if len(values) > 1 else float("nan")
+
+
+def bench(backend: str, url: str, args) -> None:
+    t0 = time.perf_counter()
+    seed_store(url, args.alerts, args.reviewers)
+    print(f"[{backend}] seeded {args.alerts} alerts and {args.reviewers} reviewers in {time.perf_counter() - t0:.1f} s")
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", url, "--port", str(port)])
+    try:
+        base = f"http://127.0.0.1:{port}"
+        import httpx
+        for _ in range(200):
+            try:
+                httpx.get(base + "/login", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        lat: dict[str, list[float]] = {"queue": [], "alert": []}
+        errors: list[str] = []
+        deadline = time.monotonic() + args.duration
+        started = time.monotonic()
+
+        async def run_all():
+            await asyncio.gather(*(reviewer(base, f"bench{i}", deadline, args.alerts, lat, errors, args.think)
+                                   for i in range(args.reviewers)))
+        asyncio.run(run_all())
+        elapsed = time.monotonic() - started
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    total = sum(len(v) for v in lat.values())
+    print(f"[{backend}] {args.reviewers} reviewers (think {args.think:g} s), {elapsed:.1f} s: {total} requests, {total / elapsed:.1f} req/s, "
+          f"{len(errors)} errors{(' e.g. ' + errors[0]) if errors else ''}")
+    for kind, values in lat.items():
+        if values:
+            print(f"[{backend}]   {kind:5s} n={len(values):6d}  p50 {pct(values, 50):7.1f} ms  "
+                  f"p95 {pct(values, 95):7.1f} ms  p99 {pct(values, 99):7.1f} ms")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--alerts", type=int, default=10_000)
+    ap.add_argument("--reviewers", type=int, default=50)
+    ap.add_argument("--duration", type=float, default=60.0)
+    ap.add_argument("--think", type=float, default=0.0,
+                    help="mean seconds a reviewer reads a page before the next (0 = back to back)")
+    ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--serve", help=argparse.SUPPRESS)
+    ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve:
+        return serve(args.serve, args.port)
+    for backend in args.backends.split(","):
+        if backend == "sqlite":
+            with tempfile.TemporaryDirectory() as tmp:
+                bench("sqlite", f"sqlite:///{tmp}/bench.db", args)
+        elif backend == "postgresql":
+            import psycopg
+
+            schema = f"bench_web_{uuid.uuid4().hex[:8]}"
+            raw = PG.replace("+psycopg", "")
+            try:
+                with psycopg.connect(raw, autocommit=True, connect_timeout=3) as c:
+                    c.execute(f'CREATE SCHEMA "{schema}"')
+            except psycopg.OperationalError as e:
+                print(f"[postgresql] skipped: {PG} not reachable ({e})")
+                continue
+            try:
+                bench("postgresql", f"{PG}?options=-csearch_path%3D{schema}", args)
+            finally:
+                with psycopg.connect(raw, autocommit=True) as c:
+                    c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+if __name__ == "__main__":
+    main()
