@@ -41,7 +41,8 @@ from rules.engines.base import EngineError, EngineResult, key_columns, offset_va
 
 MAX_PARTITION_FACTS = 20_000
 _SERIAL = _it.count()
-ROTATE_FACTS = 50_000  # facts asserted into one ruleset before it is freed and replaced
+ROTATE_FACTS = 10_000  # facts asserted into one ruleset before it is freed and replaced
+ROTATE_SIDS = 1_000  # measured: the 1,025th live sid in one ruleset raises MemoryError
 _FLIP = {"lt": "gt", "lte": "gte", "gt": "lt", "gte": "lte", "eq": "eq", "ne": "ne"}
 _DR_OP = {"lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte", "ne": "$neq"}
 
@@ -54,7 +55,8 @@ class _QuietHost(Host):
 
 
 class _Session:
-    """One durable ruleset at a time, replaced by a fresh one after `rotate_facts` facts.
+    """One durable ruleset at a time, replaced by a fresh one after `rotate_facts` facts or
+    ROTATE_SIDS partitions (a ruleset holds at most 1,024 live sids).
 
     Measured on 2.0.28: `delete_state` (even after retracting the facts) crashes the process
     (segfault / `free(): invalid pointer`) when the state holds a partial match whose cross-fact
@@ -80,11 +82,13 @@ class _Session:
         self.host = _QuietHost()
         self.host.set_rulesets({self.rs: copy.deepcopy(self.definition)})  # durable mutates it on load
         self.facts = 0
+        self.sids = 0
 
     def done(self, n_facts: int) -> None:
         """A partition is finished; rotate if this ruleset has taken enough facts."""
         self.facts += n_facts
-        if self.facts >= self.rotate_facts:
+        self.sids += 1
+        if self.facts >= self.rotate_facts or self.sids >= ROTATE_SIDS:
             self.close()
             self.rotations += 1
             self._open()
@@ -129,11 +133,20 @@ def definition(compiled: CompiledRule, params: dict[str, Any], action) -> dict:
     return {"r_0": {"all": patterns, "run": action}}
 
 
-def _fact_templates(df: pd.DataFrame, alias: str, fields: list[str]) -> list[dict]:
-    """One dict per row (without sid): id, type tag and the projected engine fields."""
-    cols = {f"f_{f}": df[f].tolist() for f in fields}
-    return [{"id": f"{alias}:{fid}", "t": alias, **{c: v[i] for c, v in cols.items()}}
-            for i, fid in enumerate(df["fact_id"].tolist())]
+class _Columns:
+    """An engine frame as plain Python lists; facts are built per partition (memory stays small)."""
+
+    def __init__(self, df: pd.DataFrame, alias: str, fields: list[str]):
+        self.alias = alias
+        self.ids = df["fact_id"].tolist()
+        self.cols = {f"f_{f}": df[f].tolist() for f in fields}
+
+    def fact_id(self, i: int) -> str:
+        return self.ids[i]
+
+    def facts(self, positions, sid: str) -> list[dict]:
+        return [{"id": f"{self.alias}:{self.ids[i]}", "t": self.alias, "sid": sid, "k": sid,
+                 **{c: v[i] for c, v in self.cols.items()}} for i in positions]
 
 
 def _chunks(positions: np.ndarray, size: int) -> list[np.ndarray]:
@@ -180,7 +193,7 @@ class DurableEngine:
         absent = compiled.absent
         order = [absent["present"], absent["missing"]] if absent else compiled.aliases
         required = [absent["present"]] if absent else compiled.aliases
-        templates = {i.alias: _fact_templates(frames[i.alias], i.alias, list(i.engine_fields)) for i in compiled.inputs}
+        columns = {i.alias: _Columns(frames[i.alias], i.alias, list(i.engine_fields)) for i in compiled.inputs}
         groups = {a: frames[a].groupby(keys, sort=False).indices if len(frames[a]) else {} for a in order}
         all_keys = set().union(*(groups[a].keys() for a in order))
         empty = np.array([], dtype="int64")
@@ -192,7 +205,7 @@ class DurableEngine:
             parts = {a: groups[a].get(key, empty) for a in order}
             if absent:
                 present = absent["present"]
-                result.matches += [{present: (templates[present][i]["id"].split(":", 1)[1],)} for i in parts[present]]
+                result.matches += [{present: (columns[present].fact_id(i),)} for i in parts[present]]
                 if not len(parts[absent["missing"]]):
                     continue  # nothing can match: every present fact is a finding
 
@@ -203,7 +216,7 @@ class DurableEngine:
                 result.partitions += 1
                 n_facts = 0
                 for alias in order:
-                    facts = [{**templates[alias][i], "sid": sid, "k": sid} for i in combo[alias]]
+                    facts = columns[alias].facts(combo[alias], sid)
                     self._assert(session.host, session.rs, sid, facts)
                     n_facts += len(facts)
                 session.done(n_facts)
@@ -232,7 +245,7 @@ class DurableEngine:
         except MessageObservedException as e:
             raise EngineError(f"durable-rules refused duplicate facts in partition {sid}: {str(e)[:200]}") from None
         except Exception as e:  # noqa: BLE001 - any engine failure must be loud
-            raise EngineError(f"durable-rules failed in partition {sid}: {e}") from e
+            raise EngineError(f"durable-rules failed in partition {sid}: {type(e).__name__}: {e!r}") from e
         state = host.get_state(rs, sid)
         if state and state.get("exception"):
             raise EngineError(f"durable-rules action failed in partition {sid}: {state['exception'][:500]}")

@@ -4,7 +4,7 @@ import pandas as pd
 from audit.entities import LINK_COLUMNS, resolve
 from audit.store.views import LinkView
 
-from conftest import frame
+from entity_fixtures import frame
 
 SUPPLIERS = [
     ("Acme Security Ltd", "01234567", "GB123456789"),

@@ -5,7 +5,7 @@ from audit.entities import OverridesError, resolve
 from audit.entities.overrides import load
 from audit.settings import EntitiesSection
 
-from conftest import frame
+from entity_fixtures import frame
 
 HEADER = "kind,left,right,decision,who,when,why\n"
 

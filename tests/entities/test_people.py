@@ -4,7 +4,7 @@ import pytest
 
 from audit.entities import resolve
 
-from conftest import frame
+from entity_fixtures import frame
 
 
 def _gifts(rows):

@@ -16,7 +16,7 @@ runner = CliRunner()
 def test_every_library_rule_loads_and_passes_its_tests_on_both_engines():
     rules, problems = load_rules([LIBRARY])
     assert rules and not [str(p) for p in problems if p.severity == "error"]
-    outcomes = [o for r in rules for o in run_rule_tests(r, ("reference",))]
+    outcomes = [o for r in rules for o in run_rule_tests(r, ("durable", "reference"))]
     failed = [f"{o.location} {o.rule} [{o.engine}] {o.test}: {o.detail}" for o in outcomes if not o.passed]
     assert not failed, "\n".join(failed)
     assert len(outcomes) >= 2 * len(rules)

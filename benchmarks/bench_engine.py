@@ -1,0 +1,104 @@
+"""Benchmark: the gift x procurement sequence rule on both engines at 10k, 100k and 1M facts.
+
+Each (size, engine) runs in its own subprocess so peak memory (ru_maxrss) is per case.
+Prints wall time, peak RSS, findings and whether the engines agree. Usage:
+    .venv/bin/python benchmarks/bench_engine.py [--sizes 10000 100000 1000000]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+RULE = """schema_version: 1
+id: 33333333-3333-4333-8333-333333333333
+name: bench_gift_from_recent_supplier
+title: Gift from a supplier paid within 90 days
+description: Benchmark rule.
+status: test
+level: high
+inputs:
+  gift: {register: gifts_hospitality, where: {outcome|eq: accepted}}
+  purchase: {register: procurement, where: {net_amount|gt: 0}}
+match:
+  kind: sequence
+  on: {supplier: {gift: org_key, purchase: org_key}}
+  dates: {gift: offered_date, purchase: transaction_date}
+  within_days: {param: window_days}
+params:
+  window_days: {type: int, default: 90}
+alert:
+  title: "{gift.record_id} within {params.window_days} days of {purchase.net_amount}"
+  subject: gift.person_key
+  dedup: [gift.record_id]
+tests:
+  - {name: p, given: {}, period: 2026-12, expect: [{gift: []}]}
+  - {name: n, given: {}, period: 2026-12, expect: []}
+"""
+
+CHILD = """
+import hashlib, json, resource, sys, time
+import numpy as np, pandas as pd
+sys.path.insert(0, {root!r})
+from audit.period import Period
+from rules.compiler import compile_rule
+from rules.evaluate import evaluate_rule
+from rules.loader import load_text
+from rules.model import from_document
+n, engine = {n}, {engine!r}
+rng = np.random.default_rng(7)
+n_gifts = max(10, n // 100); n_purch = n - n_gifts; orgs = max(10, n // 100)
+def days(k): return pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 365, k), unit="D")
+gifts = pd.DataFrame({{"fact_id": [f"G{{i}}" for i in range(n_gifts)], "record_id": [f"G{{i}}" for i in range(n_gifts)],
+    "person_key": [f"P{{i % 500}}" for i in range(n_gifts)], "org_key": [f"O{{x}}" for x in rng.integers(0, orgs, n_gifts)],
+    "offered_date": days(n_gifts), "outcome": "accepted"}})
+purch = pd.DataFrame({{"fact_id": [f"T{{i}}" for i in range(n_purch)], "org_key": [f"O{{x}}" for x in rng.integers(0, orgs, n_purch)],
+    "transaction_date": days(n_purch), "net_amount": pd.Series(rng.integers(1, 10**6, n_purch), dtype="Int64")}})
+for df in (gifts, purch):
+    for c in df.columns:
+        if df[c].dtype == "str" or df[c].dtype == object: df[c] = df[c].astype("object")
+rule = compile_rule(from_document(load_text({rule!r}, "bench.yaml")))
+t = time.perf_counter()
+found, stats = evaluate_rule(rule, {{"gifts_hospitality": gifts, "procurement": purch}}, Period(2026, 12), None, engine)
+wall = time.perf_counter() - t
+digest = hashlib.sha256(json.dumps(sorted(str(f.key()) for f in found)).encode()).hexdigest()
+print(json.dumps({{"wall": wall, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "findings": len(found), "matches": stats.matches, "digest": digest, "partitions": stats.partitions}}))
+"""
+
+
+def run_case(n: int, engine: str) -> dict:
+    code = CHILD.format(root=str(ROOT), n=n, engine=engine, rule=RULE)
+    proc = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {"error": f"exit {proc.returncode}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ''}"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    args = ap.parse_args()
+    print(f"{'facts':>10} {'engine':>9} {'wall s':>8} {'peak MB':>8} {'matches':>9} {'findings':>9} {'partitions':>10}  agree")
+    for n in args.sizes:
+        results = {e: run_case(n, e) for e in ("reference", "durable")}
+        ok = all("error" not in r for r in results.values())
+        agree = ok and results["reference"]["digest"] == results["durable"]["digest"] \
+            and results["reference"]["matches"] == results["durable"]["matches"]
+        for e, r in results.items():
+            if "error" in r:
+                print(f"{n:>10,} {e:>9} FAILED {r['error']}")
+                continue
+            print(f"{n:>10,} {e:>9} {r['wall']:>8.2f} {r['rss_mb']:>8.0f} {r['matches']:>9,} {r['findings']:>9,} "
+                  f"{r['partitions']:>10,}  {'yes' if agree else 'no'}")
+        if ok:
+            ratio = results["durable"]["wall"] / max(results["reference"]["wall"], 1e-9)
+            print(f"{'':>10} durable / reference time: {ratio:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
