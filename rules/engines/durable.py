@@ -41,7 +41,7 @@ from rules.engines.base import EngineError, EngineResult, key_columns, offset_va
 
 MAX_PARTITION_FACTS = 20_000
 _SERIAL = _it.count()
-ROTATE_FACTS = 10_000  # facts asserted into one ruleset before it is freed and replaced
+ROTATE_FACTS = 50_000  # facts asserted into one ruleset before it is freed and replaced
 ROTATE_SIDS = 1_000  # measured: the 1,025th live sid in one ruleset raises MemoryError
 _FLIP = {"lt": "gt", "lte": "gte", "gt": "lt", "gte": "lte", "eq": "eq", "ne": "ne"}
 _DR_OP = {"lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte", "ne": "$neq"}

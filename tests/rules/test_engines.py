@@ -133,14 +133,16 @@ def test_exception_inside_an_action_fails_loudly(monkeypatch):
         run(compiled(SEQUENCE_BODY), frames, "durable")
 
 
-def test_facts_carry_only_projected_fields_and_every_state_is_deleted(monkeypatch):
-    seen, deleted = [], []
+def test_facts_carry_only_projected_fields_and_every_ruleset_is_freed(monkeypatch):
+    """No fact nears durable's 255-property limit; states never pile up past ROTATE_SIDS per ruleset
+    (the 1,025th live sid raises MemoryError) and every ruleset created is freed."""
+    seen, freed = [], []
     real_assert = durable_mod.DurableEngine._assert
     monkeypatch.setattr(durable_mod.DurableEngine, "_assert",
                         staticmethod(lambda host, rs, sid, facts: (seen.extend(facts), real_assert(host, rs, sid, facts))))
-    real_delete = durable_mod._QuietHost.delete_state
-    monkeypatch.setattr(durable_mod._QuietHost, "delete_state",
-                        lambda self, rs, sid=None: (deleted.append(sid), real_delete(self, rs, sid))[1])
+    real_free = durable_mod.durable_rules_engine.delete_ruleset
+    monkeypatch.setattr(durable_mod.durable_rules_engine, "delete_ruleset", lambda h: (freed.append(h), real_free(h)))
+    monkeypatch.setattr(durable_mod, "ROTATE_SIDS", 5)
     rng = np.random.default_rng(2)
     p = purchases(300, 20, 90, rng)
     for i in range(300):  # 300 extra columns: a fact with them all would exceed durable's 255 properties
@@ -148,7 +150,9 @@ def test_facts_carry_only_projected_fields_and_every_state_is_deleted(monkeypatc
     frames = {"gifts_hospitality": gifts(100, 20, 90, rng), "procurement": p}
     found, stats = both(compiled(SEQUENCE_BODY), frames)
     assert found and seen and max(len(f) for f in seen) <= 6
-    assert stats.partitions == len(deleted) == len(set(deleted)) > 1
+    assert stats.partitions == 20 and len(freed) == 4 == len(set(freed))
+    rulesets = {f["sid"] for f in seen}
+    assert len(rulesets) == 20
 
 
 def test_oversized_partition_is_split_and_still_exact():
