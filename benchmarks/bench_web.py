@@ -1,18 +1,21 @@
 """Load benchmark of the review web app (a script, not a test).
 
 Seeds a store with N alerts (default 10,000: 90% gifts x procurement, 10% vetting), serves the
-app with uvicorn on 127.0.0.1 in a child process, signs in R simulated reviewers (default 50)
-and has them load the queue (random filter / page) and alert pages for D seconds (default 60),
-then prints requests per second and p50 / p95 / p99 latency per page. Runs on SQLite and, when
-reachable, on PostgreSQL in a schema it creates and drops.
+app on 127.0.0.1 with the real command (`integrity-audit serve --workers W`, default 2) in a
+child process, signs in R simulated reviewers (default 50) and, once all are signed in (argon2
+sign-ins are not measured), has them load the queue (random filter / page) and alert pages for
+D seconds (default 60), then prints requests per second, p50 / p95 / p99 latency per page and
+the load average (the client runs on the same machine, so it competes with the server).
+Runs on SQLite and, when reachable, on PostgreSQL in a schema it creates and drops.
 
     .venv/bin/python benchmarks/bench_web.py [--alerts 10000] [--reviewers 50] [--duration 60]
-                                             [--think 0] [--backends sqlite,postgresql]
+                                             [--think 0] [--workers 2] [--backends sqlite,postgresql]
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import re
@@ -45,16 +48,14 @@ def seed_store(url: str, alerts: int, reviewers: int) -> None:
     store.dispose()
 
 
-def serve(url: str, port: int) -> None:
-    """Child process: the app over `url` on 127.0.0.1:port."""
-    import uvicorn
-
-    from audit.settings import Settings
-    from audit.store import open_store
-    from audit.web import create_app
-
-    app = create_app(Settings(), open_store(url, migrate=False))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+def serve(url: str, port: int, workers: int, folder: str) -> subprocess.Popen:
+    """Child process: `integrity-audit serve` over `url` on 127.0.0.1:port."""
+    config = Path(folder) / "bench-config.toml"
+    config.write_text(f"[store]\nurl = {json.dumps(url)}\n")
+    cli = Path(sys.executable).with_name("integrity-audit")
+    log = (Path(folder) / "serve.log").open("w")  # uvicorn's start/stop lines; shown if it fails
+    return subprocess.Popen([str(cli), "serve", "-c", str(config), "--port", str(port), "--workers", str(workers),
+                             "--no-access-log"], stdout=log, stderr=subprocess.STDOUT)
 
 
 def free_port() -> int:
@@ -63,19 +64,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def reviewer(base: str, name: str, deadline: float, n_alerts: int, lat: dict[str, list[float]],
-                   errors: list[str], think: float) -> None:
+async def reviewer(base: str, name: str, window: dict[str, float], n_alerts: int, lat: dict[str, list[float]],
+                   errors: list[str], think: float, signed_in: asyncio.Barrier) -> None:
     import httpx
 
     import seed
 
-    async with httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False) as c:
+    async with httpx.AsyncClient(base_url=base, timeout=60, follow_redirects=False) as c:
         page = await c.get("/login")
         r = await c.post("/login", data={"csrf": CSRF.search(page.text).group(1), "username": name,
                                          "password": seed.PASSWORD})
         if r.status_code != 303:
             errors.append(f"{name}: sign-in {r.status_code}")
+        await signed_in.wait()  # the measured window starts when every reviewer is signed in
+        if r.status_code != 303:
             return
+        window.setdefault("start", time.monotonic())
+        deadline = window["start"] + window["duration"]
         rng = random.Random(name)
         internal = n_alerts - n_alerts // 10
         while time.monotonic() < deadline:
@@ -102,32 +107,40 @@ def bench(backend: str, url: str, args) -> None:
     seed_store(url, args.alerts, args.reviewers)
     print(f"[{backend}] seeded {args.alerts} alerts and {args.reviewers} reviewers in {time.perf_counter() - t0:.1f} s")
     port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", url, "--port", str(port)])
-    try:
-        base = f"http://127.0.0.1:{port}"
-        import httpx
-        for _ in range(200):
-            try:
-                httpx.get(base + "/login", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        lat: dict[str, list[float]] = {"queue": [], "alert": []}
-        errors: list[str] = []
-        deadline = time.monotonic() + args.duration
-        started = time.monotonic()
+    with tempfile.TemporaryDirectory() as folder:
+        proc = serve(url, port, args.workers, folder)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            import httpx
+            for _ in range(300):
+                try:
+                    httpx.get(base + "/login", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    if proc.poll() is not None:
+                        raise SystemExit(f"[{backend}] the server exited with {proc.returncode}:\n"
+                                         + (Path(folder) / "serve.log").read_text()[-3000:])
+                    time.sleep(0.1)
+            lat: dict[str, list[float]] = {"queue": [], "alert": []}
+            errors: list[str] = []
+            window = {"duration": args.duration}
 
-        async def run_all():
-            await asyncio.gather(*(reviewer(base, f"bench{i}", deadline, args.alerts, lat, errors, args.think)
-                                   for i in range(args.reviewers)))
-        asyncio.run(run_all())
-        elapsed = time.monotonic() - started
-    finally:
-        proc.terminate()
-        proc.wait(10)
+            async def run_all():
+                barrier = asyncio.Barrier(args.reviewers)
+                await asyncio.gather(*(reviewer(base, f"bench{i}", window, args.alerts, lat, errors, args.think,
+                                                barrier) for i in range(args.reviewers)))
+            load_before = os.getloadavg()
+            asyncio.run(run_all())
+            elapsed = time.monotonic() - window["start"]
+            load_after = os.getloadavg()
+        finally:
+            proc.terminate()
+            proc.wait(30)
     total = sum(len(v) for v in lat.values())
-    print(f"[{backend}] {args.reviewers} reviewers (think {args.think:g} s), {elapsed:.1f} s: {total} requests, {total / elapsed:.1f} req/s, "
-          f"{len(errors)} errors{(' e.g. ' + errors[0]) if errors else ''}")
+    print(f"[{backend}] {args.workers} worker(s), {args.reviewers} reviewers (think {args.think:g} s), {elapsed:.1f} s: "
+          f"{total} requests, {total / elapsed:.1f} req/s, {len(errors)} errors{(' e.g. ' + errors[0]) if errors else ''}")
+    print(f"[{backend}]   load average (1/5/15 min) {' / '.join(f'{x:.2f}' for x in load_before)} before, "
+          f"{' / '.join(f'{x:.2f}' for x in load_after)} after, on {os.cpu_count()} CPUs")
     for kind, values in lat.items():
         if values:
             print(f"[{backend}]   {kind:5s} n={len(values):6d}  p50 {pct(values, 50):7.1f} ms  "
@@ -141,12 +154,9 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=60.0)
     ap.add_argument("--think", type=float, default=0.0,
                     help="mean seconds a reviewer reads a page before the next (0 = back to back)")
+    ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (serve --workers)")
     ap.add_argument("--backends", default="sqlite,postgresql")
-    ap.add_argument("--serve", help=argparse.SUPPRESS)
-    ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.serve:
-        return serve(args.serve, args.port)
     for backend in args.backends.split(","):
         if backend == "sqlite":
             with tempfile.TemporaryDirectory() as tmp:

@@ -17,8 +17,9 @@ from audit.registers import Register
 from .config import SourceConfig
 from .frame import FileInfo, Provenance, RegisterFrame, QUARANTINE_COLUMNS, empty_quarantine
 from .mapping import RawTable, check_config, map_table
-from .parse import CellContext, as_text, hash_key, parse_cells, parser_for
+from .parse import CellContext, as_text, hash_key
 from .validate import empty_frame, field_names, problems, to_series
+from .vector import parse_column
 
 _SEP = "\x1f"
 _SHOW = 200  # characters of a cell shown in a quarantine line
@@ -60,14 +61,13 @@ def _frame_of_table(source: SourceConfig, register: Register, table: RawTable, p
         if raw is None:
             columns[fld.name] = to_series([None] * n, fld.type)
             continue
-        parse = parser_for(fld.type, fld.name, fld.values, ctx)
-        values, errors, redacted = parse_cells(raw, parse, ctx)
-        redacted_cells[fld.name] = redacted
-        for pos, reason in errors.items():
+        parsed = parse_column(raw, fld.type, fld.name, fld.values, ctx)
+        redacted_cells[fld.name] = parsed.redacted
+        for pos, reason in parsed.errors.items():
             if (pos, fld.name) not in flagged:
                 quarantine(pos, mapped.origin[fld.name], raw[pos], reason)
                 flagged.add((pos, fld.name))
-        columns[fld.name] = to_series(values, fld.type)
+        columns[fld.name] = parsed.values
     df = pd.DataFrame(columns, index=pd.RangeIndex(n))
 
     for pos, fname, reason in problems(df, register.name):

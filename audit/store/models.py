@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Integer,
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer,
                         String, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -125,6 +125,7 @@ class Person(Base):
     """Subjects as last seen by a run (name, department, line manager)."""
 
     __tablename__ = "people"
+    __table_args__ = (Index("ix_people_line_manager_id", "line_manager_id"),)  # migration 0003
     person_key: Mapped[str] = mapped_column(String(255), primary_key=True)
     name: Mapped[str | None] = mapped_column(Text)
     department: Mapped[str | None] = mapped_column(Text)
@@ -153,7 +154,8 @@ class AlertOccurrence(Base):
     """An alert found by a run: novelty new / carried, or suppressed; params in force."""
 
     __tablename__ = "alert_occurrences"
-    __table_args__ = (UniqueConstraint("alert_id", "run_id"),)
+    __table_args__ = (UniqueConstraint("alert_id", "run_id"),
+                      Index("ix_alert_occurrences_alert_id_period", "alert_id", "period"))  # 0003
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
@@ -193,6 +195,7 @@ class AlertFact(Base):
 
 class AlertLink(Base):
     __tablename__ = "alert_links"
+    __table_args__ = (Index("ix_alert_links_key", "key"),)  # migration 0003
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     occurrence_id: Mapped[int] = mapped_column(
         ForeignKey("alert_occurrences.id", ondelete="CASCADE"), index=True)
@@ -245,6 +248,8 @@ class AuditEvent(Base):
     """Append-only, hash-chained (see audit.store.trail)."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_object_seq", "object", "seq"),  # migration 0003
+                      Index("ix_audit_events_action_seq", "action", "seq"))
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                      autoincrement=False)
     at: Mapped[datetime]

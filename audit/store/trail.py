@@ -16,7 +16,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from audit.store.db import Store
@@ -24,6 +24,10 @@ from audit.store.models import AuditEvent
 
 GENESIS = "0" * 64
 TRAIL_LOCK_KEY = 7_304_211_007
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+_LAST = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+_INSERT = insert(AuditEvent.__table__)
+_COLUMNS = ("seq", "at", "actor", "action", "object", "details", "prev_hash", "hash")
 
 
 def canonical(data: Any) -> str:
@@ -43,19 +47,20 @@ def event_hash(prev_hash: str, seq: int, at: datetime, actor: str, action: str, 
 
 def append(session: Session, store: Store, *, actor: str, action: str, obj: str,
            details: dict[str, Any] | None = None) -> AuditEvent:
-    """Add one event to the chain within `session`'s transaction."""
+    """Add one event to the chain within `session`'s transaction.
+
+    Cheap on purpose (every page view appends one): the lock (PostgreSQL), one primary-key
+    probe for the previous hash and one INSERT; the returned event is not added to the session."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": TRAIL_LOCK_KEY})
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+        session.execute(_LOCK, {"k": TRAIL_LOCK_KEY})
+    last = session.execute(_LAST).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     clean = json.loads(canonical(details or {}))  # exactly what the JSON column will give back
     at = store.now()
     event = AuditEvent(seq=seq, at=at, actor=actor or "unknown", action=action, object=obj,
                        details=clean, prev_hash=prev,
                        hash=event_hash(prev, seq, at, actor or "unknown", action, obj, clean))
-    session.add(event)
-    session.flush()
+    session.execute(_INSERT, {c: getattr(event, c) for c in _COLUMNS})
     return event
 
 

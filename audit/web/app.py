@@ -1,4 +1,5 @@
-"""The app factory: create_app(settings, store=None) -> a Starlette ASGI app.
+"""The app factory: create_app(settings, store=None) -> a Starlette ASGI app, and
+app_from_environment() for uvicorn worker processes (`integrity-audit serve --workers N`).
 
 Routes come from the route modules' @route declarations (audit.web.pages.ROUTES); static files
 (our CSS, and the report's stylesheet) are served by the app itself: no CDN, no build step.
@@ -6,6 +7,7 @@ Routes come from the route modules' @route declarations (audit.web.pages.ROUTES)
 from __future__ import annotations
 
 import logging
+import os
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -15,14 +17,17 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from audit.settings import Settings
+from audit.settings import Settings, load
 from audit.store import open_store
 from audit.store.db import Store
 from audit.web import render, routes_admin, routes_alerts, routes_auth, routes_runs  # noqa: F401 (declare routes)
+from audit.web.listing_cache import ListingCache
 from audit.web.pages import PUBLIC, ROUTES, endpoint
 from audit.web.security import SecurityHeaders, http_error, server_error
 
 log = logging.getLogger("audit.web")
+CONFIG_ENV = "INTEGRITY_AUDIT_CONFIG"  # the config file a worker process loads
+HOST_ENV = "INTEGRITY_AUDIT_WEB_HOST"  # the address served (decides Secure cookies)
 _REPORT_CSS = render.report_css()
 
 
@@ -44,4 +49,15 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
                     exception_handlers={HTTPException: http_error, Exception: server_error})
     app.state.store = store
     app.state.settings = settings
+    app.state.listing_cache = ListingCache()
     return app
+
+
+def app_from_environment() -> Starlette:
+    """The app in a uvicorn worker process: settings from the file named by INTEGRITY_AUDIT_CONFIG
+    (default: the embedded config.toml), the served address from INTEGRITY_AUDIT_WEB_HOST, over a
+    store the parent process has already migrated."""
+    settings = load(os.environ.get(CONFIG_ENV) or None)
+    if os.environ.get(HOST_ENV):
+        settings.web.host = os.environ[HOST_ENV]
+    return create_app(settings, open_store(settings.store_url, migrate=False))

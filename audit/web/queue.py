@@ -3,11 +3,15 @@ status, related alerts, and "take next" (claim the next unassigned alert atomica
 
 Reads the store's tables directly because the store's list_alerts has no department, register,
 visibility or paging filters; the rows are shown in lists only (evidence comes from
-audit.store.queries.alert_view). take_next is the one write here: a compare-and-set on the
-assignee plus its audit event in the same transaction, so two reviewers never get one alert.
+audit.store.queries.alert_view). The ordered ids a filter matches are kept in a ListingCache
+(audit.web.listing_cache) while the store has not changed; page rows are always read fresh.
+take_next is the one write here: a compare-and-set on the assignee plus its audit event in the
+same transaction, so two reviewers never get one alert.
 """
 from __future__ import annotations
 
+from array import array
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +22,7 @@ from audit.store import trail
 from audit.store.db import Store
 from audit.store.models import Alert, AlertLink, AlertOccurrence, Person, Run, RuleVersion
 from audit.web.access import READ_ALERTS, reports_of
+from audit.web.listing_cache import ListingCache, change_stamp
 from audit.web.users import User
 
 LEVELS = ("critical", "high", "medium", "low", "informational")
@@ -89,7 +94,11 @@ COLUMNS = (AlertOccurrence.period, AlertOccurrence.novelty, AlertOccurrence.leve
 
 def _base(s, period: str | None):
     """One row per alert (its latest occurrence, or the one found by `period`'s current run),
-    with only the columns a list shows (no evidence, no JSON), so sorting stays cheap."""
+    with only the columns a list shows (no evidence, no JSON), so sorting stays cheap.
+
+    The latest occurrence is the one of the alert's last_period: a rerun replaces a period's
+    occurrences and the store keeps last_period = the newest period with an occurrence, so the
+    join is one probe of (alert_id, period) per alert (index from migration 0003)."""
     occ = AlertOccurrence
     q = select(*COLUMNS)
     if period:
@@ -98,8 +107,7 @@ def _base(s, period: str | None):
                   .order_by(Run.id.desc()).limit(1).scalar_subquery())
         q = q.select_from(occ).join(Alert, Alert.id == occ.alert_id).where(occ.run_id == run_id)
     else:
-        last = select(occ.alert_id, func.max(occ.id).label("occ_id")).group_by(occ.alert_id).subquery()
-        q = q.select_from(occ).join(last, last.c.occ_id == occ.id).join(Alert, Alert.id == occ.alert_id)
+        q = q.select_from(Alert).join(occ, and_(occ.alert_id == Alert.id, occ.period == Alert.last_period))
     return (q.outerjoin(Person, Person.person_key == Alert.subject)
             .outerjoin(RuleVersion, and_(RuleVersion.rule_id == Alert.rule_id, RuleVersion.version == occ.rule_version))
             .where(occ.suppressed.is_(False)))
@@ -166,29 +174,60 @@ def _row(r) -> QueueRow:
                     sensitivity=r.sensitivity or "internal")
 
 
-def search(store: Store, user: User, f: QueueFilter, *, page_size: int = PAGE_SIZE) -> tuple[list[QueueRow], int, dict[str, int]]:
-    """(rows of the requested page, total matching, counts by status) for what `user` may see."""
-    with store.read() as s:
-        q = _filtered(visible(_base(s, f.period), user), f, user)
-        sub = q.with_only_columns(Alert.status).subquery()
-        counts = dict(s.execute(select(sub.c.status, func.count()).group_by(sub.c.status)).all())
-        total = sum(counts.values())
-        rows = s.execute(_order(q, f.sort).limit(page_size).offset((f.page - 1) * page_size)).all()
-        return [_row(r) for r in rows], total, counts
+def _user_key(user: User) -> tuple:
+    """What need-to-know depends on (visible(), choices()); the name only for assignee=me."""
+    return (user.role, user.department, user.person_id)
 
 
-def choices(store: Store, user: User) -> dict[str, list[str]]:
-    """Values for the filter drop-downs (rules and departments limited to what `user` may see)."""
+def _matching(s, user: User, f: QueueFilter) -> tuple[array, dict[str, int]]:
+    """Every alert id the filter matches for `user`, in the filter's order, and counts by status."""
+    q = _filtered(visible(_base(s, f.period), user), f, user)
+    ids, counts = array("q"), Counter()
+    for alert_id, status in s.execute(_order(q.with_only_columns(Alert.id, Alert.status), f.sort)):
+        ids.append(alert_id)
+        counts[status] += 1
+    return ids, dict(counts)
+
+
+@dataclass
+class QueuePage:
+    rows: list[QueueRow]  # the requested page
+    total: int  # alerts matching the filter
+    counts: dict[str, int]  # matching alerts by status
+    choices: dict[str, list[str]]  # values for the filter drop-downs
+
+
+def search(store: Store, user: User, f: QueueFilter, *, page_size: int = PAGE_SIZE,
+           cache: ListingCache | None = None) -> QueuePage:
+    """One queue page of what `user` may see, in one read transaction.
+
+    With a cache, the ordered ids and the drop-downs come from it while the store has not
+    changed; the page's rows are always read fresh, with need-to-know applied again in SQL."""
     with store.read() as s:
-        periods = sorted(s.execute(select(Run.period).distinct()).scalars(), reverse=True)
-        rq = select(RuleVersion.name).distinct()
-        if user.role != "ccu":
-            rq = rq.where(RuleVersion.sensitivity != "sensitive")
-        rules = sorted(s.execute(rq).scalars())
-        dq = select(Person.department).distinct().where(Person.department.is_not(None))
-        if user.role != "ccu" and user.department:
-            dq = dq.where(func.lower(Person.department) == user.department.casefold())
-        depts = sorted(d for d in s.execute(dq).scalars() if d)
+        if cache is None:
+            (ids, counts), drop_downs = _matching(s, user, f), _choices(s, user)
+        else:
+            stamp = change_stamp(s)
+            key = ("queue", _user_key(user), user.name if f.assignee == "me" else None,
+                   tuple(v for k, v in sorted(f.__dict__.items()) if k != "page"))
+            ids, counts = cache.get(stamp, key, lambda: _matching(s, user, f))
+            drop_downs = cache.get(stamp, ("choices", _user_key(user)), lambda: _choices(s, user))
+        page_ids = list(ids[(f.page - 1) * page_size:f.page * page_size])
+        rows = {r.id: r for r in s.execute(visible(_base(s, f.period), user).where(Alert.id.in_(page_ids)))
+                } if page_ids else {}
+        return QueuePage([_row(rows[i]) for i in page_ids if i in rows], len(ids), counts, drop_downs)
+
+
+def _choices(s, user: User) -> dict[str, list[str]]:
+    periods = sorted(s.execute(select(Run.period).distinct()).scalars(), reverse=True)
+    rq = select(RuleVersion.name).distinct()
+    if user.role != "ccu":
+        rq = rq.where(RuleVersion.sensitivity != "sensitive")
+    rules = sorted(s.execute(rq).scalars())
+    dq = select(Person.department).distinct().where(Person.department.is_not(None))
+    if user.role != "ccu" and user.department:
+        dq = dq.where(func.lower(Person.department) == user.department.casefold())
+    depts = sorted(d for d in s.execute(dq).scalars() if d)
     return {"periods": periods, "rules": rules, "departments": depts, "levels": list(LEVELS),
             "registers": sorted(registers.registers())}
 
@@ -216,20 +255,19 @@ def take_next(store: Store, user: User, candidates: int = 25) -> int | None:
 
 def related(store: Store, user: User, alert_id: int, subject: str | None, org_keys: list[str],
             limit: int = 50) -> list[QueueRow]:
-    """Other alerts (any register, any month) about the same person or the same organisation."""
+    """Other alerts (any register, any month) about the same person or the same organisation:
+    one query, the candidates found by index (alerts.subject, alert_links.key) inside it."""
+    about = []
+    if subject:
+        about.append(Alert.subject == subject)
+    if org_keys:
+        about.append(Alert.id.in_(select(AlertOccurrence.alert_id)
+                                  .join(AlertLink, AlertLink.occurrence_id == AlertOccurrence.id)
+                                  .where(AlertLink.field == "org_key", AlertLink.key.in_(org_keys[:200]))))
+    if not about:
+        return []
     with store.read() as s:
-        ids: set[int] = set()
-        if subject:
-            ids |= set(s.execute(select(Alert.id).where(Alert.subject == subject).limit(1000)).scalars())
-        if org_keys:
-            ids |= set(s.execute(select(AlertOccurrence.alert_id).distinct()
-                                 .join(AlertLink, AlertLink.occurrence_id == AlertOccurrence.id)
-                                 .where(AlertLink.field == "org_key", AlertLink.key.in_(org_keys[:200]))
-                                 .limit(1000)).scalars())
-        ids.discard(alert_id)
-        if not ids:
-            return []
-        q = visible(_base(s, None), user).where(Alert.id.in_(sorted(ids)))
+        q = visible(_base(s, None), user).where(or_(*about), Alert.id != alert_id)
         return [_row(r) for r in s.execute(_order(q, "newest").limit(limit)).all()]
 
 

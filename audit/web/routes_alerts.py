@@ -47,10 +47,10 @@ def _workable(ctx: Ctx, alert_id: int):
 @route("/alerts", ("GET",), access.READ_ALERTS)
 def alert_queue(ctx: Ctx):
     f = queue.QueueFilter.from_query(ctx.request.query_params)
-    rows, total, counts = queue.search(ctx.store, ctx.user, f)
-    pages = max(1, -(-total // queue.PAGE_SIZE))
-    return ctx.render("queue.html", rows=rows, total=total, counts=counts, f=f, pages=pages,
-                      choices=queue.choices(ctx.store, ctx.user), statuses=lifecycle.STATUSES,
+    found = queue.search(ctx.store, ctx.user, f, cache=ctx.request.app.state.listing_cache)
+    pages = max(1, -(-found.total // queue.PAGE_SIZE))
+    return ctx.render("queue.html", rows=found.rows, total=found.total, counts=found.counts, f=f, pages=pages,
+                      choices=found.choices, statuses=lifecycle.STATUSES,
                       sorts=queue.SORTS, message=ctx.request.query_params.get("msg", "")[:200])
 
 

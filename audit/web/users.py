@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from audit.store import trail
 from audit.store.db import Store
@@ -152,14 +152,17 @@ def session_for(store: Store, token: str | None) -> SessionInfo | None:
         return None
     th = _token_hash(token)
     with store.read() as s:
-        row = s.execute(select(WebSession, WebUser).join(WebUser, WebUser.name == WebSession.user_name)
-                        .where(WebSession.token_hash == th)).first()
-        if row is None:
-            return None
-        sess, u = row
-        if sess.expires_at <= store.now() or not u.active:
-            return None
-        return SessionInfo(user=_user(u), csrf=sess.csrf, token_hash=th)
+        row = s.execute(_SESSION, {"th": th}).first()
+    if row is None or row.expires_at <= store.now() or not row.active:
+        return None
+    user = User(name=row.name, role=row.role, department=row.department, person_id=row.person_id, active=True)
+    return SessionInfo(user=user, csrf=row.csrf, token_hash=th)
+
+
+_SESSION = (select(WebSession.csrf, WebSession.expires_at, WebUser.name, WebUser.role, WebUser.department,
+                   WebUser.person_id, WebUser.active)
+            .join(WebUser, WebUser.name == WebSession.user_name)
+            .where(WebSession.token_hash == bindparam("th")))
 
 
 def close_session(store: Store, token_hash: str) -> None:

@@ -14,7 +14,11 @@ def get(name: str) -> Engine:
         from rules.engines.reference import ReferenceEngine
 
         return ReferenceEngine()
-    if name == "durable":
+    if name == "durable":  # in a worker process: see rules.engines.isolated
+        from rules.engines.isolated import IsolatedDurableEngine
+
+        return IsolatedDurableEngine()
+    if name == "durable-inprocess":  # for the engine's own tests and benchmarks only
         from rules.engines.durable import DurableEngine
 
         return DurableEngine()

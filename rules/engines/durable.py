@@ -22,6 +22,9 @@ How each measured trap is made impossible (docs: /work/shared/DESIGN.md):
   present-with-missing as a positive join (same keys and comparisons) and absent = the present
   facts sent minus those matched. Partitions with no missing fact skip the engine (every present
   fact is a finding); partitions with no present fact are pruned.
+
+This class runs durable in the calling process; the production engine ("durable") wraps it in a
+worker process (rules.engines.isolated) because of the still-open crash in assert_facts.
 """
 from __future__ import annotations
 

@@ -1,9 +1,7 @@
-"""Web app fixtures: a seeded SQLite store, the app over it, signed-in test clients, and the
-Chromium helper for browser tests (skip with a reason when absent, fail when CI=true)."""
+"""Web app fixtures: a seeded SQLite store, the app over it, signed-in test clients and a seeded
+PostgreSQL store (helpers they share with the tests live in webtest.py)."""
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -14,29 +12,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # seed.py
 
 import seed  # noqa: E402
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-LOGIN_CSRF = re.compile(r'action="/login"[^>]*>\s*<input type="hidden" name="csrf" value="([^"]+)"')
+from webtest import login, settings_for, write_outputs  # noqa: E402
 
 
 def pytest_configure(config):
     config.addinivalue_line("filterwarnings", "ignore:Using `httpx` with `starlette.testclient`")
-
-
-def settings_for(out_dir: Path, **web):
-    from audit.settings import Settings
-
-    return Settings.model_validate({"exports": {"out_dir": str(out_dir)}, "web": web})
-
-
-def write_outputs(out_dir: Path, period: str = "2026-10") -> None:
-    folder = out_dir / period
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"report-{period}.html").write_text("<p>full report with vetting</p>")
-    (folder / f"report-{period}-reviewers.html").write_text("<p>reviewers' report</p>")
-    (folder / "alerts.csv").write_text("alert_id\n1\n")
-    (folder / "manifest.json").write_text("{}")
 
 
 @pytest.fixture(scope="session")
@@ -66,27 +46,6 @@ def app(store, tmp_path):
     return create_app(settings_for(tmp_path / "out"), store)
 
 
-def csrf_of(html: str) -> str:
-    m = CSRF.search(html)
-    assert m, "page has no CSRF token"
-    return m.group(1)
-
-
-def login_csrf_of(html: str) -> str:
-    m = LOGIN_CSRF.search(html)
-    assert m, "page has no login form"
-    return m.group(1)
-
-
-def login(client, name: str, password: str = seed.PASSWORD):
-    """Sign `client` in as `name`; returns the session's CSRF token."""
-    page = client.get("/login")
-    r = client.post("/login", data={"csrf": login_csrf_of(page.text), "username": name, "password": password},
-                    follow_redirects=False)
-    assert r.status_code == 303, (name, r.status_code, r.text[:300])
-    return csrf_of(client.get(r.headers["location"]).text)
-
-
 @pytest.fixture
 def client_for(app):
     from starlette.testclient import TestClient
@@ -102,15 +61,6 @@ def client_for(app):
     yield make
     for c in clients:
         c.close()
-
-
-def chromium_or_skip() -> str:
-    if Path(CHROMIUM).exists():
-        return CHROMIUM
-    reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true: browser tests must run, but {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture

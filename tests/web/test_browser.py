@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import seed
-from conftest import chromium_or_skip
+from webtest import chromium_or_skip
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from starlette.routing import Mount, Route
 
-from conftest import login_csrf_of
+from webtest import login_csrf_of
 
 ROLES = ("reviewer", "ccu", "auditor", "admin")
 USER_OF = {"reviewer": "rob", "ccu": "cara", "auditor": "aude", "admin": "adam"}

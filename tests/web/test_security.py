@@ -7,7 +7,7 @@ from datetime import timedelta
 from starlette.routing import Route
 
 import seed
-from conftest import login_csrf_of, settings_for
+from webtest import login_csrf_of, settings_for
 from audit.store import trail
 from audit.store.queries import alert_view
 

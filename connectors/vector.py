@@ -1,0 +1,239 @@
+"""Columnar cell parsing: a whole column of raw cells -> a canonical pandas column, fast.
+
+Owns the hot path of loading. The per-cell functions in connectors/parse.py stay the reference
+(they define every accepted form and every quarantine reason); this module must give exactly the
+same values, reasons and redacted cells (tests/connectors/test_vectorised_equivalence.py checks
+it on a large random corpus). How:
+
+* text cells are factorised (pd.factorize): each distinct value is looked at once, and the
+  outcome is spread back to the rows with one numpy take;
+* the common shapes of money ("£1,234.50", "(12.50)"), whole numbers, decimals and dates in the
+  source's first date format are recognised by strict ASCII patterns and converted with integer
+  and datetime64 arithmetic (money never goes through a float);
+* any distinct value outside those shapes (a bad cell, "1.500", Unicode digits, ...) and any
+  non-text cell (numbers, dates from xlsx / SQL) goes through the reference parser, so an odd
+  cell is never parsed differently, only more slowly.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .parse import MAX_CHARS, CellContext, norm_key, parse_cells, parser_for
+from .validate import DTYPES, to_series
+
+# "(£ 1,234.50)" after removing £ and spaces: optional brackets, sign, grouped or plain pounds
+# (at most 15 digits, so pence fit int64 exactly), at most 2 decimals.
+_FAST_MONEY = re.compile(r"(\(?)([+-]?)([0-9]{1,3}(?:,[0-9]{3}){1,4}|[0-9]{0,15})(?:\.([0-9]{0,2}))?(\)?)")
+_PLAIN_MONEY = re.compile(r"£?-?[0-9]{1,15}\.[0-9]{2}")
+_FAST_INT = re.compile(r"[+-]?[0-9]{1,15}")
+_FAST_NUMBER = re.compile(r"[+-]?[0-9]{0,15}(?:\.[0-9]{0,15})?")
+_DATE_PARTS = {"%d": r"(?P<d>[0-9]{2})", "%m": r"(?P<m>[0-9]{2})", "%Y": r"(?P<y>[0-9]{4})"}
+_DATE_FORMAT = re.compile(r"%[dmY]|[/.\- ]")
+# datetime64[ns] holds 1677-09-21 .. 2262-04-11; other years go the reference way (and fail there)
+_MIN_YEAR, _MAX_YEAR = 1678, 2261
+
+
+@dataclass
+class ParsedColumn:
+    values: pd.Series  # canonical dtype, blank / bad cells missing
+    errors: dict[int, str]  # position -> quarantine reason
+    redacted: set[int]  # positions of redacted cells
+
+
+def _fast_money(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(ok mask, pence) for stripped texts in the common shapes."""
+    ok = np.array([_PLAIN_MONEY.fullmatch(t) is not None for t in texts], dtype=bool)
+    pence = np.zeros(len(texts), dtype=np.int64)
+    idx = np.flatnonzero(ok)  # "£-1234.50": the pence are the digits without £ and the point
+    pence[idx] = np.array([texts[i].replace("£", "").replace(".", "") for i in idx],
+                          dtype=object).astype(np.int64)
+    for i in np.flatnonzero(~ok):
+        body = texts[i].replace("£", "").replace(" ", "").replace("\u00a0", "")  # as the reference
+        m = _FAST_MONEY.fullmatch(body)
+        if m is None:
+            continue
+        opened, sign, pounds, frac, closed = m.groups()
+        if bool(opened) != bool(closed) or (opened and sign == "-") or not (pounds or frac):
+            continue
+        value = int(pounds.replace(",", "") or 0) * 100 + int((frac or "").ljust(2, "0"))
+        ok[i] = True
+        pence[i] = -value if (sign == "-") != bool(opened) else value
+    return ok, pence
+
+
+def _date_pattern(fmt: str) -> re.Pattern | None:
+    """A strict regex for a format made only of %d %m %Y and separators, else None."""
+    tokens = _DATE_FORMAT.findall(fmt)
+    if "".join(tokens) != fmt or sorted(t for t in tokens if t.startswith("%")) != ["%Y", "%d", "%m"]:
+        return None
+    return re.compile("".join(_DATE_PARTS.get(t, re.escape(t)) for t in tokens))
+
+
+def _fast_dates(texts: list[str], formats: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(ok mask, datetime64[ns]) for texts written exactly in the first date format."""
+    ok = np.zeros(len(texts), dtype=bool)
+    out = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[ns]")
+    rx = _date_pattern(formats[0]) if formats else None
+    if rx is None or not texts:
+        return ok, out
+    parts = np.zeros((len(texts), 3), dtype=np.int64)
+    for i, m in enumerate(map(rx.fullmatch, texts)):
+        if m is not None:
+            ok[i] = True
+            parts[i] = (int(m["y"]), int(m["m"]), int(m["d"]))
+    y, mo, d = parts[ok].T
+    ok[ok] = (y >= _MIN_YEAR) & (y <= _MAX_YEAR) & (mo >= 1) & (mo <= 12) & (d >= 1)
+    y, mo, d = parts[ok].T
+    first = (y - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (mo - 1).astype("timedelta64[M]")
+    days = first.astype("datetime64[D]") + (d - 1).astype("timedelta64[D]")
+    valid = days.astype("datetime64[M]") == first  # 31/02 rolls into March: not a date
+    idx = np.flatnonzero(ok)
+    ok[idx[~valid]] = False
+    out[idx[valid]] = days[valid].astype("datetime64[ns]")
+    return ok, out
+
+
+def _fast(ftype: str, texts: list[str], ctx: CellContext) -> tuple[np.ndarray, Any]:
+    """(ok mask, values) for the distinct texts the fast converters handle; None if none apply."""
+    if ftype == "money":
+        return _fast_money(texts)
+    if ftype == "date":
+        return _fast_dates(texts, ctx.date_formats)
+    if ftype in ("int", "number"):
+        rx = _FAST_INT if ftype == "int" else _FAST_NUMBER
+        plain = [t.replace(",", "") for t in texts]
+        ok = np.fromiter((rx.fullmatch(p) is not None and p.strip("+-.") != "" for p in plain),
+                         dtype=bool, count=len(plain))
+        conv = int if ftype == "int" else float
+        dtype = np.int64 if ftype == "int" else np.float64
+        values = np.zeros(len(plain), dtype=dtype)
+        values[ok] = [conv(p) for p, good in zip(plain, ok) if good]
+        return ok, values
+    return np.zeros(len(texts), dtype=bool), None
+
+
+def _canonical(values: np.ndarray, present: np.ndarray, ftype: str) -> pd.Series:
+    """Values (meaningful where `present`) -> a Series in the canonical dtype."""
+    if ftype in ("string", "enum", "hash"):
+        values[~present] = None
+        return pd.Series(values, dtype=object)
+    if ftype == "date":
+        values[~present] = np.datetime64("NaT")
+        return pd.Series(values, dtype="datetime64[ns]")
+    masked = {"money": pd.arrays.IntegerArray, "int": pd.arrays.IntegerArray,
+              "number": pd.arrays.FloatingArray, "bool": pd.arrays.BooleanArray}[ftype]
+    return pd.Series(masked(values, ~present), dtype=DTYPES[ftype])
+
+
+def _empty_values(n: int, ftype: str) -> np.ndarray:
+    if ftype == "date":
+        return np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    if ftype in ("money", "int"):
+        return np.zeros(n, dtype=np.int64)
+    if ftype == "number":
+        return np.zeros(n, dtype=np.float64)
+    if ftype == "bool":
+        return np.zeros(n, dtype=bool)
+    return np.full(n, None, dtype=object)
+
+
+def _store(target: np.ndarray, where: np.ndarray, python_values: list, ftype: str) -> None:
+    """Put reference-parser values (python objects) into a typed array, as to_series would."""
+    if not len(where):
+        return
+    if ftype == "date":
+        target[where] = to_series(python_values, "date").to_numpy()
+    elif ftype in ("string", "enum", "hash"):
+        target[where] = np.array(python_values + [None], dtype=object)[:-1]
+    else:
+        target[where] = to_series(python_values, ftype).to_numpy()
+
+
+def _parse_texts(texts: list[str], ftype: str, parse: Callable[[Any], Any], ctx: CellContext
+                 ) -> tuple[np.ndarray, np.ndarray, list[str | None], np.ndarray]:
+    """Distinct raw text cells -> (values, present mask, reasons, redacted mask)."""
+    n = len(texts)
+    stripped = [t.strip() for t in texts]
+    blank = np.array([not t for t in stripped], dtype=bool)
+    redacted = np.zeros(n, dtype=bool)
+    keys = ctx.redacted_keys
+    if keys:  # norm_key only where the first letter could start a redaction marker
+        starts = {k[:1] for k in keys}
+        firsts = [t[:1] for t in stripped]
+        could = {c for c in set(firsts) if c and norm_key(c)[:1] in starts}
+        for i in (i for i, c in enumerate(firsts) if c in could):
+            redacted[i] = norm_key(stripped[i]) in keys
+    too_long = np.array([len(t) > MAX_CHARS for t in texts], dtype=bool)
+    reasons: list[str | None] = [None] * n
+    for i in np.flatnonzero(too_long & ~blank & ~redacted):
+        reasons[i] = f"longer than {MAX_CHARS:,} characters ({len(texts[i]):,})"
+    todo = np.flatnonzero(~(blank | redacted | too_long))
+    values = _empty_values(n, ftype)
+    present = np.zeros(n, dtype=bool)
+    if ftype == "string":
+        values[todo] = np.array([stripped[i] for i in todo] + [None], dtype=object)[:-1]
+        present[todo] = True
+        return values, present, reasons, redacted
+    ok, fast_values = _fast(ftype, [stripped[i] for i in todo], ctx)
+    values[todo[ok]] = fast_values[ok] if fast_values is not None else values[todo[ok]]
+    present[todo[ok]] = True
+    slow = todo[~ok]
+    got: list[Any] = []
+    good: list[int] = []
+    for i in slow:
+        cell_values, errors, _ = parse_cells([texts[i]], parse, ctx)
+        if errors:
+            reasons[i] = errors[0]
+        else:
+            got.append(cell_values[0])
+            good.append(i)
+    _store(values, np.array(good, dtype=np.intp), got, ftype)
+    present[good] = True
+    return values, present, reasons, redacted
+
+
+def reference_column(cells: Sequence[Any], ftype: str, name: str, enum_values: tuple[str, ...],
+                     ctx: CellContext) -> ParsedColumn:
+    """The same, cell by cell with the reference parsers (slow; kept to check parse_column)."""
+    values, errors, redacted = parse_cells(list(cells), parser_for(ftype, name, enum_values, ctx), ctx)
+    return ParsedColumn(values=to_series(values, ftype), errors=errors, redacted=redacted)
+
+
+def parse_column(cells: Sequence[Any], ftype: str, name: str, enum_values: tuple[str, ...],
+                 ctx: CellContext) -> ParsedColumn:
+    """Parse one column of raw cells; same outcome as connectors.parse.parse_cells, cell by cell."""
+    n = len(cells)
+    parse = parser_for(ftype, name, enum_values, ctx)
+    is_text = np.array([type(c) is str for c in cells], dtype=bool)
+    values = _empty_values(n, ftype)
+    present = np.zeros(n, dtype=bool)
+    errors: dict[int, str] = {}
+    redacted: set[int] = set()
+
+    text_pos = np.flatnonzero(is_text)
+    if len(text_pos):
+        texts = np.empty(len(text_pos), dtype=object)
+        texts[:] = cells if len(text_pos) == n else [cells[i] for i in text_pos]
+        codes, distinct = pd.factorize(texts)
+        u_values, u_present, u_reasons, u_redacted = _parse_texts(list(distinct), ftype, parse, ctx)
+        values[text_pos] = u_values[codes]
+        present[text_pos] = u_present[codes]
+        bad = np.flatnonzero(np.array([r is not None for r in u_reasons], dtype=bool)[codes])
+        errors.update((int(text_pos[j]), u_reasons[codes[j]]) for j in bad)
+        redacted.update(text_pos[u_redacted[codes]].tolist())
+
+    other_pos = np.flatnonzero(~is_text)
+    if len(other_pos):
+        o_values, o_errors, _ = parse_cells([cells[i] for i in other_pos], parse, ctx)
+        errors.update((int(other_pos[j]), reason) for j, reason in o_errors.items())
+        filled = [j for j, v in enumerate(o_values) if v is not None]
+        where = other_pos[filled]
+        _store(values, where, [o_values[j] for j in filled], ftype)
+        present[where] = True
+    return ParsedColumn(values=_canonical(values, present, ftype), errors=dict(sorted(errors.items())),
+                        redacted=redacted)

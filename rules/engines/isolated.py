@@ -1,0 +1,133 @@
+"""The durable engine behind a process boundary, so a crash in its C core is loud and contained.
+
+durable-rules 2.0.28 can segfault inside `assert_facts` after many join / absent evaluations in
+one process (history dependent: the same case replayed alone passes; tests/rules/
+test_durable_crash.py reproduces it). A segfault would kill the audit with no record, or, worse,
+be caught nowhere. So correlation runs in a worker process forked from a clean forkserver:
+
+- each worker evaluates at most WORKER_EVALUATIONS rules, then exits (history never builds up;
+  the C core's memory is returned to the system);
+- a worker that dies mid-rule is replaced and the rule is evaluated again from scratch in a fresh
+  worker; if that one dies too, EngineError names the rule and the exit codes: the run fails that
+  rule loudly, it never returns a partial result;
+- `single` and `aggregate` never touch the C core and run in this process.
+"""
+from __future__ import annotations
+
+import atexit
+import multiprocessing as mp
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+import pandas as pd
+
+from rules.compiler import CompiledRule
+from rules.engines import pandas_kinds
+from rules.engines.base import EngineError, EngineResult
+
+WORKER_EVALUATIONS = 20
+ATTEMPTS = 2
+
+
+def _serve(conn: Connection) -> None:
+    """Worker loop: evaluate (compiled, frames, params) requests until told to stop."""
+    from rules.engines.durable import DurableEngine
+
+    engine = DurableEngine()
+    while True:
+        request = conn.recv()
+        if request is None:
+            return
+        try:
+            conn.send(("ok", engine.evaluate(*request)))
+        except Exception as e:  # noqa: BLE001 - sent back and raised in the parent as EngineError
+            conn.send(("error", f"{type(e).__name__}: {e}"))
+
+
+class _Worker:
+    def __init__(self, ctx: mp.context.BaseContext, serve=_serve):
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=serve, args=(child,), daemon=True, name="durable-worker")
+        self.process.start()
+        child.close()
+        self.used = 0
+
+    def evaluate(self, request: tuple) -> tuple[str, Any]:
+        self.used += 1
+        self.conn.send(request)
+        return self.conn.recv()
+
+    def stop(self) -> int | None:
+        try:
+            self.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+        return self.process.exitcode
+
+
+class _Pool:
+    """One worker at a time for this process, recycled after WORKER_EVALUATIONS rules."""
+
+    def __init__(self, serve=_serve) -> None:
+        self._serve = serve  # the worker loop (tests pass one that crashes)
+        self._lock = threading.Lock()
+        self._worker: _Worker | None = None
+        self._ctx = mp.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["rules.engines.durable"])
+
+    def run(self, request: tuple, rule: str) -> EngineResult:
+        with self._lock:
+            exits = []
+            for _ in range(ATTEMPTS):
+                worker = self._worker or _Worker(self._ctx, self._serve)
+                self._worker = worker
+                try:
+                    status, payload = worker.evaluate(request)
+                except (EOFError, ConnectionResetError, BrokenPipeError):
+                    self._worker = None
+                    exits.append(worker.stop())
+                    continue
+                if worker.used >= WORKER_EVALUATIONS:
+                    self._worker = None
+                    worker.stop()
+                if status == "error":
+                    raise EngineError(payload)
+                return payload
+            raise EngineError(f"durable-rules crashed evaluating rule {rule!r} in {ATTEMPTS} fresh worker "
+                              f"processes (exit codes {exits}); the rule has no result. Run it with "
+                              f"--engine reference to audit this period, and report the crash.")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._worker:
+                self._worker.stop()
+                self._worker = None
+
+
+_POOL: _Pool | None = None
+
+
+def _pool() -> _Pool:
+    global _POOL
+    if _POOL is None:
+        _POOL = _Pool()
+        atexit.register(_POOL.close)
+    return _POOL
+
+
+class IsolatedDurableEngine:
+    name = "durable"
+
+    def evaluate(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame],
+                 params: dict[str, Any]) -> EngineResult:
+        if compiled.kind == "single":
+            return pandas_kinds.single(compiled, frames)
+        if compiled.kind == "aggregate":
+            return pandas_kinds.aggregate(compiled, frames, params)
+        return _pool().run((compiled, frames, params), compiled.name)
