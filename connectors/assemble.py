@@ -35,6 +35,15 @@ def _fact_hash(label: str, row: list) -> str:
     return hashlib.sha256(joined.encode("utf-8", errors="surrogatepass")).hexdigest()[:12]
 
 
+def _fact_ids(name: str, table: RawTable, keep: list[int], rows: list[int]) -> list[str]:
+    if not table.all_text:
+        return [f"{name}:{r}:{_fact_hash(table.label, table.rows[p])}" for p, r in zip(keep, rows)]
+    # the same hash as _fact_hash, without converting cells that are already text
+    sha, label, cells = hashlib.sha256, table.label, table.rows
+    return [f"{name}:{r}:{sha(_SEP.join((label, *cells[p])).encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
+            for p, r in zip(keep, rows)]
+
+
 def _frame_of_table(source: SourceConfig, register: Register, table: RawTable, patterns,
                     ctx: CellContext, prov: Provenance) -> tuple[pd.DataFrame, list[dict]]:
     mapped = map_table(source, register, table, patterns)
@@ -84,8 +93,7 @@ def _frame_of_table(source: SourceConfig, register: Register, table: RawTable, p
     keep = [p for p in range(n) if p not in bad]
     out = df.iloc[keep].reset_index(drop=True)
     rows = [table.row_numbers[p] for p in keep]
-    out["fact_id"] = pd.Series([f"{source.name}:{r}:{_fact_hash(table.label, table.rows[p])}"
-                                for p, r in zip(keep, rows)], dtype=object)
+    out["fact_id"] = pd.Series(_fact_ids(source.name, table, keep, rows), dtype=object)
     out["_source"] = pd.Series([source.name] * len(keep), dtype=object)
     out["_file"] = pd.Series([table.label] * len(keep), dtype=object)
     out["_row"] = pd.Series(rows, dtype="Int64")

@@ -59,15 +59,16 @@ def read_file(source: SourceConfig, path: Path, base_dir: Path) -> tuple[RawTabl
     rows, numbers, row_errors, blank = [], [], {}, 0
     width = len(headers)
     for n, rec in enumerate(records[source.skip_rows + 1:], start=1):
-        if not any(c.strip() for c in rec):
+        if not "".join(rec).strip():  # every cell blank (one join: this loop sees every record)
             blank += 1
             continue
-        if len(rec) > width and any(c.strip() for c in rec[width:]):
+        if len(rec) > width and "".join(rec[width:]).strip():
             row_errors[len(rows)] = (f"row has {len(rec)} cells but the header has {width}; check "
                                      "`delimiter` and quoting")
         rows.append(rec[:width])
         numbers.append(source.skip_rows + 1 + n)
     if blank:
         warnings.append(f"{name}: {blank} blank line(s) skipped")
-    table = RawTable(label=name, headers=headers, rows=rows, row_numbers=numbers, row_errors=row_errors)
+    table = RawTable(label=name, headers=headers, rows=rows, row_numbers=numbers, row_errors=row_errors,
+                     all_text=True)
     return table, FileInfo(path=name, sha256=sha256(data), rows=len(rows)), warnings

@@ -31,6 +31,8 @@ class RawTable:
     row_numbers: list[int]  # the row number a person sees (Excel row / CSV record / SQL ordinal)
     #: position -> reason for rows broken at read time (e.g. more cells than headers)
     row_errors: dict[int, str] = field(default_factory=dict)
+    #: every cell is a plain str (CSV): fact ids can join the cells without converting them
+    all_text: bool = False
 
 
 @dataclass

@@ -41,3 +41,23 @@ def test_users_add_list_disable_from_the_command_line(tmp_path):
 def test_serve_has_help():
     r = CliRunner().invoke(app, ["serve", "--help"])
     assert r.exit_code == 0 and "--port" in r.output
+
+
+def test_serve_offers_workers_and_a_worker_builds_the_app_from_the_environment(tmp_path, monkeypatch):
+    from starlette.testclient import TestClient
+
+    from audit.web.app import CONFIG_ENV, HOST_ENV, app_from_environment
+
+    r = CliRunner().invoke(app, ["serve", "--help"])
+    assert "--workers" in r.output and "--no-access-log" in r.output
+    assert CliRunner().invoke(app, ["serve", "--workers", "0", "-c", _config(tmp_path)]).exit_code == 2
+    cfg = _config(tmp_path)
+    open_store(f"sqlite:///{tmp_path / 's.db'}").dispose()  # `serve` migrates before it starts workers
+    monkeypatch.setenv(CONFIG_ENV, cfg)
+    monkeypatch.setenv(HOST_ENV, "0.0.0.0")
+    web = app_from_environment()
+    assert web.state.settings.web.host == "0.0.0.0" and web.state.store.url == f"sqlite:///{tmp_path / 's.db'}"
+    with TestClient(web) as client:
+        page = client.get("/login")
+        assert page.status_code == 200 and "Secure" in page.headers["set-cookie"]  # off loopback: Secure cookies
+    web.state.store.dispose()
