@@ -15,8 +15,7 @@ import typer
 from rich.table import Table
 
 from audit.cli.common import ConfigOption, console, err_console, fail, load_settings
-from audit.cli.sources_cmd import _print as print_sources
-from audit.cli.sources_cmd import _summary as source_rows
+from audit.cli.sources_cmd import print_sources, source_rows
 from audit.period import Period
 from audit.store.locks import RunLocked
 

@@ -13,7 +13,7 @@ import connectors
 from audit.cli.common import ConfigOption, console, err_console, load_settings
 
 
-def _summary(result: connectors.LoadResult) -> list[dict]:
+def source_rows(result: connectors.LoadResult) -> list[dict]:
     rows = []
     for f in result.frames:
         rows.append({"source": f.source, "register": f.register, "kind": f.provenance.kind,
@@ -33,7 +33,7 @@ def _summary(result: connectors.LoadResult) -> list[dict]:
     return rows
 
 
-def _print(rows: list[dict]) -> None:
+def print_sources(rows: list[dict]) -> None:
     table = Table(title="Sources")
     for col in ("source", "register", "kind", "read", "accepted", "quarantined", "status"):
         table.add_column(col, justify="right" if col in ("read", "accepted", "quarantined") else "left")
@@ -68,13 +68,13 @@ def check(config: Optional[Path] = ConfigOption,
             progress.update(task, completed=done, description=f"loaded {name}")
 
         result = connectors.load_sources(settings.sources, settings.base_dir, progress=step)
-    rows = _summary(result)
+    rows = source_rows(result)
     if as_json:
         print(json.dumps({"sources": rows, "complete": result.complete}, indent=2, default=str))
     else:
         if not rows:
             console.print("no sources configured")
-        _print(rows)
+        print_sources(rows)
     if result.failures:
         raise typer.Exit(1)
 

@@ -13,6 +13,7 @@ Keys are deterministic: "CN:<company number>" when the organisation has one, els
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import defaultdict
 from itertools import combinations
 from dataclasses import dataclass, field
@@ -70,6 +71,23 @@ def compare(a: str, b: str) -> tuple[float, bool, bool]:
             return score, False, first
         rest.remove(match)
     return score, True, first
+
+
+def near_words(a: str, b: str) -> bool:
+    """May two canonical names be linked weakly? Only when they have the same words but for
+    variants of one stem ("acme security" / "acme securities"). A word added ("x group", "x systems")
+    or swapped for another ("vanguard medical services" / "vanguard legal services") names a
+    different business as often as not, so such pairs are reported for review, never joined."""
+    ta, tb = a.split(), b.split()
+    if len(ta) != len(tb):
+        return False
+    rest = list(tb)
+    for x in ta:
+        if x in rest:
+            rest.remove(x)
+    extra = [x for x in ta if x not in tb]
+    return len(extra) == len(rest) and all(
+        any(len(os.path.commonprefix([x, y])) >= 4 for y in rest) for x in extra)
 
 
 def _lone(uf: VetoUnionFind, i: int) -> bool:
@@ -207,6 +225,7 @@ def resolve_orgs(mentions: pd.DataFrame, *, fuzzy_threshold: float, weak_thresho
     edges, compared = _fuzzy_edges(names, weak_threshold, fuzzy_threshold)
     usable = {n: [i for i in by["name"][n] if i not in ambiguous_units] for n in names}
     fuzzy_ambiguous = _ambiguous_fuzzy(edges, usable, uf, fuzzy_threshold)
+    similar: dict[str, set[str]] = {}  # weakly similar names left unlinked (reported, not joined)
     for phase in ("strong", "weak"):  # weak links come last, so nothing strong ever hangs off one
         for neg_score, a, b, strength in edges:
             if strength != phase or not usable[a] or not usable[b] or a in fuzzy_ambiguous or b in fuzzy_ambiguous:
@@ -215,12 +234,22 @@ def resolve_orgs(mentions: pd.DataFrame, *, fuzzy_threshold: float, weak_thresho
             if phase == "weak" and not (_lone(uf, ua) or _lone(uf, ub)):
                 vetoes["weak_between_established_organisations"] += 1
                 continue
+            if phase == "weak" and not near_words(a, b):  # "X Group" / "X", "X Medical" / "X Legal"
+                vetoes["weak_different_words"] += 1
+                similar.setdefault(a, set()).add(b)
+                similar.setdefault(b, set()).add(a)
+                continue
             link(ua, ub, "fuzzy", -neg_score, strength)
     for n, others in fuzzy_ambiguous.items():
         for i in usable[n]:
             if not uf.comp[uf.find(i)].company_numbers and uf.size[uf.find(i)] == 1:
                 ambiguous_units.setdefault(i, others)
 
+    similar_units: dict[int, list[str]] = {}
+    for n, others in similar.items():
+        for i in usable[n]:
+            if _lone(uf, i) and i not in evidence and i not in ambiguous_units:
+                similar_units[i] = sorted(others)
     keys = _component_keys(uf, units)
     rows = []
     for i, u in enumerate(units):
@@ -232,7 +261,7 @@ def resolve_orgs(mentions: pd.DataFrame, *, fuzzy_threshold: float, weak_thresho
             score, partner = 100.0, i
             strength = "weak" if (method == "normalised_name" and all(map(normalise.is_generic, u[0]))) else "strong"
             matched = u[1] or u[2] or " / ".join(u[0])
-        if i in ambiguous_units:
+        if i in ambiguous_units or i in similar_units:
             strength = "weak"
         rows.append((keys[uf.find(i)], method, round(float(score), 1), strength, matched))
     unit_out = pd.DataFrame(rows, columns=["key", "method", "score", "strength", "matched_text"])
@@ -250,6 +279,8 @@ def resolve_orgs(mentions: pd.DataFrame, *, fuzzy_threshold: float, weak_thresho
     }
     unresolved = [{"index": row_index, "text": m.at[row_index, "text"], "reason": "ambiguous_org_name",
                    "candidates": ambiguous_units[i]} for row_index, i in idx.items() if i in ambiguous_units]
+    unresolved += [{"index": row_index, "text": m.at[row_index, "text"], "reason": "similar_org_name_not_linked",
+                    "candidates": similar_units[i]} for row_index, i in idx.items() if i in similar_units]
     stats["org_ambiguous_names"] = len(fuzzy_ambiguous) + len({n for i in ambiguous_units for n in units[i][0]})
     return OrgResult(out, unresolved, stats)
 

@@ -1,6 +1,10 @@
 """Organisations (suppliers, donors, employers, newspapers, police forces) and the ways their
 names are written across registers: case, Ltd/Limited, "The ... Company", "(UK)", "t/a", typos;
 plus decoys (similar names, different companies) and short generic names.
+
+Realism guard: no two organisations share a name once the legal suffix is dropped ("Acme Print Ltd"
+and "Acme Print Limited" are one company in any real register), and no two share a trading name; a
+decoy is a near miss ("Acme Print Group Ltd"), never the same name.
 """
 from __future__ import annotations
 
@@ -42,6 +46,8 @@ class Orgs:
         self.g = g
         self.rng = g.rng("orgs")
         self.names: set[str] = set()
+        self.identities: set[str] = set()  # names with the legal suffix removed (see identity())
+        self.trading: dict[str, str] = {}  # trading name -> the org that uses it
         self.numbers: set[str] = set()
         self.banks: set[str] = {p.bank_account for p in g.people}
         self.addresses: set[tuple[str, str]] = {(p.home_address, p.home_postcode) for p in g.people}
@@ -74,9 +80,10 @@ class Orgs:
 
     def make(self, name: str, role: str, category: str = "", company: bool = True,
              decoy_of: str | None = None) -> Org:
-        if name in self.names:
-            raise ValueError(f"organisation name {name!r} generated twice")
+        if name in self.names or identity(name) in self.identities:
+            raise ValueError(f"organisation name {name!r} generated twice (or differs only by Ltd/Limited)")
         self.names.add(name)
+        self.identities.add(identity(name))
         addr, pc = self._address()
         org = Org(f"ORG{len(self.g.orgs) + 1:04d}", name, self._number() if company else None,
                   f"GB{int(self.rng.integers(10**8, 10**9))}" if company and self.rng.random() < 0.85 else None,
@@ -89,7 +96,7 @@ class Orgs:
     def _fresh_name(self, build) -> str:
         for _ in range(1000):
             name = build()
-            if name not in self.names:
+            if name not in self.names and identity(name) not in self.identities:
                 return name
         raise RuntimeError("ran out of organisation names")
 
@@ -110,7 +117,7 @@ class Orgs:
         if base.endswith("y"):
             options.append(base[:-1] + "ies Ltd")
         options += [f"{base} Group Ltd", f"{base} (Northern) Ltd", f"{base} Systems Ltd", f"{base}s Ltd"]
-        name = next((o for o in options if o not in self.names), None) or self._fresh_name(
+        name = next((o for o in options if o not in self.names and identity(o) not in self.identities), None) or self._fresh_name(
             lambda: f"{base} {int(self.rng.integers(2, 99))} Ltd")
         return self.make(name, role, of.category, decoy_of=of.org)
 
@@ -162,10 +169,22 @@ class Orgs:
             return f"{base} (UK) Ltd"
         if style == "ta" and len(words) >= 2:
             trade = " ".join(words[1:])
-            short = SUFFIX_ABBREV.get(trade, trade[:4] + ".")
-            return f"{words[0]} {short} Ltd t/a {words[0]}{words[1][:4].title()}"
+            # a real abbreviation or the words in full: an arbitrary cut ("Gard.") names no one
+            short = SUFFIX_ABBREV.get(trade, trade)
+            trading = f"{words[0]}{words[1][:4].title()}"
+            if self.trading.setdefault(trading, org.org) != org.org:  # taken by another company
+                return name
+            return f"{words[0]} {short} Ltd t/a {trading}"
         if style == "typo" and len(words[0]) > 4:
             w = words[0]
             i = int(rng.integers(1, len(w) - 2))
             return " ".join([w[:i] + w[i + 1] + w[i] + w[i + 2:]] + words[1:]) + " Ltd"
         return name
+
+
+def identity(name: str) -> str:
+    """A name as a register reader would compare it: case and a trailing Ltd / Limited ignored."""
+    words = name.lower().split()
+    while len(words) > 1 and words[-1] in ("ltd", "limited", "ltd."):
+        words.pop()
+    return " ".join(words)
