@@ -12,11 +12,21 @@ run the whole library for every month, and score the findings against truth.json
             (what the store raises as alerts after carry-over)
 
     .venv/bin/python benchmarks/bench_detection.py --seeds 1 2 3 --scale 1 [--engine durable]
+
+Cost (`--cost`): one monthly audit (audit.pipeline.run_period for the last month, fresh SQLite store,
+no publishing) per seed, in a child process of its own; prints seconds per stage (load, resolve,
+evaluate, record, total), the child's peak memory, and the ratio of the whole audit to simply
+reading the same input files with pandas (read_csv / read_excel / read_sql, dtype=str).
+
+    .venv/bin/python benchmarks/bench_detection.py --cost --seeds 1 --scale 5
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import resource
+import subprocess
 import shutil
 import sys
 import tempfile
@@ -152,6 +162,77 @@ def score_seed(seed: int, args, work: Path, totals: dict) -> None:
                   f"generate+load+resolve {setup:.1f} s, evaluate {evaluate_s:.1f} s ({args.engine})")
 
 
+def pandas_read_seconds(settings) -> float:
+    """Read every enabled source's rows with plain pandas (no mapping, no checks): the floor."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    t = time.perf_counter()
+    for src in settings.sources:
+        if not src.enabled:
+            continue
+        if src.kind == "csv":
+            pd.read_csv(settings.resolve_path(src.path), dtype=str, encoding=src.encoding, skiprows=src.skip_rows,
+                        sep=src.delimiter, keep_default_na=False)
+        elif src.kind == "xlsx":
+            pd.read_excel(settings.resolve_path(src.path), sheet_name=src.sheet or 0, dtype=str,
+                          skiprows=src.skip_rows)
+        else:
+            engine = sa.create_engine(src.url)
+            with engine.connect() as conn:
+                pd.read_sql(sa.text(src.query or f"SELECT * FROM {src.table}"), conn, dtype=str)
+            engine.dispose()
+    return time.perf_counter() - t
+
+
+def cost_child(folder: Path, end: str, engine: str) -> dict:
+    """One monthly run of the whole pipeline on a generated force (this process only)."""
+    from audit.period import Period
+    from audit.pipeline import run_period
+    from audit.settings import load as load_settings
+
+    settings = load_settings(folder / "config.toml")
+    settings.store.url = f"sqlite:///{folder / 'bench_store.db'}"
+    with contextlib.chdir(folder):  # the generated sqlite source URL is relative to the force's folder
+        read_s = min(pandas_read_seconds(settings) for _ in range(2))
+        t = time.perf_counter()
+        outcome = run_period(settings, Period.parse(end), engine=engine, publish=False)
+        total = time.perf_counter() - t
+    rows = sum(len(f.df) for f in outcome.load.frames) if hasattr(outcome.load, "frames") else None
+    return {"stages": {k: round(v, 2) for k, v in outcome.stage_seconds.items()}, "total": round(total, 2),
+            "pandas_read": round(read_s, 2), "status": outcome.status, "rows": rows,
+            "findings": len(outcome.evaluation.findings),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}
+
+
+def cost(args) -> None:
+    table = Table(title=f"Monthly audit cost: period {args.end}, scale {args.scale}, engine {args.engine}, "
+                        f"connectors as in the tree")
+    for col in ("seed", "load s", "resolve s", "evaluate s", "record s", "total s", "peak MB", "worker peak MB",
+                "pandas read s", "audit / read", "findings", "status"):
+        table.add_column(col, justify="right")
+    work = Path(tempfile.mkdtemp(prefix="bench_cost_"))
+    try:
+        for seed in args.seeds:
+            out = work / f"seed{seed}"
+            with console.status(f"seed {seed}: generating scale {args.scale}"):
+                generate(out, seed, args.scale, args.months, args.end)
+            with console.status(f"seed {seed}: running the {args.end} audit in a child process"):
+                proc = subprocess.run([sys.executable, __file__, "--cost-child", str(out), "--end", args.end,
+                                       "--engine", args.engine], capture_output=True, text=True, cwd=ROOT)
+            if proc.returncode:
+                raise SystemExit(f"seed {seed}: the audit failed:\n{proc.stderr[-3000:]}")
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            st = r["stages"]
+            table.add_row(str(seed), *(f"{st.get(k, 0):.1f}" for k in ("load", "resolve", "evaluate", "record")),
+                          f"{r['total']:.1f}", str(r["peak_rss_mb"]), str(r["worker_peak_rss_mb"]), f"{r['pandas_read']:.2f}",
+                          f"{r['total'] / r['pandas_read']:.0f}x", str(r["findings"]), r["status"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    console.print(table)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
@@ -161,7 +242,15 @@ def main() -> None:
     ap.add_argument("--engine", default="durable", choices=["durable", "reference"])
     ap.add_argument("--keep", action="store_true", help="keep the generated folders")
     ap.add_argument("--misses", action="store_true", help="list missed scenarios and alerted decoys")
+    ap.add_argument("--cost", action="store_true", help="measure one monthly audit end to end instead")
+    ap.add_argument("--cost-child", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.cost_child:
+        print(json.dumps(cost_child(args.cost_child, args.end, args.engine)))
+        return
+    if args.cost:
+        cost(args)
+        return
 
     try:
         import audit.pipeline  # noqa: F401

@@ -58,6 +58,26 @@ def serve(url: str, port: int, workers: int, folder: str) -> subprocess.Popen:
                              "--no-access-log"], stdout=log, stderr=subprocess.STDOUT)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by `pid` and its descendants (Linux /proc; else nan)."""
+    try:
+        stats = {}
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit():
+                try:
+                    fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                stats[int(d.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, utime+stime
+        family, total = {pid}, 0
+        for _ in range(4):  # the CLI, uvicorn's supervisor, its workers
+            family |= {p for p, (ppid, _t) in stats.items() if ppid in family}
+        total = sum(stats[p][1] for p in family if p in stats)
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return float("nan")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -79,7 +99,8 @@ async def reviewer(base: str, name: str, window: dict[str, float], n_alerts: int
         await signed_in.wait()  # the measured window starts when every reviewer is signed in
         if r.status_code != 303:
             return
-        window.setdefault("start", time.monotonic())
+        if "start" not in window:
+            window["start"], window["cpu"] = time.monotonic(), cpu_seconds(window["server"])
         deadline = window["start"] + window["duration"]
         rng = random.Random(name)
         internal = n_alerts - n_alerts // 10
@@ -123,7 +144,7 @@ def bench(backend: str, url: str, args) -> None:
                     time.sleep(0.1)
             lat: dict[str, list[float]] = {"queue": [], "alert": []}
             errors: list[str] = []
-            window = {"duration": args.duration}
+            window = {"duration": args.duration, "server": proc.pid}
 
             async def run_all():
                 barrier = asyncio.Barrier(args.reviewers)
@@ -133,6 +154,7 @@ def bench(backend: str, url: str, args) -> None:
             asyncio.run(run_all())
             elapsed = time.monotonic() - window["start"]
             load_after = os.getloadavg()
+            server_cpu = cpu_seconds(proc.pid) - window["cpu"]
         finally:
             proc.terminate()
             proc.wait(30)
@@ -140,7 +162,8 @@ def bench(backend: str, url: str, args) -> None:
     print(f"[{backend}] {args.workers} worker(s), {args.reviewers} reviewers (think {args.think:g} s), {elapsed:.1f} s: "
           f"{total} requests, {total / elapsed:.1f} req/s, {len(errors)} errors{(' e.g. ' + errors[0]) if errors else ''}")
     print(f"[{backend}]   load average (1/5/15 min) {' / '.join(f'{x:.2f}' for x in load_before)} before, "
-          f"{' / '.join(f'{x:.2f}' for x in load_after)} after, on {os.cpu_count()} CPUs")
+          f"{' / '.join(f'{x:.2f}' for x in load_after)} after, on {os.cpu_count()} CPUs; server CPU "
+          f"{server_cpu:.1f} s = {server_cpu * 1000 / max(total, 1):.1f} ms per request")
     for kind, values in lat.items():
         if values:
             print(f"[{backend}]   {kind:5s} n={len(values):6d}  p50 {pct(values, 50):7.1f} ms  "

@@ -33,6 +33,10 @@ DEV_KEY_WARNING = (f"{HASH_KEY_ENV} is not set: hashed fields use the fixed deve
 
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _EXCEL_MAX_SERIAL = 2_958_465  # 9999-12-31
+_FIRST_DAY, _LAST_DAY = date(1677, 9, 22), date(2262, 4, 11)  # what datetime64[ns] holds
+#: whole numbers and pence must fit the Int64 columns (checked before int(): "1e999999999" would
+#: otherwise take forever to expand)
+_INT_LIMIT = 2 ** 63
 _SERIAL_TEXT = re.compile(r"^\d{5}(\.\d+)?$")  # serials typed as text: 10000..99999 (1927..2173)
 _MONEY_TEXT = re.compile(r"^[+-]?(\d+|\d{1,3}(,\d{3})+)?(\.\d*)?$")
 _TRUE = {"y", "yes", "true", "t", "1"}
@@ -91,6 +95,13 @@ def make_date_parser(formats: list[str]) -> Callable[[Any], date]:
     shown = ", ".join(formats + ["ISO yyyy-mm-dd", "Excel serial number"])
 
     def parse_date(raw: Any) -> date:
+        value = read_date(raw)
+        if not _FIRST_DAY <= value <= _LAST_DAY:  # beyond datetime64[ns]: would crash the load
+            raise CellError(f"'{as_text(raw)}' is outside the dates this tool can hold "
+                            f"({_FIRST_DAY.isoformat()} to {_LAST_DAY.isoformat()})")
+        return value
+
+    def read_date(raw: Any) -> date:
         if isinstance(raw, datetime):
             return raw.date()
         if isinstance(raw, date):
@@ -145,6 +156,8 @@ def parse_money(raw: Any) -> int:
     pence = value * 100
     if pence != pence.to_integral_value():
         raise CellError(f"'{as_text(raw)}' has fractions of a penny; amounts must have at most 2 decimal places")
+    if pence.copy_abs() >= _INT_LIMIT:
+        raise CellError(f"'{as_text(raw)}' is too large for an amount")
     return int(pence)
 
 
@@ -167,6 +180,8 @@ def _parse_decimal(raw: Any, what: str) -> Decimal:
 
 def parse_int(raw: Any) -> int:
     value = _parse_decimal(raw, "a whole number")
+    if value.copy_abs() >= _INT_LIMIT:
+        raise CellError(f"'{as_text(raw)}' is too large for a whole number")
     if value != value.to_integral_value():
         raise CellError(f"'{as_text(raw)}' is not a whole number")
     return int(value)

@@ -127,7 +127,8 @@ def _canonical(values: np.ndarray, present: np.ndarray, ftype: str) -> pd.Series
         return pd.Series(values, dtype="datetime64[ns]")
     masked = {"money": pd.arrays.IntegerArray, "int": pd.arrays.IntegerArray,
               "number": pd.arrays.FloatingArray, "bool": pd.arrays.BooleanArray}[ftype]
-    return pd.Series(masked(values, ~present), dtype=DTYPES[ftype])
+    missing = ~present | np.isnan(values) if ftype == "number" else ~present  # NaN is NA, as in to_series
+    return pd.Series(masked(values, missing), dtype=DTYPES[ftype])
 
 
 def _empty_values(n: int, ftype: str) -> np.ndarray:

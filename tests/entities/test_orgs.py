@@ -1,4 +1,5 @@
 """Organisation resolution through resolve(): guards, vetoes, determinism and evidence."""
+import pytest
 import pandas as pd
 
 from audit.entities import LINK_COLUMNS, resolve
@@ -137,12 +138,37 @@ def test_weak_similarity_never_joins_two_established_organisations():
     res = resolve({"procurement": proc})
     k = list(res.frames["procurement"]["org_key"])
     assert k[1] == k[2] and k[0] != k[1]
-    # a lone written form may attach weakly, and says so
-    lone = resolve({"procurement": proc.iloc[:2]})
+    # a lone written form may attach weakly to a variant of the same words, and says so
+    near = frame("procurement", [
+        {"transaction_id": "T1", "line_no": "1", "supplier_name": "Westfield Securities Ltd", "company_number": "06657153", "net_amount": 1},
+        {"transaction_id": "T2", "line_no": "1", "supplier_name": "Westfield Security Limited", "company_number": None, "supplier_id": "S1", "net_amount": 1},
+    ])
+    lone = resolve({"procurement": near})
     k = list(lone.frames["procurement"]["org_key"])
     links = lone.links[lone.links["field"] == "org_key"].set_index("source_text")
-    assert k[0] == k[1] and links.loc["Westfield Systems Limited", "strength"] == "weak"
-    assert links.loc["Westfield Systems Group Ltd", "strength"] == "strong"
+    assert k[0] == k[1] and links.loc["Westfield Security Limited", "strength"] == "weak"
+    assert links.loc["Westfield Securities Ltd", "strength"] == "strong"
+
+
+@pytest.mark.parametrize("named,lone", [
+    ("Westfield Systems Group Ltd", "Westfield Systems Limited"),  # a group company is another company
+    ("Vanguard Legal Services Ltd", "Vanguard Medical Services Ltd"),  # another trade, not a variant
+    ("Robinson Legal Services Ltd", "Robinson Legal Services (Northern) Ltd"),
+])
+def test_weak_similarity_with_a_different_word_is_reported_not_linked(named, lone):
+    proc = frame("procurement", [
+        {"transaction_id": "T1", "line_no": "1", "supplier_name": named, "company_number": "06657153", "net_amount": 1},
+        {"transaction_id": "T2", "line_no": "1", "supplier_name": lone, "company_number": None, "supplier_id": "S1", "net_amount": 1},
+    ])
+    res = resolve({"procurement": proc})
+    k = list(res.frames["procurement"]["org_key"])
+    assert k[0] != k[1]
+    if lone.endswith("(Northern) Ltd"):  # "northern" is a distinguishing word: not even similar
+        return
+    links = res.links[res.links["field"] == "org_key"].set_index("source_text")
+    assert links.loc[lone, "strength"] == "weak"  # the reviewer sees it is not a confident key
+    u = res.unresolved[res.unresolved["field"] == "org_key"]
+    assert list(u["reason"]) == ["similar_org_name_not_linked"] and named.split(" Ltd")[0].lower() in u["candidates"].iloc[0]
 
 
 def test_ambiguous_abbreviation_links_to_neither_company():
