@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import quote
@@ -27,6 +28,20 @@ from audit.web.users import SessionInfo, User, session_for
 PUBLIC: tuple[str, ...] = ()
 SESSION_COOKIE = "ia_session"
 MAX_FORM_FIELD = 20_000
+# Handlers are CPU-bound Python holding the GIL: more than a few running at once only slows each
+# one (and a thread holding the audit trail's lock then waits for the GIL); the rest wait here.
+HANDLER_THREADS = 6
+_RUNNING = threading.BoundedSemaphore(HANDLER_THREADS)
+
+
+def _limited(fn: Callable[..., Any], *args: Any) -> Any:
+    with _RUNNING:
+        return fn(*args)
+
+
+async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run blocking store / template work off the event loop, at most HANDLER_THREADS at a time."""
+    return await run_in_threadpool(_limited, fn, *args)
 
 
 class Denied(Exception):
@@ -127,16 +142,16 @@ def endpoint(spec: RouteSpec):
     async def run(request: Request) -> Response:
         store: Store = request.app.state.store
         settings: Settings = request.app.state.settings
-        session = await run_in_threadpool(session_for, store, request.cookies.get(SESSION_COOKIE))
+        session = await in_thread(session_for, store, request.cookies.get(SESSION_COOKIE))
         obj = f"page:{request.url.path}"
         if spec.roles != PUBLIC:
             if session is None:
                 if request.method == "GET":
                     return redirect(f"/login?next={quote(request.url.path)}")
-                await run_in_threadpool(_log_denied, store, None, request, "not signed in", obj)
+                await in_thread(_log_denied, store, None, request, "not signed in", obj)
                 return error_page(403, "Please sign in again: your session has ended.")
             if session.user.role not in spec.roles:
-                await run_in_threadpool(_log_denied, store, session, request, f"role {session.user.role}", obj)
+                await in_thread(_log_denied, store, session, request, f"role {session.user.role}", obj)
                 return error_page(403)
         form: dict[str, str] = {}
         if request.method == "POST":
@@ -144,20 +159,20 @@ def endpoint(spec: RouteSpec):
             expected = (session.csrf if session and spec.roles != PUBLIC
                         else request.cookies.get("ia_login_csrf", ""))
             if not expected or not hmac.compare_digest(form.get("csrf", ""), expected):
-                await run_in_threadpool(_log_denied, store, session, request, "missing or wrong CSRF token", obj)
+                await in_thread(_log_denied, store, session, request, "missing or wrong CSRF token", obj)
                 return error_page(403, "The form had expired or did not come from this site. "
                                        "Go back, reload the page and try again.")
         ctx = Ctx(request=request, store=store, settings=settings, session=session, form=form)
         try:
-            response = await run_in_threadpool(spec.handler, ctx)
+            response = await in_thread(spec.handler, ctx)
         except Denied as d:
-            await run_in_threadpool(_log_denied, store, session, request, str(d), d.obj)
+            await in_thread(_log_denied, store, session, request, str(d), d.obj)
             return error_page(404)
         except BadRequest as e:
             return error_page(400, str(e))
         if session is not None and not ctx.audited:
             action = "web.view" if request.method == "GET" else "web.post"
-            await run_in_threadpool(ctx.audit, action, obj, {"query": str(request.url.query)[:500]})
+            await in_thread(ctx.audit, action, obj, {"query": str(request.url.query)[:500]})
         return response
 
     run.__name__ = spec.name

@@ -5,8 +5,12 @@ one process (history dependent: the same case replayed alone passes; tests/rules
 test_durable_crash.py reproduces it). A segfault would kill the audit with no record, or, worse,
 be caught nowhere. So correlation runs in a worker process forked from a clean forkserver:
 
-- each worker evaluates at most WORKER_EVALUATIONS rules, then exits (history never builds up;
-  the C core's memory is returned to the system);
+- each worker evaluates at most WORKER_EVALUATIONS rules or BATCH_FACTS facts, then exits
+  (history never builds up; the C core's memory, which it keeps until the process ends, about
+  1 KB per fact asserted, is returned to the system);
+- a large evaluation is cut into batches of whole partitions (every row of a key value goes to
+  the same batch, so matches never straddle two batches) of about BATCH_FACTS facts, each in a
+  fresh worker: peak memory stays bounded however many facts a rule sees;
 - a worker that dies mid-rule is replaced and the rule is evaluated again from scratch in a fresh
   worker; if that one dies too, EngineError names the rule and the exit codes: the run fails that
   rule loudly, it never returns a partial result;
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing as mp
+import resource
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
@@ -24,10 +29,13 @@ import pandas as pd
 
 from rules.compiler import CompiledRule
 from rules.engines import pandas_kinds
-from rules.engines.base import EngineError, EngineResult
+from rules.engines.base import EngineError, EngineResult, key_columns
 
 WORKER_EVALUATIONS = 20
+BATCH_FACTS = 200_000
 ATTEMPTS = 2
+#: the largest peak resident memory (MB) any worker of this process reported (for benchmarks)
+peak_worker_mb = 0.0
 
 
 def _serve(conn: Connection) -> None:
@@ -40,7 +48,8 @@ def _serve(conn: Connection) -> None:
         if request is None:
             return
         try:
-            conn.send(("ok", engine.evaluate(*request)))
+            result = engine.evaluate(*request)
+            conn.send(("ok", (result, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
         except Exception as e:  # noqa: BLE001 - sent back and raised in the parent as EngineError
             conn.send(("error", f"{type(e).__name__}: {e}"))
 
@@ -52,9 +61,11 @@ class _Worker:
         self.process.start()
         child.close()
         self.used = 0
+        self.facts = 0
 
     def evaluate(self, request: tuple) -> tuple[str, Any]:
         self.used += 1
+        self.facts += sum(len(df) for df in request[1].values())
         self.conn.send(request)
         return self.conn.recv()
 
@@ -93,12 +104,15 @@ class _Pool:
                     self._worker = None
                     exits.append(worker.stop())
                     continue
-                if worker.used >= WORKER_EVALUATIONS:
+                if worker.used >= WORKER_EVALUATIONS or worker.facts >= BATCH_FACTS:
                     self._worker = None
                     worker.stop()
                 if status == "error":
                     raise EngineError(payload)
-                return payload
+                result, peak = payload
+                global peak_worker_mb
+                peak_worker_mb = max(peak_worker_mb, peak)
+                return result
             raise EngineError(f"durable-rules crashed evaluating rule {rule!r} in {ATTEMPTS} fresh worker "
                               f"processes (exit codes {exits}); the rule has no result. Run it with "
                               f"--engine reference to audit this period, and report the crash.")
@@ -130,4 +144,25 @@ class IsolatedDurableEngine:
             return pandas_kinds.single(compiled, frames)
         if compiled.kind == "aggregate":
             return pandas_kinds.aggregate(compiled, frames, params)
-        return _pool().run((compiled, frames, params), compiled.name)
+        result = EngineResult()
+        for batch in batches(compiled, frames):
+            part = _pool().run((compiled, batch, params), compiled.name)
+            result.matches += part.matches
+            result.partitions += part.partitions
+            result.pruned += part.pruned
+        return result
+
+
+def batches(compiled: CompiledRule, frames: dict[str, pd.DataFrame], size: int | None = None):
+    """The frames cut into about total/size batches by a hash of the join key: each key value's
+    rows, in every input, land in exactly one batch."""
+    size = size or BATCH_FACTS
+    total = sum(len(df) for df in frames.values())
+    n = max(1, -(-total // size))
+    if n == 1:
+        yield frames
+        return
+    keys = key_columns(compiled)
+    which = {a: (pd.util.hash_pandas_object(df[keys], index=False).to_numpy() % n) for a, df in frames.items()}
+    for b in range(n):
+        yield {a: df[which[a] == b] for a, df in frames.items()}

@@ -91,3 +91,29 @@ def test_a_worker_that_dies_once_is_replaced_and_the_rule_evaluated_again(monkey
     CRASH_MARKER.unlink()
     want = evaluate_rule(rule, frames, Period(2026, 3), None, "reference")[0]
     assert [f.key() for f in got] == [f.key() for f in want] and want
+
+
+def test_a_large_evaluation_is_cut_into_whole_partition_batches_with_the_same_findings(monkeypatch):
+    import numpy as np
+    from helpers import SEQUENCE_BODY, compiled, gifts, purchases
+
+    from audit.period import Period
+    from rules.engines import isolated
+    from rules.evaluate import evaluate_rule
+
+    seen = []
+    real = isolated.batches
+    monkeypatch.setattr(isolated, "batches", lambda c, f: seen.append(list(real(c, f, size=150))) or iter(seen[-1]))
+    rng = np.random.default_rng(5)
+    frames = {"gifts_hospitality": gifts(300, 40, 120, rng), "procurement": purchases(900, 40, 120, rng)}
+    rule = compiled(SEQUENCE_BODY)
+    got = evaluate_rule(rule, frames, Period(2026, 3), None, "durable")[0]
+    want = evaluate_rule(rule, frames, Period(2026, 3), None, "reference")[0]
+    assert [f.key() for f in got] == [f.key() for f in want] and want
+    parts = seen[0]
+    assert len(parts) > 3
+    for alias in ("gift", "purchase"):  # every key value in exactly one batch
+        owners = {}
+        for i, part in enumerate(parts):
+            for k in part[alias]["key:supplier"].unique():
+                assert owners.setdefault(k, i) == i
