@@ -164,7 +164,10 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
             problems_text = [str(p) for p in errors]
             failed = [f for f in load.failures if f.required]
             status = "partial" if failed or errors else "succeeded"
-            error = "; ".join([f.message for f in failed] + problems_text) or None
+            # a rule the reference engine evaluated because durable crashed is complete, but said
+            fallbacks = [f"rule {name} was evaluated with the reference engine because {st.fallback}"
+                         for name, st in sorted(evaluation.stats.items()) if st.fallback]
+            error = "; ".join([f.message for f in failed] + problems_text + fallbacks) or None
             t = time.perf_counter()
             note("record", f"{len(evaluation.findings)} findings")
             facts = _evidence_facts(evaluation.findings, resolution.frames)

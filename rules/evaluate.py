@@ -20,6 +20,7 @@ from audit.period import Period
 from rules import engines, render
 from rules import types as T
 from rules.compiler import CompiledRule, lookback_days
+from rules.engines.base import EngineCrash
 from rules.finding import Finding
 from rules.select import Selection, day_number, select_input
 
@@ -41,6 +42,8 @@ class RuleStats:
     lookback_days: int = 0
     seconds: float = 0.0
     skipped: str | None = None  # why the rule could not run (e.g. a register not loaded)
+    engine: str = ""  # the engine whose findings these are
+    fallback: str | None = None  # why the reference engine stood in for durable (recorded, reported)
 
 
 @dataclass
@@ -174,7 +177,16 @@ def evaluate(compiled_rules: list[CompiledRule], register_frames: dict[str, pd.D
     for compiled in compiled_rules:
         if progress:
             progress(compiled.name)
-        found, st = evaluate_rule(compiled, register_frames, period, (params_overrides or {}).get(compiled.name), engine)
+        overrides = (params_overrides or {}).get(compiled.name)
+        try:
+            found, st = evaluate_rule(compiled, register_frames, period, overrides, engine)
+            st.engine = engine
+        except EngineCrash as crash:
+            # The C core died twice on this rule (rules.engines.isolated). The reference engine is
+            # the oracle both engines are tested against, so it stands in; the run records that it
+            # did, and why, so nobody reads this rule's result as the production engine's.
+            found, st = evaluate_rule(compiled, register_frames, period, overrides, "reference")
+            st.engine, st.fallback = "reference", str(crash)
         findings += found
         stats[compiled.name] = st
     return Evaluation(findings, stats, engine, time.perf_counter() - started)

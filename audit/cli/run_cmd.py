@@ -29,7 +29,9 @@ def _findings_table(outcome) -> Table:
     for name, st in sorted(outcome.evaluation.stats.items()):
         selected = ", ".join(f"{a} {n:,}" for a, n in st.rows_selected.items())
         not_eval = sum(st.not_evaluable.values())
-        table.add_row(name + (f" [yellow](skipped: {st.skipped})[/]" if st.skipped else ""), selected,
+        note = f" [yellow](skipped: {st.skipped})[/]" if st.skipped else ""
+        note += " [yellow](reference engine: durable crashed)[/]" if st.fallback else ""
+        table.add_row(name + note, selected,
                       f"{not_eval:,}" if not_eval else "", f"{st.findings:,}")
     return table
 
@@ -43,6 +45,7 @@ def _as_json(outcome) -> dict:
         "findings_per_rule": {n: st.findings for n, st in sorted(outcome.evaluation.stats.items())},
         "not_evaluable": {n: st.not_evaluable for n, st in sorted(outcome.evaluation.stats.items()) if st.not_evaluable},
         "rule_problems": [str(p) for p in outcome.rule_problems],
+        "engine_fallbacks": {n: st.fallback for n, st in sorted(outcome.evaluation.stats.items()) if st.fallback},
         "unresolved_entities": int(len(outcome.resolution.unresolved)),
         "report": outcome.report_path, "exports": outcome.export_paths,
         "deliveries": [vars(d) if hasattr(d, "__dict__") else d for d in outcome.deliveries],
@@ -112,6 +115,8 @@ def _print_outcome(outcome) -> None:
                   f"resolved {c.get('alerts_resolved', 0):,}")
     if outcome.incomplete:
         console.print(f"[red bold]The audit of {outcome.period} is incomplete:[/] {outcome.error}", highlight=False)
+    elif outcome.error:
+        console.print(f"[yellow]note:[/yellow] {outcome.error}", highlight=False)
     if outcome.report_path:
         console.print(f"report: {outcome.report_path}")
     for d in outcome.deliveries:

@@ -255,19 +255,23 @@ def take_next(store: Store, user: User, candidates: int = 25) -> int | None:
 
 def related(store: Store, user: User, alert_id: int, subject: str | None, org_keys: list[str],
             limit: int = 50) -> list[QueueRow]:
-    """Other alerts (any register, any month) about the same person or the same organisation:
-    one query, the candidates found by index (alerts.subject, alert_links.key) inside it."""
-    about = []
-    if subject:
-        about.append(Alert.subject == subject)
-    if org_keys:
-        about.append(Alert.id.in_(select(AlertOccurrence.alert_id)
-                                  .join(AlertLink, AlertLink.occurrence_id == AlertOccurrence.id)
-                                  .where(AlertLink.field == "org_key", AlertLink.key.in_(org_keys[:200]))))
-    if not about:
-        return []
+    """Other alerts (any register, any month) about the same person or the same organisation.
+
+    The candidate ids are found first (index look-ups), then listed by id: one query with an OR
+    over a subquery makes PostgreSQL scan every alert."""
     with store.read() as s:
-        q = visible(_base(s, None), user).where(or_(*about), Alert.id != alert_id)
+        ids: set[int] = set()
+        if subject:
+            ids |= set(s.execute(select(Alert.id).where(Alert.subject == subject).limit(1000)).scalars())
+        if org_keys:
+            ids |= set(s.execute(select(AlertOccurrence.alert_id).distinct()
+                                 .join(AlertLink, AlertLink.occurrence_id == AlertOccurrence.id)
+                                 .where(AlertLink.field == "org_key", AlertLink.key.in_(org_keys[:200]))
+                                 .limit(1000)).scalars())
+        ids.discard(alert_id)
+        if not ids:
+            return []
+        q = visible(_base(s, None), user).where(Alert.id.in_(sorted(ids)))
         return [_row(r) for r in s.execute(_order(q, "newest").limit(limit)).all()]
 
 

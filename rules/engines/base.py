@@ -20,6 +20,10 @@ class EngineError(RuntimeError):
     """An engine failed; evaluation stops loudly (never a silent partial result)."""
 
 
+class EngineCrash(EngineError):
+    """The durable engine's worker process died on a rule, in every attempt."""
+
+
 @dataclass
 class EngineResult:
     matches: list[Match] = field(default_factory=list)

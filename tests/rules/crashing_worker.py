@@ -1,7 +1,7 @@
-"""Worker loops for tests of rules.engines.isolated (importable by the forkserver's children).
+"""Worker loops for tests of rules.engines.isolated (importable by the spawned workers).
 
-The forkserver's children inherit the forkserver's environment, not the test's, so the
-"crash once" marker lives at a fixed path the test clears first.
+The "crash once" marker lives at a fixed path the test clears first, so the worker finds it
+however it was started.
 """
 import os
 import signal

@@ -61,14 +61,34 @@ def test_a_worker_that_always_dies_fails_the_rule_loudly():
     from crashing_worker import segfault_always
     from helpers import SEQUENCE_BODY, compiled
 
-    from rules.engines.base import EngineError
+    from rules.engines.base import EngineCrash
     from rules.engines.isolated import _Pool
 
     pool = _Pool(serve=segfault_always)
     rule = compiled(SEQUENCE_BODY)
-    with pytest.raises(EngineError, match=r"crashed evaluating rule 'test_rule'.*exit codes \[-11, -11\]"):
+    with pytest.raises(EngineCrash, match=r"crashed evaluating rule 'test_rule'.*exit codes \[-11, -11\]"):
         pool.run((rule, {}, {}), rule.name)
     pool.close()
+
+
+def test_a_rule_whose_worker_always_dies_is_evaluated_by_the_reference_engine_and_says_so(monkeypatch):
+    import numpy as np
+    from crashing_worker import segfault_always
+    from helpers import SEQUENCE_BODY, compiled, gifts, purchases
+
+    from audit.period import Period
+    from rules.engines import isolated
+    from rules.evaluate import evaluate
+
+    monkeypatch.setattr(isolated, "_POOL", isolated._Pool(serve=segfault_always))
+    rng = np.random.default_rng(8)
+    frames = {"gifts_hospitality": gifts(100, 10, 90, rng), "procurement": purchases(200, 10, 90, rng)}
+    rule = compiled(SEQUENCE_BODY)
+    got = evaluate([rule], frames, Period(2026, 3), None, "durable")
+    want = evaluate([rule], frames, Period(2026, 3), None, "reference")
+    assert [f.key() for f in got.findings] == [f.key() for f in want.findings] and want.findings
+    st = got.stats[rule.name]
+    assert st.engine == "reference" and "crashed evaluating rule 'test_rule'" in st.fallback
 
 
 def test_a_worker_that_dies_once_is_replaced_and_the_rule_evaluated_again(monkeypatch):
