@@ -165,10 +165,8 @@ class DurableEngine:
 
     def evaluate(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame],
                  params: dict[str, Any]) -> EngineResult:
-        if compiled.kind == "single":
-            return pandas_kinds.single(compiled, frames)
-        if compiled.kind == "aggregate":
-            return pandas_kinds.aggregate(compiled, frames, params)
+        if (done := pandas_kinds.shared(compiled, frames, params)) is not None:
+            return done
         return self._correlate(compiled, frames, params)
 
     def _correlate(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> EngineResult:

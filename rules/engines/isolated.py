@@ -141,10 +141,8 @@ class IsolatedDurableEngine:
 
     def evaluate(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame],
                  params: dict[str, Any]) -> EngineResult:
-        if compiled.kind == "single":
-            return pandas_kinds.single(compiled, frames)
-        if compiled.kind == "aggregate":
-            return pandas_kinds.aggregate(compiled, frames, params)
+        if (done := pandas_kinds.shared(compiled, frames, params)) is not None:
+            return done
         result = EngineResult()
         for batch in batches(compiled, frames):
             part = _pool().run((compiled, batch, params), compiled.name)

@@ -62,3 +62,12 @@ def aggregate(compiled: CompiledRule, frames: dict[str, pd.DataFrame], params: d
                 merged.append([lo, hi])
         out += [{alias: tuple(sorted(ids[lo:hi]))} for lo, hi in merged]
     return EngineResult(matches=out)
+
+
+def shared(compiled: CompiledRule, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> EngineResult | None:
+    """`single` and `aggregate` run here for every engine; None for the correlation kinds."""
+    if compiled.kind == "single":
+        return single(compiled, frames)
+    if compiled.kind == "aggregate":
+        return aggregate(compiled, frames, params)
+    return None

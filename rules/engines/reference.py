@@ -49,10 +49,8 @@ class ReferenceEngine:
 
     def evaluate(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame],
                  params: dict[str, Any]) -> EngineResult:
-        if compiled.kind == "single":
-            return pandas_kinds.single(compiled, frames)
-        if compiled.kind == "aggregate":
-            return pandas_kinds.aggregate(compiled, frames, params)
+        if (done := pandas_kinds.shared(compiled, frames, params)) is not None:
+            return done
         if compiled.kind == "absent":
             present, missing = compiled.absent["present"], compiled.absent["missing"]
             matched = _correlate(compiled, frames, [present, missing], params)
