@@ -137,6 +137,10 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
     try:
         with period_lock(store, str(period)):
             run_id = start_run(store, period, engine, actor)
+            if engine == "durable":  # the worker's start-up overlaps with loading
+                from rules.engines.isolated import warm
+
+                warm()
             log.info("run %s: period %s started (engine %s)", run_id, period, engine)
             try:
                 t = time.perf_counter()

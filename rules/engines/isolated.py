@@ -107,8 +107,8 @@ class _Pool:
                     exits.append(worker.stop())
                     continue
                 if worker.used >= WORKER_EVALUATIONS or worker.facts >= BATCH_FACTS:
-                    self._worker = None
                     worker.stop()
+                    self._worker = _Worker(self._ctx, self._serve)  # warms up while we go on
                 if status == "error":
                     raise EngineError(payload)
                 result, peak = payload
@@ -117,6 +117,12 @@ class _Pool:
                 return result
             raise EngineCrash(f"durable-rules crashed evaluating rule {rule!r} in {ATTEMPTS} fresh worker "
                               f"processes (exit codes {exits})")
+
+    def warm(self) -> None:
+        """Start a worker now, so its start-up (imports) overlaps with the caller's own work."""
+        with self._lock:
+            if self._worker is None:
+                self._worker = _Worker(self._ctx, self._serve)
 
     def close(self) -> None:
         with self._lock:
@@ -134,6 +140,11 @@ def _pool() -> _Pool:
         _POOL = _Pool()
         atexit.register(_POOL.close)
     return _POOL
+
+
+def warm() -> None:
+    """Start the durable worker in the background (the pipeline calls this before loading)."""
+    _pool().warm()
 
 
 class IsolatedDurableEngine:
