@@ -107,7 +107,8 @@ def _print_outcome(outcome) -> None:
     unresolved = outcome.resolution.unresolved
     if len(unresolved):
         reasons = Counter(unresolved["reason"]).most_common(3)
-        console.print(f"[yellow]{len(unresolved):,} name(s) not resolved to a person[/yellow]: "
+        console.print(f"[yellow]{len(unresolved):,} name(s) or id(s) not linked[/yellow] "
+                      "(see integrity-audit entities explain): "
                       + "; ".join(f"{n} {r}" for r, n in reasons), highlight=False)
     c = outcome.summary.counts if outcome.summary else {}
     console.print(f"run {outcome.run_id}: [bold]{outcome.status}[/bold]  findings {c.get('findings', 0):,}  "
