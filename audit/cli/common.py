@@ -44,3 +44,26 @@ def fail(message: str, code: int = 1) -> None:
 
 def is_tty() -> bool:
     return sys.stderr.isatty()
+
+
+def parse_period(text: str) -> str:
+    """A YYYY-MM period, or exit 2 saying what is wrong."""
+    from audit.period import Period
+
+    try:
+        return str(Period.parse(text))
+    except ValueError as e:
+        fail(str(e), 2)
+
+
+def latest_run_view(settings, period: str):
+    """The period's latest run (audit.store.views.RunView), or exit 1 if none was recorded."""
+    from audit.store import open_store
+    from audit.store.queries import latest_run
+
+    store = open_store(settings.store_url)
+    with console.status(f"Reading the {period} run from the store"):
+        run = latest_run(store, period)
+    if run is None:
+        fail(f"no run recorded for {period}: run `integrity-audit run --period {period}` first")
+    return run

@@ -7,10 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from audit.cli.common import ConfigOption, console, fail, friendly_errors, load_settings
-from audit.period import Period
-from audit.store import open_store
-from audit.store.queries import latest_run
+from audit.cli.common import ConfigOption, console, fail, friendly_errors, latest_run_view, load_settings, parse_period
 
 
 def register(app: typer.Typer) -> None:
@@ -31,8 +28,8 @@ def register(app: typer.Typer) -> None:
         from reports.publishing import output_dir
         from reports.pseudonym import PseudonymError, Pseudonymiser
 
+        period = parse_period(period)
         try:
-            period = str(Period.parse(period))
             chosen = parse_formats(formats)
         except ValueError as e:
             fail(str(e), 2)
@@ -44,11 +41,7 @@ def register(app: typer.Typer) -> None:
                 fail(str(e), 2)
         settings = load_settings(config)
         with friendly_errors():
-            store = open_store(settings.store_url)
-            with console.status(f"Reading the {period} run from the store"):
-                run = latest_run(store, period)
-            if run is None:
-                fail(f"no run recorded for {period}: run `integrity-audit run --period {period}` first")
+            run = latest_run_view(settings, period)
             folder = to or output_dir(settings, period)
             with console.status(f"Exporting {len(run.alerts)} alerts as {', '.join(chosen)}"):
                 files = export(run, folder, chosen, pseudonymise_names=pseudonymise,

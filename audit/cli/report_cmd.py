@@ -7,10 +7,7 @@ from typing import Optional
 
 import typer
 
-from audit.cli.common import ConfigOption, console, fail, friendly_errors, load_settings
-from audit.period import Period
-from audit.store import open_store
-from audit.store.queries import latest_run
+from audit.cli.common import ConfigOption, console, friendly_errors, latest_run_view, load_settings, parse_period
 
 
 def register(app: typer.Typer) -> None:
@@ -28,17 +25,10 @@ def register(app: typer.Typer) -> None:
         from reports.html import write_report
         from reports.publishing import output_dir, report_name
 
-        try:
-            period = str(Period.parse(period))
-        except ValueError as e:
-            fail(str(e), 2)
+        period = parse_period(period)
         settings = load_settings(config)
         with friendly_errors():
-            store = open_store(settings.store_url)
-            with console.status(f"Reading the {period} run from the store"):
-                run = latest_run(store, period)
-            if run is None:
-                fail(f"no run recorded for {period}: run `integrity-audit run --period {period}` first")
+            run = latest_run_view(settings, period)
             target = out or output_dir(settings, period) / report_name(
                 period, "" if include_sensitive else "reviewers")
             with console.status(f"Rendering {len(run.alerts)} alerts"):
