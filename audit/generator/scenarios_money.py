@@ -169,7 +169,7 @@ def created_and_paid(pl, m, decoy=False):
     pay_month_start = m.start
     created = (pay_month_start - timedelta(days=120)) if decoy else pl.weekday(m, hi=5)
     rec = pl.supplier(created_by=p, created=created)
-    order_day = pl.weekday(m, hi=6) if not decoy else pl.weekday(m, hi=6)
+    order_day = pl.weekday(m, hi=6)
     order_day = max(order_day, created + timedelta(days=1))
     parts = pl.proc.chain(rec, order_day, int(pl.rng.integers(100_000, 900_000)), payer=p, invoice_after=5, pay_after=10)
     _rec(pl, "procurement_supplier_created_and_paid_by_same_person", m, [("procurement", parts["payment"][0])],

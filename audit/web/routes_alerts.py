@@ -102,8 +102,8 @@ def assign(ctx: Ctx):
     if assignee is None or assignee.role not in access.WORK_ALERTS or not access.can_see(
             assignee, sensitivity=a.sensitivity, department=a.department, subject=a.subject):
         raise BadRequest(f"{target!r} is not an active reviewer who may see this alert.")
-    if access.conflict(ctx.store, assignee, a.subject):
-        raise BadRequest(f"{target} cannot be given this alert: {access.conflict(ctx.store, assignee, a.subject)}.")
+    if conflict := access.conflict(ctx.store, assignee, a.subject):
+        raise BadRequest(f"{target} cannot be given this alert: {conflict}.")
     _lifecycle(lifecycle.assign, ctx.store, alert_id, assignee.name, ctx.user.name)
     ctx.audited = True
     return _done(alert_id, f"Assigned to {assignee.name}.")
