@@ -6,6 +6,8 @@ the period lock for its whole length, so two processes never run the same period
 from __future__ import annotations
 
 import logging
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -125,8 +127,6 @@ def _people(frames: dict[str, pd.DataFrame]) -> dict[str, dict]:
 def run_period(settings: Settings, period: Period, *, engine: str | None = None, actor: str = "cli",
                progress: Progress | None = None, publish: bool = True, store: Store | None = None) -> RunOutcome:
     """Run the audit of one period and record it. Raises RunLocked if the period is being run."""
-    import time
-
     note = progress or (lambda stage, detail: None)
     engine = engine or settings.rules.engine
     own_store = store is None
@@ -134,6 +134,14 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = store or open_store(settings.store_url)
     timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(name: str):
+        started = time.perf_counter()
+        yield
+        timings[name] = time.perf_counter() - started
+
+    load = None
     try:
         with period_lock(store, str(period)):
             run_id = start_run(store, period, engine, actor)
@@ -143,23 +151,22 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                 warm()
             log.info("run %s: period %s started (engine %s)", run_id, period, engine)
             try:
-                t = time.perf_counter()
-                note("load", f"{len(settings.sources)} sources")
-                load = connectors.load_sources(settings.sources, settings.base_dir,
-                                               progress=lambda name, done, total: note("load", f"{name} ({done}/{total})"))
-                timings["load"] = time.perf_counter() - t
-                t = time.perf_counter()
-                compiled, rules, problems = load_rule_set(settings)
-                note("resolve", "people and organisations")
-                resolution = resolve(load.by_register(), settings.entities, _overrides_path(settings))
-                timings["resolve"] = time.perf_counter() - t
-                t = time.perf_counter()
-                evaluation = rules_api.evaluate(compiled, resolution.frames, period, settings.rules.params, engine,
-                                                progress=lambda name: note("evaluate", name))
-                timings["evaluate"] = time.perf_counter() - t
-            except Exception as exc:  # recorded as a failed run, then raised: never silent
+                with stage("load"):
+                    note("load", f"{len(settings.sources)} sources")
+                    load = connectors.load_sources(
+                        settings.sources, settings.base_dir,
+                        progress=lambda name, done, total: note("load", f"{name} ({done}/{total})"))
+                with stage("resolve"):
+                    compiled, rules, problems = load_rule_set(settings)
+                    note("resolve", "people and organisations")
+                    resolution = resolve(load.by_register(), settings.entities, _overrides_path(settings))
+                with stage("evaluate"):
+                    evaluation = rules_api.evaluate(compiled, resolution.frames, period, settings.rules.params,
+                                                    engine, progress=lambda name: note("evaluate", name))
+            except Exception as exc:  # recorded as a failed run (with what did load), then raised: never silent
                 log.exception("run %s failed", run_id)
-                record_run(store, RunInput(period=period, engine=engine, sources=[], rules=[], findings=[],
+                record_run(store, RunInput(period=period, engine=engine,
+                                           sources=_source_inputs(load) if load else [], rules=[], findings=[],
                                            facts=pd.DataFrame(), links=pd.DataFrame(), people={},
                                            status="failed", error=f"{type(exc).__name__}: {exc}",
                                            actor=actor, run_id=run_id))
@@ -172,31 +179,29 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
             fallbacks = [f"rule {name} was evaluated with the reference engine because {st.fallback}"
                          for name, st in sorted(evaluation.stats.items()) if st.fallback]
             error = "; ".join([f.message for f in failed] + problems_text + fallbacks) or None
-            t = time.perf_counter()
-            note("record", f"{len(evaluation.findings)} findings")
-            facts = _evidence_facts(evaluation.findings, resolution.frames)
-            links = resolution.links[resolution.links["fact_id"].isin(set(facts["fact_id"]))] \
-                if not resolution.links.empty else resolution.links
-            by_name = {c.name: c for c in compiled}
-            summary = record_run(store, RunInput(
-                period=period, engine=engine, sources=_source_inputs(load),
-                rules=[_rule_info(r, by_name[r.name]) for r in rules], findings=evaluation.findings,
-                facts=facts, links=links, people=_people(resolution.frames), status=status, error=error,
-                actor=actor, run_id=run_id))
-            timings["record"] = time.perf_counter() - t
+            with stage("record"):
+                note("record", f"{len(evaluation.findings)} findings")
+                facts = _evidence_facts(evaluation.findings, resolution.frames)
+                links = resolution.links[resolution.links["fact_id"].isin(set(facts["fact_id"]))] \
+                    if not resolution.links.empty else resolution.links
+                by_name = {c.name: c for c in compiled}
+                summary = record_run(store, RunInput(
+                    period=period, engine=engine, sources=_source_inputs(load),
+                    rules=[_rule_info(r, by_name[r.name]) for r in rules], findings=evaluation.findings,
+                    facts=facts, links=links, people=_people(resolution.frames), status=status, error=error,
+                    actor=actor, run_id=run_id))
         outcome = RunOutcome(period=period, run_id=summary.run_id, status=summary.status, summary=summary,
                              load=load, evaluation=evaluation, resolution=resolution, rule_problems=problems,
                              error=error, stage_seconds=timings)
         if publish:
-            t = time.perf_counter()
-            note("publish", "report and exports")
             from reports import publish as publish_run
 
-            result = publish_run(store, settings, summary.run_id, actor=actor)
+            with stage("publish"):
+                note("publish", "report and exports")
+                result = publish_run(store, settings, summary.run_id, actor=actor)
             outcome.report_path = str(result.report_path)
             outcome.export_paths = [str(p) for p in result.export_paths]
             outcome.deliveries = result.deliveries
-            timings["publish"] = time.perf_counter() - t
         log.info("run %s: period %s %s", summary.run_id, period, summary.status)
         return outcome
     finally:

@@ -131,3 +131,25 @@ def test_a_period_being_run_elsewhere_is_refused_with_exit_code_4(force, tmp_pat
         store.dispose()
     assert proc.returncode == 4
     assert "already being run" in proc.stderr
+
+
+def test_a_run_that_fails_part_way_is_recorded_failed_with_the_sources_it_loaded(force, tmp_path, monkeypatch):
+    from audit.store.models import Run, SourceLoad
+
+    settings = settings_mod.load(_copy(force, tmp_path) / "config.toml")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("evaluation exploded")
+
+    monkeypatch.setattr(rules_api, "evaluate", broken)
+    with pytest.raises(RuntimeError, match="evaluation exploded"):
+        run_period(settings, PERIOD, engine="reference", publish=False)
+    store = open_store(settings.store_url)
+    try:
+        with store.read() as s:
+            run = s.query(Run).one()
+            loads = s.query(SourceLoad).filter(SourceLoad.run_id == run.id).all()
+    finally:
+        store.dispose()
+    assert run.status == "failed" and "evaluation exploded" in run.error
+    assert {l.source for l in loads} == {src.name for src in settings.sources}
