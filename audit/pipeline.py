@@ -29,8 +29,6 @@ log = logging.getLogger("integrity_audit.pipeline")
 #: progress(stage, detail) is called as the run moves on; the CLI shows it.
 Progress = Callable[[str, str], None]
 
-_SENSITIVITY_ORDER = ("public", "internal", "personal", "sensitive")
-
 
 @dataclass
 class RunOutcome:
@@ -72,7 +70,8 @@ def load_rule_set(settings: Settings) -> tuple[list[rules_api.CompiledRule], lis
 
 
 def _rule_info(rule: rules_api.Rule, compiled: rules_api.CompiledRule) -> RuleInfo:
-    sens = max((_max_sensitivity(reg) for reg in rule.registers), key=_SENSITIVITY_ORDER.index, default="internal")
+    sens = max((_max_sensitivity(reg) for reg in rule.registers), key=registers.SENSITIVITIES.index,
+               default="internal")
     return RuleInfo(id=rule.id, name=rule.name, version=compiled.version, level=rule.level, title=rule.title,
                     description=rule.description, runbook=rule.alert.runbook or "", registers=rule.registers,
                     sensitivity=sens)
@@ -80,7 +79,7 @@ def _rule_info(rule: rules_api.Rule, compiled: rules_api.CompiledRule) -> RuleIn
 
 def _max_sensitivity(register: str) -> str:
     fields = registers.get(register).fields.values()
-    return max((f.sensitivity for f in fields), key=_SENSITIVITY_ORDER.index)
+    return max((f.sensitivity for f in fields), key=registers.SENSITIVITIES.index)
 
 
 def _source_inputs(load: connectors.LoadResult) -> list[SourceLoadInput]:
