@@ -4,12 +4,22 @@ Seeds a store with N alerts (default 10,000: 90% gifts x procurement, 10% vettin
 app on 127.0.0.1 with the real command (`integrity-audit serve --workers W`, default 2) in a
 child process, signs in R simulated reviewers (default 50) and, once all are signed in (argon2
 sign-ins are not measured), has them load the queue (random filter / page) and alert pages for
-D seconds (default 60), then prints requests per second, p50 / p95 / p99 latency per page and
-the load average (the client runs on the same machine, so it competes with the server).
+D seconds (default 60).
+
+A reviewer reads each page for a random pause (uniform 0..2*think seconds; `--think 0` sends
+requests back to back, which measures the saturation throughput, not a reviewer). Reviewers
+start at staggered moments within the first think interval, as people do. Requests sent in the
+first `--warmup` seconds (default 5: each worker process's first queue listings and caches) are
+reported on a line of their own and left out of the percentiles.
+
+Prints requests per second, p50 / p95 / p99 latency per page, the load average and where the
+CPU went per request: the server processes, PostgreSQL's backends (when on PostgreSQL), and this
+client (it runs on the same machine, so it competes with the server).
 Runs on SQLite and, when reachable, on PostgreSQL in a schema it creates and drops.
 
     .venv/bin/python benchmarks/bench_web.py [--alerts 10000] [--reviewers 50] [--duration 60]
-                                             [--think 0] [--workers 2] [--backends sqlite,postgresql]
+                                             [--think 2] [--warmup 5] [--workers 2]
+                                             [--backends sqlite,postgresql]
 """
 from __future__ import annotations
 
@@ -58,24 +68,33 @@ def serve(url: str, port: int, workers: int, folder: str) -> subprocess.Popen:
                              "--no-access-log"], stdout=log, stderr=subprocess.STDOUT)
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by `pid` and its descendants (Linux /proc; else nan)."""
+def _proc_table() -> dict[int, tuple[int, int, str]]:
+    """pid -> (parent pid, CPU ticks used so far, command name), from Linux /proc."""
+    table = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                head, tail = (d / "stat").read_text().rsplit(")", 1)
+            except OSError:
+                continue
+            fields = tail.split()
+            table[int(d.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]), head.split("(", 1)[1])
+    return table
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) used so far by `pid` with its descendants (the CLI, uvicorn's
+    supervisor, its workers), and by every PostgreSQL process on the machine (nan off Linux)."""
     try:
-        stats = {}
-        for d in Path("/proc").iterdir():
-            if d.name.isdigit():
-                try:
-                    fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                stats[int(d.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, utime+stime
-        family, total = {pid}, 0
-        for _ in range(4):  # the CLI, uvicorn's supervisor, its workers
-            family |= {p for p, (ppid, _t) in stats.items() if ppid in family}
-        total = sum(stats[p][1] for p in family if p in stats)
-        return total / os.sysconf("SC_CLK_TCK")
+        table, family = _proc_table(), {pid}
+        for _ in range(4):
+            family |= {p for p, (ppid, _t, _c) in table.items() if ppid in family}
+        tick = os.sysconf("SC_CLK_TCK")
+        server = sum(table[p][1] for p in family if p in table) / tick
+        database = sum(t for _pp, t, comm in table.values() if comm.startswith("postgres")) / tick
+        return server, database
     except (OSError, ValueError):
-        return float("nan")
+        return float("nan"), float("nan")
 
 
 def free_port() -> int:
@@ -100,19 +119,27 @@ async def reviewer(base: str, name: str, window: dict[str, float], n_alerts: int
         if r.status_code != 303:
             return
         if "start" not in window:
-            window["start"], window["cpu"] = time.monotonic(), cpu_seconds(window["server"])
+            window["start"] = time.monotonic()
         deadline = window["start"] + window["duration"]
         rng = random.Random(name)
         internal = n_alerts - n_alerts // 10
+        if think:
+            await asyncio.sleep(rng.uniform(0, think))  # people do not all click at the same moment
         while time.monotonic() < deadline:
             if rng.random() < 0.5:
                 kind, url = "queue", rng.choice(["/alerts", f"/alerts?page={rng.randint(1, 100)}",
                                                  "/alerts?status=new&sort=newest", "/alerts?level=high&person=Staff"])
             else:
                 kind, url = "alert", f"/alerts/{rng.randint(1, internal)}"
-            t0 = time.perf_counter()
+            sent, t0 = time.monotonic(), time.perf_counter()
             r = await c.get(url)
-            lat[kind].append(time.perf_counter() - t0)
+            took = time.perf_counter() - t0
+            if sent - window["start"] < window["warmup"]:
+                lat["warm-up"].append(took)
+            else:
+                if "measured" not in window:
+                    window["measured"], window["cpu"] = sent, (*cpu_seconds(window["server"]), time.process_time())
+                lat[kind].append(took)
             if r.status_code != 200:
                 errors.append(f"{url}: {r.status_code}")
             if think:
@@ -142,9 +169,9 @@ def bench(backend: str, url: str, args) -> None:
                         raise SystemExit(f"[{backend}] the server exited with {proc.returncode}:\n"
                                          + (Path(folder) / "serve.log").read_text()[-3000:])
                     time.sleep(0.1)
-            lat: dict[str, list[float]] = {"queue": [], "alert": []}
+            lat: dict[str, list[float]] = {"warm-up": [], "queue": [], "alert": []}
             errors: list[str] = []
-            window = {"duration": args.duration, "server": proc.pid}
+            window = {"duration": args.warmup + args.duration, "warmup": args.warmup, "server": proc.pid}
 
             async def run_all():
                 barrier = asyncio.Barrier(args.reviewers)
@@ -152,22 +179,27 @@ def bench(backend: str, url: str, args) -> None:
                                                 barrier) for i in range(args.reviewers)))
             load_before = os.getloadavg()
             asyncio.run(run_all())
-            elapsed = time.monotonic() - window["start"]
+            elapsed = window["start"] + window["duration"] - window["measured"]  # no request is sent after it
             load_after = os.getloadavg()
-            server_cpu = cpu_seconds(proc.pid) - window["cpu"]
+            server_cpu, db_cpu = (after - before for after, before in zip(cpu_seconds(proc.pid), window["cpu"]))
+            client_cpu = time.process_time() - window["cpu"][2]
         finally:
             proc.terminate()
             proc.wait(30)
-    total = sum(len(v) for v in lat.values())
-    print(f"[{backend}] {args.workers} worker(s), {args.reviewers} reviewers (think {args.think:g} s), {elapsed:.1f} s: "
-          f"{total} requests, {total / elapsed:.1f} req/s, {len(errors)} errors{(' e.g. ' + errors[0]) if errors else ''}")
+    total = len(lat["queue"]) + len(lat["alert"])
+    print(f"[{backend}] {args.workers} worker(s), {args.reviewers} reviewers (think {args.think:g} s), "
+          f"measured {elapsed:.1f} s after a {args.warmup:g} s warm-up: {total} requests, {total / elapsed:.1f} req/s, "
+          f"{len(errors)} errors{(' e.g. ' + errors[0]) if errors else ''}")
+    per = 1000 / max(total, 1)
     print(f"[{backend}]   load average (1/5/15 min) {' / '.join(f'{x:.2f}' for x in load_before)} before, "
-          f"{' / '.join(f'{x:.2f}' for x in load_after)} after, on {os.cpu_count()} CPUs; server CPU "
-          f"{server_cpu:.1f} s = {server_cpu * 1000 / max(total, 1):.1f} ms per request")
+          f"{' / '.join(f'{x:.2f}' for x in load_after)} after, on {os.cpu_count()} CPUs")
+    print(f"[{backend}]   CPU per request: server {server_cpu * per:.1f} ms"
+          + (f", PostgreSQL {db_cpu * per:.1f} ms" if backend == "postgresql" else "")
+          + f", this client {client_cpu * per:.1f} ms")
     for kind, values in lat.items():
         if values:
-            print(f"[{backend}]   {kind:5s} n={len(values):6d}  p50 {pct(values, 50):7.1f} ms  "
-                  f"p95 {pct(values, 95):7.1f} ms  p99 {pct(values, 99):7.1f} ms")
+            print(f"[{backend}]   {kind:7s} n={len(values):6d}  p50 {pct(values, 50):7.1f} ms  "
+                  f"p95 {pct(values, 95):7.1f} ms  p99 {pct(values, 99):7.1f} ms  max {max(values) * 1000:7.1f} ms")
 
 
 def main() -> None:
@@ -175,8 +207,10 @@ def main() -> None:
     ap.add_argument("--alerts", type=int, default=10_000)
     ap.add_argument("--reviewers", type=int, default=50)
     ap.add_argument("--duration", type=float, default=60.0)
-    ap.add_argument("--think", type=float, default=0.0,
-                    help="mean seconds a reviewer reads a page before the next (0 = back to back)")
+    ap.add_argument("--think", type=float, default=2.0,
+                    help="mean seconds a reviewer reads a page before the next (0 = back to back: saturation)")
+    ap.add_argument("--warmup", type=float, default=5.0,
+                    help="seconds at the start whose requests are reported apart, not in the percentiles")
     ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (serve --workers)")
     ap.add_argument("--backends", default="sqlite,postgresql")
     args = ap.parse_args()

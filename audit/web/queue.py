@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, or_, select, update
+from sqlalchemy import String, and_, case, cast, func, or_, select, union, update
 
 from audit import registers
 from audit.store import trail
@@ -257,21 +257,21 @@ def related(store: Store, user: User, alert_id: int, subject: str | None, org_ke
             limit: int = 50) -> list[QueueRow]:
     """Other alerts (any register, any month) about the same person or the same organisation.
 
-    The candidate ids are found first (index look-ups), then listed by id: one query with an OR
-    over a subquery makes PostgreSQL scan every alert."""
+    The candidates are a UNION of two indexed look-ups used as an IN subquery: an OR across the
+    two makes PostgreSQL scan every alert, and sending the candidate ids back as a list of
+    bound values cost more than the rest of the alert page (about 1,000 binds to render)."""
+    branches = []
+    if subject:
+        branches.append(select(Alert.id).where(Alert.subject == subject))
+    if org_keys:
+        branches.append(select(AlertOccurrence.alert_id)
+                        .join(AlertLink, AlertLink.occurrence_id == AlertOccurrence.id)
+                        .where(AlertLink.field == "org_key", AlertLink.key.in_(org_keys[:200])))
+    if not branches:
+        return []
+    candidates = union(*branches) if len(branches) > 1 else branches[0]
     with store.read() as s:
-        ids: set[int] = set()
-        if subject:
-            ids |= set(s.execute(select(Alert.id).where(Alert.subject == subject).limit(1000)).scalars())
-        if org_keys:
-            ids |= set(s.execute(select(AlertOccurrence.alert_id).distinct()
-                                 .join(AlertLink, AlertLink.occurrence_id == AlertOccurrence.id)
-                                 .where(AlertLink.field == "org_key", AlertLink.key.in_(org_keys[:200]))
-                                 .limit(1000)).scalars())
-        ids.discard(alert_id)
-        if not ids:
-            return []
-        q = visible(_base(s, None), user).where(Alert.id.in_(sorted(ids)))
+        q = visible(_base(s, None), user).where(Alert.id.in_(candidates), Alert.id != alert_id)
         return [_row(r) for r in s.execute(_order(q, "newest").limit(limit)).all()]
 
 
