@@ -43,13 +43,15 @@ def register(app: typer.Typer) -> None:
     @rules_app.command("list")
     def list_rules(paths: Optional[List[Path]] = typer.Argument(None, help="Rule files or folders"),
                    config: Optional[Path] = ConfigOption) -> None:
-        """List the rules: id, name, level, status, registers."""
+        """List the rules: id, name, level, status, registers. Deprecated rules are dimmed: runs skip them."""
         rules, problems = _load(paths, config)
         table = Table(title=f"{len(rules)} rule(s)")
         for col in ("id", "name", "level", "status", "match", "registers"):
             table.add_column(col)
         for r in sorted(rules, key=lambda r: r.name):
-            table.add_row(r.id, r.name, r.level, r.status, r.match.kind, ", ".join(r.registers))
+            deprecated = r.status == "deprecated"
+            table.add_row(r.id, r.name, r.level, "deprecated (not run)" if deprecated else r.status, r.match.kind,
+                          ", ".join(r.registers), style="dim" if deprecated else None)
         console.print(table)
         if _print_problems(problems):
             err_console.print("some rule files have errors: run `integrity-audit rules validate`")

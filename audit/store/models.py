@@ -98,6 +98,10 @@ class QuarantineRow(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
+#: rule_versions.status of a version recorded before the store kept statuses (migration 0004)
+UNRECORDED_STATUS = "unrecorded"
+
+
 class RuleVersion(Base):
     __tablename__ = "rule_versions"
     __table_args__ = (UniqueConstraint("rule_id", "version"),)
@@ -111,6 +115,11 @@ class RuleVersion(Base):
     runbook: Mapped[str] = mapped_column(Text, default="")
     registers: Mapped[list[Any]] = mapped_column(default=list)
     sensitivity: Mapped[str] = mapped_column(String(16), default="internal")
+    # migration 0004: the rule file's lifecycle status (experimental | test | stable | deprecated);
+    # rows recorded before it say "unrecorded". Part of the version hash, so a new status = a new row.
+    status: Mapped[str] = mapped_column(String(16), server_default=UNRECORDED_STATUS)
+    # migration 0004: the run from which this is the rule's current version (audit.store.rule_versions)
+    current_since_run: Mapped[int | None] = mapped_column(Integer)
 
 
 class RunRule(Base):

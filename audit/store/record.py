@@ -5,14 +5,17 @@ Contract (audit.pipeline builds these; extend only additively):
     SourceLoadInput(name, register, kind, location, status "loaded"|"failed", error,
                     rows_read, rows_accepted, rows_quarantined,
                     files=[{path, sha256, rows}], quarantine=DataFrame[source,file,row,column,value,reason])
-    RuleInfo(id, name, version, level, title, description, runbook, registers, sensitivity)
+    RuleInfo(id, name, version, level, title, description, runbook, registers, sensitivity,
+             status="unrecorded")  # additive: experimental|test|stable|deprecated; version must cover it
     RunInput(period: Period, engine, sources, rules, findings: [rules.finding.Finding],
              facts: DataFrame   fact_id, register, _source, _file, _row + canonical field columns,
              links: DataFrame   fact_id, register, field, key, method, score, strength,
                                 source_text, matched_text,
              people: {person_key: {name, department, line_manager_id}},
              status "succeeded"|"partial"|"failed", error=None, actor="cli",
-             run_id=None)       # additive: pass start_run()'s id to show the run as running early
+             run_id=None,       # additive: pass start_run()'s id to show the run as running early
+             deprecated_rules=[])  # additive: RuleInfos of the library's deprecated rules, which are
+                                   # not evaluated: recorded (with their status) but not linked to the run
 
 record_run(store, run_input) -> RunSummary(run_id, status, counts)
 
@@ -43,7 +46,7 @@ from audit.period import Period
 from audit.store import trail
 from audit.store.db import Store
 from audit.store.locks import period_lock
-from audit.store.models import Run
+from audit.store.models import UNRECORDED_STATUS, Run
 from audit.store.writer import write_results
 from rules.finding import Finding
 
@@ -76,6 +79,7 @@ class RuleInfo:
     runbook: str
     registers: list[str]
     sensitivity: str
+    status: str = UNRECORDED_STATUS  # the rule file's lifecycle status
 
 
 @dataclass
@@ -92,6 +96,7 @@ class RunInput:
     error: str | None = None
     actor: str = "cli"
     run_id: int | None = None
+    deprecated_rules: list[RuleInfo] = field(default_factory=list)
 
 
 @dataclass
@@ -124,6 +129,9 @@ def _check(ri: RunInput) -> None:
     if ri.status == "failed":
         return
     known_rules = {r.id for r in ri.rules}
+    both = sorted(known_rules & {r.id for r in ri.deprecated_rules})
+    if both:
+        raise ValueError(f"rule id(s) both evaluated and in RunInput.deprecated_rules: {both[:5]}")
     unknown = sorted({f.rule_id for f in ri.findings} - known_rules)
     if unknown:
         raise ValueError(f"findings name rule id(s) missing from RunInput.rules: {unknown[:5]}")

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from audit.store.db import Store
 from audit.store.evidence import fact_records, jsonable, link_records, quarantine_rows
 from audit.store.models import (Alert, AlertFact, AlertLink, AlertOccurrence, AlertResolved, Person,
-                                QuarantineRow, Run, RuleVersion, RunRule, SourceLoad, Suppression)
+                                QuarantineRow, Run, SourceLoad, Suppression)
+from audit.store.rule_versions import record_rule_versions
 
 if TYPE_CHECKING:
     from audit.store.record import RunInput
@@ -84,18 +85,8 @@ def _write_sources(s: Session, ri: "RunInput", run_id: int) -> None:
 
 
 def _write_rules(s: Session, ri: "RunInput", run_id: int) -> dict[str, str]:
-    """Upsert the rule versions; return rule id -> version."""
-    for r in ri.rules:
-        rv = s.execute(select(RuleVersion).where(RuleVersion.rule_id == r.id,
-                                                 RuleVersion.version == r.version)).scalar_one_or_none()
-        if rv is None:
-            rv = RuleVersion(rule_id=r.id, name=r.name, version=r.version, level=r.level, title=r.title,
-                             description=r.description or "", runbook=r.runbook or "",
-                             registers=list(r.registers), sensitivity=r.sensitivity or "internal")
-            s.add(rv)
-            s.flush()
-        s.add(RunRule(run_id=run_id, rule_version_id=rv.id))
-    s.flush()
+    """Record the rule versions (audit.store.rule_versions); return evaluated rule id -> version."""
+    record_rule_versions(s, run_id, ri.rules, ri.deprecated_rules)
     return {r.id: r.version for r in ri.rules}
 
 

@@ -1,8 +1,10 @@
-"""The rules page: each rule the store has seen (its newest version), the parameters in force at
-its latest alert, and its alert volumes over the last months (current runs only).
+"""The rules page: each rule the store has seen (its current version, with its lifecycle status),
+the parameters in force at its latest alert, and its alert volumes over the last months (current
+runs only).
 
-The store records rule identity, level, text, registers and sensitivity (rule_versions); the
-rule's lifecycle status (experimental / stable ...) is not stored, so it is not shown here.
+Status comes from rule_versions (experimental / test / stable / deprecated; "unrecorded" for a
+version recorded before the store kept it). Deprecated rules are recorded by each run but not
+evaluated, so their volumes are those of the months before they were deprecated.
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from audit.store.db import Store
-from audit.store.models import Alert, AlertOccurrence, RuleVersion, Run
+from audit.store.models import Alert, AlertOccurrence, Run
+from audit.store.rule_versions import current_rule_versions
 
 MONTHS = 6
 
@@ -24,6 +27,7 @@ class RuleRow:
     title: str
     description: str
     level: str
+    status: str
     version: str
     registers: list[str]
     sensitivity: str
@@ -36,9 +40,7 @@ class RuleRow:
 def rules_overview(store: Store) -> tuple[list[RuleRow], list[str]]:
     """(rules, the last MONTHS periods with a current run, newest first)."""
     with store.read() as s:
-        latest: dict[str, RuleVersion] = {}
-        for rv in s.execute(select(RuleVersion).order_by(RuleVersion.id)).scalars():
-            latest[rv.rule_id] = rv
+        latest = current_rule_versions(s)
         periods = list(s.execute(select(Run.period).where(Run.superseded_by.is_(None))
                                  .distinct().order_by(Run.period.desc()).limit(MONTHS)).scalars())
         volumes: dict[str, dict[str, int]] = {}
@@ -58,10 +60,16 @@ def rules_overview(store: Store) -> tuple[list[RuleRow], list[str]]:
             select(last_occ.c.rule_id, AlertOccurrence.params, AlertOccurrence.period)
             .join(AlertOccurrence, AlertOccurrence.id == last_occ.c.occ))}
     rows = [RuleRow(rule_id=rv.rule_id, name=rv.name, title=rv.title, description=rv.description, level=rv.level,
-                    version=rv.version, registers=list(rv.registers or []), sensitivity=rv.sensitivity,
+                    status=rv.status, version=rv.version, registers=list(rv.registers or []),
+                    sensitivity=rv.sensitivity,
                     params=params.get(rv.rule_id, ({}, None))[0] or {},
                     last_period=params.get(rv.rule_id, ({}, None))[1],
                     volumes=volumes.get(rv.rule_id, {}), open_alerts=open_counts.get(rv.rule_id, 0))
             for rv in latest.values()]
     rows.sort(key=lambda r: r.name)
     return rows, periods
+
+
+def rule_statuses(rows: list[RuleRow]) -> list[str]:
+    """The statuses the rules have, for the page's filter."""
+    return sorted({r.status for r in rows})

@@ -50,7 +50,10 @@ def download(ctx: Ctx):
 @route("/rules", ("GET",), access.SEE_RUNS)
 def rules_page(ctx: Ctx):
     rows, periods = catalogue.rules_overview(ctx.store)
-    return ctx.render("rules.html", rules=rows, periods=periods)
+    status = (ctx.request.query_params.get("status") or "").strip()[:16]
+    shown = [r for r in rows if r.status == status] if status else rows
+    return ctx.render("rules.html", rules=shown, periods=periods, statuses=catalogue.rule_statuses(rows),
+                      chosen_status=status)
 
 
 @route("/trail", ("GET",), access.SEE_TRAIL)

@@ -48,3 +48,18 @@ def test_cli_test_fails_on_a_wrong_expectation(tmp_path):
         src.replace("      - {gift: [0], purchase: [0]}", "      - {gift: [0], purchase: [1]}"))
     result = runner.invoke(app, ["rules", "test", str(tmp_path), "--engine", "reference"])
     assert result.exit_code == 1 and "FAIL" in result.output and "missing" in result.output
+
+
+def test_cli_list_marks_a_deprecated_rule_as_not_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")  # one table row per rule, so the row can be checked
+    src = (FIX / "good" / "gift_from_recent_supplier.yaml").read_text()
+    (tmp_path / "gift_from_recent_supplier.yaml").write_text(src)
+    (tmp_path / "old_gift_rule.yaml").write_text(
+        src.replace("name: gift_from_recent_supplier", "name: old_gift_rule")
+           .replace("id: 0b6f1f3e-8a3c-4a52-9c1e-2b7d5c9d1a01", "id: 0b6f1f3e-8a3c-4a52-9c1e-2b7d5c9d1a02")
+           .replace("status: stable", "status: deprecated"))
+    listed = runner.invoke(app, ["rules", "list", str(tmp_path)])
+    assert listed.exit_code == 0, listed.output
+    rows = {line.split()[3]: line for line in listed.output.splitlines() if "0b6f1f3e" in line}
+    assert "deprecated (not run)" in rows["old_gift_rule"]
+    assert "stable" in rows["gift_from_recent_supplier"] and "not run" not in rows["gift_from_recent_supplier"]
