@@ -8,7 +8,7 @@ evaluated, so their volumes are those of the months before they were deprecated.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -35,6 +35,7 @@ class RuleRow:
     last_period: str | None
     volumes: dict[str, int] = field(default_factory=dict)  # period -> alerts raised by the current run
     open_alerts: int = 0
+    withheld: bool = False  # alert figures hidden: a sensitive rule, shown to someone without need-to-know
 
 
 def rules_overview(store: Store) -> tuple[list[RuleRow], list[str]]:
@@ -73,3 +74,11 @@ def rules_overview(store: Store) -> tuple[list[RuleRow], list[str]]:
 def rule_statuses(rows: list[RuleRow]) -> list[str]:
     """The statuses the rules have, for the page's filter."""
     return sorted({r.status for r in rows})
+
+
+def withhold_sensitive_figures(rows: list[RuleRow]) -> list[RuleRow]:
+    """The rows as seen without need-to-know: a sensitive rule's text stays (the rule library is
+    no secret), but its alert volumes, open count and parameters in force do not, because how
+    many notifiable-association or vetting alerts a month raises is itself sensitive."""
+    return [replace(r, volumes={}, open_alerts=0, params={}, last_period=None, withheld=True)
+            if r.sensitivity == "sensitive" else r for r in rows]

@@ -50,6 +50,8 @@ def download(ctx: Ctx):
 @route("/rules", ("GET",), access.SEE_RUNS)
 def rules_page(ctx: Ctx):
     rows, periods = catalogue.rules_overview(ctx.store)
+    if not access.sees_sensitive(ctx.user):
+        rows = catalogue.withhold_sensitive_figures(rows)
     status = (ctx.request.query_params.get("status") or "").strip()[:16]
     shown = [r for r in rows if r.status == status] if status else rows
     return ctx.render("rules.html", rules=shown, periods=periods, statuses=catalogue.rule_statuses(rows),

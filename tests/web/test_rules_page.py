@@ -52,3 +52,14 @@ def test_rules_page_filters_by_status(statuses_recorded, client_for):
     hostile = client.get("/rules", params={"status": "<b>x"})
     assert hostile.status_code == 200 and rows_by_rule(hostile.text) == {}
     assert "No rule has status &lt;b&gt;x." in hostile.text
+
+
+def test_sensitive_rules_alert_figures_are_for_the_ccu_only(client_for):
+    """Everyone may read what the vetting rule is; only the CCU sees how many alerts it raised."""
+    cara_row = rows_by_rule(client_for("cara").get("/rules").text)["vetting_expired_in_post"]
+    assert re.search(r"grace_days\s*=\s*30", cara_row) and " 10 " in cara_row  # 10 vetting alerts, all open
+    for name in ("rob", "aude"):
+        rows = rows_by_rule(client_for(name).get("/rules").text)
+        vetting, gifts = rows["vetting_expired_in_post"], rows["gift_from_supplier"]
+        assert "CCU only" in vetting and "grace_days" not in vetting and " 10 " not in vetting, name
+        assert "min_value" in gifts and " 60 " in gifts, name  # internal rules keep their figures
