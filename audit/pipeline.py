@@ -53,9 +53,17 @@ class RunOutcome:
 
 def load_rule_set(settings: Settings) -> tuple[list[rules_api.CompiledRule], list[rules_api.Rule], list[rules_api.Problem]]:
     """The enabled, validated rules: the shipped library plus the force's folders, minus disabled."""
+    return _enabled_rules(settings, *_load_library(settings))
+
+
+def _load_library(settings: Settings) -> tuple[list[rules_api.Rule], list[rules_api.Problem]]:
+    """Every valid rule of the shipped library and the force's folders, deprecated ones included."""
     folders = ([rules_api.LIBRARY] if settings.rules.include_library else []) + [
         settings.resolve_path(f) for f in settings.rules.folders]
-    rules, problems = rules_api.load_rules(folders)
+    return rules_api.load_rules(folders)
+
+
+def _enabled_rules(settings: Settings, rules: list[rules_api.Rule], problems: list[rules_api.Problem]):
     disabled = set(settings.rules.disabled)
     unknown = disabled - {r.name for r in rules}
     if unknown:
@@ -69,12 +77,17 @@ def load_rule_set(settings: Settings) -> tuple[list[rules_api.CompiledRule], lis
     return [rules_api.compile_rule(r) for r in enabled], enabled, problems
 
 
+def _deprecated_rule_infos(library: list[rules_api.Rule]) -> list[RuleInfo]:
+    """The deprecated rules are not evaluated, but the store records them so pages can say so."""
+    return [_rule_info(r, rules_api.compile_rule(r)) for r in library if r.status == "deprecated"]
+
+
 def _rule_info(rule: rules_api.Rule, compiled: rules_api.CompiledRule) -> RuleInfo:
     sens = max((_max_sensitivity(reg) for reg in rule.registers), key=registers.SENSITIVITIES.index,
                default="internal")
     return RuleInfo(id=rule.id, name=rule.name, version=compiled.version, level=rule.level, title=rule.title,
                     description=rule.description, runbook=rule.alert.runbook or "", registers=rule.registers,
-                    sensitivity=sens)
+                    sensitivity=sens, status=rule.status)
 
 
 def _max_sensitivity(register: str) -> str:
@@ -89,7 +102,8 @@ def _source_inputs(load: connectors.LoadResult) -> list[SourceLoadInput]:
             name=f.source, register=f.register, kind=f.provenance.kind, location=f.provenance.location,
             status="loaded", error=None, rows_read=f.rows_read, rows_accepted=f.rows_accepted,
             rows_quarantined=f.rows_quarantined,
-            files=[{"path": i.path, "sha256": i.sha256, "rows": i.rows} for i in f.provenance.files],
+            files=[{"path": i.path, "sha256": i.sha256, "rows": i.rows, "open_ended": i.open_ended}
+                   for i in f.provenance.files],
             quarantine=f.quarantine))
     for fail in load.failures:
         out.append(SourceLoadInput(name=fail.source, register=fail.register, kind="", location="",
@@ -156,7 +170,8 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                         settings.sources, settings.base_dir,
                         progress=lambda name, done, total: note("load", f"{name} ({done}/{total})"))
                 with stage("resolve"):
-                    compiled, rules, problems = load_rule_set(settings)
+                    library, problems = _load_library(settings)
+                    compiled, rules, problems = _enabled_rules(settings, library, problems)
                     note("resolve", "people and organisations")
                     resolution = resolve(load.by_register(), settings.entities, _overrides_path(settings))
                 with stage("evaluate"):
@@ -186,7 +201,8 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                 by_name = {c.name: c for c in compiled}
                 summary = record_run(store, RunInput(
                     period=period, engine=engine, sources=_source_inputs(load),
-                    rules=[_rule_info(r, by_name[r.name]) for r in rules], findings=evaluation.findings,
+                    rules=[_rule_info(r, by_name[r.name]) for r in rules],
+                    deprecated_rules=_deprecated_rule_infos(library), findings=evaluation.findings,
                     facts=facts, links=links, people=_people(resolution.frames), status=status, error=error,
                     actor=actor, run_id=run_id))
         outcome = RunOutcome(period=period, run_id=summary.run_id, status=summary.status, summary=summary,

@@ -4,6 +4,8 @@ Owns the row accounting: every row read ends up either in `df` or (with one line
 `quarantine`, and `rows_read == accepted + quarantined` is asserted before a frame is returned.
 fact_id = "<source>:<row>:<sha256(file + raw cells)[:12]>": stable across runs, unique within a
 source (the file is hashed too, so the same row number in two globbed files differs).
+"No end date" sentinels in open-ended date fields (31/12/9999 ...) are left blank, counted per
+file (FileInfo.open_ended) and noted in the provenance warnings, never quarantined.
 """
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ import pandas as pd
 from audit.registers import Register
 
 from .config import SourceConfig
-from .frame import FileInfo, Provenance, RegisterFrame, QUARANTINE_COLUMNS, empty_quarantine
+from .frame import (FileInfo, Provenance, RegisterFrame, QUARANTINE_COLUMNS, empty_quarantine,
+                    open_ended_note)
 from .mapping import RawTable, check_config, map_table
-from .parse import CellContext, as_text, hash_key
+from .parse import CellContext, as_text, hash_key, read_open_end_dates
 from .validate import empty_frame, field_names, problems, to_series
 from .vector import parse_column
 
@@ -44,7 +47,7 @@ def _fact_ids(name: str, table: RawTable, keep: list[int], rows: list[int]) -> l
             for p, r in zip(keep, rows)]
 
 
-def _frame_of_table(source: SourceConfig, register: Register, table: RawTable, patterns,
+def _frame_of_table(source: SourceConfig, register: Register, table: RawTable, info: FileInfo, patterns,
                     ctx: CellContext, prov: Provenance) -> tuple[pd.DataFrame, list[dict]]:
     mapped = map_table(source, register, table, patterns)
     prov.ignored_columns += [f"{table.label}: {h}" for h in mapped.ignored if h.strip()]
@@ -65,13 +68,16 @@ def _frame_of_table(source: SourceConfig, register: Register, table: RawTable, p
 
     columns: dict[str, pd.Series] = {}
     redacted_cells: dict[str, set[int]] = {}
+    open_cells: dict[str, set[int]] = {}
     for fld in register.source_fields:
         raw = mapped.cells.get(fld.name)
         if raw is None:
             columns[fld.name] = to_series([None] * n, fld.type)
             continue
-        parsed = parse_column(raw, fld.type, fld.name, fld.values, ctx)
+        parsed = parse_column(raw, fld.type, fld.name, fld.values, ctx, open_ended=fld.open_ended)
         redacted_cells[fld.name] = parsed.redacted
+        if parsed.open_ended:
+            open_cells[fld.name] = parsed.open_ended
         for pos, reason in parsed.errors.items():
             if (pos, fld.name) not in flagged:
                 quarantine(pos, mapped.origin[fld.name], raw[pos], reason)
@@ -91,6 +97,9 @@ def _frame_of_table(source: SourceConfig, register: Register, table: RawTable, p
 
     bad = {pos for pos, _ in flagged} | set(table.row_errors)
     keep = [p for p in range(n) if p not in bad]
+    for fname, positions in open_cells.items():
+        if kept := len(positions - bad):
+            info.open_ended[fname] = info.open_ended.get(fname, 0) + kept
     out = df.iloc[keep].reset_index(drop=True)
     rows = [table.row_numbers[p] for p in keep]
     out["fact_id"] = pd.Series(_fact_ids(source.name, table, keep, rows), dtype=object)
@@ -106,7 +115,8 @@ def assemble(source: SourceConfig, register: Register, tables: list[RawTable],
     patterns = check_config(source, register)
     key, key_warning = hash_key()
     ctx = CellContext(date_formats=list(source.date_formats), values=source.values,
-                      redacted=list(source.redacted), hash_key=key)
+                      redacted=list(source.redacted), hash_key=key,
+                      open_end_dates=read_open_end_dates(source.open_end_dates, list(source.date_formats)))
     prov = Provenance(source=source.name, register=register.name, kind=source.kind,
                       location=location, files=files, loaded_at=datetime.now(timezone.utc),
                       warnings=list(extra_warnings))
@@ -114,8 +124,8 @@ def assemble(source: SourceConfig, register: Register, tables: list[RawTable],
                            for f in register.source_fields):
         prov.warnings.append(key_warning)
     frames, lines = [], []
-    for table in tables:
-        df, q = _frame_of_table(source, register, table, patterns, ctx, prov)
+    for table, info in zip(tables, files, strict=True):
+        df, q = _frame_of_table(source, register, table, info, patterns, ctx, prov)
         frames.append(df)
         lines += q
     cols = field_names(register) + ["fact_id", "_source", "_file", "_row"]
@@ -125,6 +135,7 @@ def assemble(source: SourceConfig, register: Register, tables: list[RawTable],
     rows_read = sum(len(t.rows) for t in tables)
     frame = RegisterFrame(register=register.name, source=source.name, df=df,
                           quarantine=quarantine, provenance=prov, rows_read=rows_read)
+    prov.warnings += [open_ended_note(name, n) for name, n in frame.open_ended.items()]
     assert frame.reconciles(), (
         f"{source.name}: rows read {rows_read} != accepted {frame.rows_accepted} + "
         f"quarantined {frame.rows_quarantined}")

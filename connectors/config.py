@@ -47,4 +47,9 @@ class SourceConfig(BaseModel):
         default_factory=lambda: ["%d/%m/%Y", "%Y-%m-%d"],
         description="strptime formats tried in order; Excel serial numbers are always accepted")
     redacted: list[str] = Field(default_factory=lambda: list(DEFAULT_REDACTED))
+    open_end_dates: list[str] = Field(
+        default_factory=list,
+        description="Extra dates that mean 'no end date' in open-ended date fields (end, expiry, "
+                    "review-due), written in the source's date_formats, e.g. ['01/01/2100']; dates "
+                    "from 2262-01-01 on (31/12/9999 ...) are open-ended without listing")
     required: bool = Field(True, description="If this source fails, the audit is incomplete")

@@ -33,6 +33,13 @@ class FileInfo:
     path: str
     sha256: str
     rows: int
+    #: open-ended date field -> cells of accepted rows read as "no end date" (31/12/9999 ...)
+    open_ended: dict[str, int] = field(default_factory=dict)
+
+
+def open_ended_note(field_name: str, cells: int) -> str:
+    """The load note for sentinels read as blank, so that no end date is dropped silently."""
+    return f"{cells:,} cell(s) in {field_name} read as open-ended (9999-12-31 and similar)"
 
 
 @dataclass
@@ -76,6 +83,15 @@ class RegisterFrame:
 
     def reconciles(self) -> bool:
         return self.rows_read == self.rows_accepted + self.rows_quarantined
+
+    @property
+    def open_ended(self) -> dict[str, int]:
+        """Open-ended date field -> cells of accepted rows read as "no end date", over all files."""
+        total: dict[str, int] = {}
+        for info in self.provenance.files:
+            for name, n in info.open_ended.items():
+                total[name] = total.get(name, 0) + n
+        return total
 
 
 def empty_quarantine() -> pd.DataFrame:

@@ -18,7 +18,7 @@ from audit.registers import Register
 
 from .config import SourceConfig
 from .frame import SourceError
-from .parse import norm_key
+from .parse import CellError, norm_key, read_open_end_dates
 
 
 @dataclass
@@ -90,6 +90,7 @@ def check_config(source: SourceConfig, register: Register) -> dict[str, re.Patte
             if target not in fld.values:
                 problems.append(f"values[{fname!r}][{src!r}] = {target!r} is not one of "
                                 f"{', '.join(fld.values)}")
+    problems += _open_end_problems(source, register, mapped)
     for fname in register.required_fields:
         if fname not in mapped:
             problems.append(f"required field {fname!r} is not mapped (add a column for it to "
@@ -100,6 +101,24 @@ def check_config(source: SourceConfig, register: Register) -> dict[str, re.Patte
     if problems:
         raise SourceError(source.name, "config problems:\n  " + "\n  ".join(problems))
     return patterns
+
+
+def _open_end_problems(source: SourceConfig, register: Register, mapped: set[str]) -> list[str]:
+    """`open_end_dates` must be dates, and must have a mapped open-ended field to apply to."""
+    if not source.open_end_dates:
+        return []
+    problems = []
+    for text in source.open_end_dates:
+        try:
+            read_open_end_dates([text], list(source.date_formats))
+        except CellError as e:
+            problems.append(f"open_end_dates: {e}")
+    open_ended = [f.name for f in register.source_fields if f.open_ended]
+    if not mapped.intersection(open_ended):
+        which = ", ".join(open_ended) if open_ended else "none"
+        problems.append(f"open_end_dates: no open-ended date field of register {register.name!r} is "
+                        f"mapped, so they would change nothing (its open-ended fields: {which})")
+    return problems
 
 
 def map_table(source: SourceConfig, register: Register, table: RawTable,

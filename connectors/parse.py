@@ -3,7 +3,9 @@
 Owns the value rules of every register field type (see connectors/frame.py for the dtypes):
   string  text exactly as written, stripped ("000417" stays "000417"; a number cell 417.0 -> "417");
           cells starting with = + - @ are kept as literal text (exports neutralise them)
-  date    the source's date_formats, ISO dates, Excel serial numbers, datetime cells
+  date    the source's date_formats, ISO dates, Excel serial numbers, datetime cells; in an
+          open-ended field (registers.toml `open_ended`) a date from OPEN_END_FROM on, or one of
+          the source's `open_end_dates`, is OPEN_END: "no end date", read as blank and counted
   money   integer pence via Decimal: "£1,234.00", "1234.5", "(12.50)" and "-12.50" (credits), "£ 12"
   enum    the source's value map (case/space-insensitive), else a canonical value; anything else is
           left as written so validation names it ("value 'X' is not one of ...")
@@ -34,6 +36,10 @@ DEV_KEY_WARNING = (f"{HASH_KEY_ENV} is not set: hashed fields use the fixed deve
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _EXCEL_MAX_SERIAL = 2_958_465  # 9999-12-31
 _FIRST_DAY, _LAST_DAY = date(1677, 9, 22), date(2262, 4, 11)  # what datetime64[ns] holds
+#: In an open-ended field a date from this day on means "no end date": HR, vetting and register
+#: exports write 31/12/9999, 9999-12-31 00:00:00, 01/01/3000, 31/12/2999 ... (no real end, expiry
+#: or review date is over 200 years away). It is also the first year datetime64[ns] cannot hold whole.
+OPEN_END_FROM = date(2262, 1, 1)
 #: whole numbers and pence must fit the Int64 columns (checked before int(): "1e999999999" would
 #: otherwise take forever to expand)
 _INT_LIMIT = 2 ** 63
@@ -45,6 +51,16 @@ _FALSE = {"n", "no", "false", "f", "0"}
 
 class CellError(ValueError):
     """A cell that cannot be read as its field's type; the message is the quarantine reason."""
+
+
+class _OpenEnd:
+    """What a date parser returns for a "no end date" sentinel (the cell is then left blank)."""
+
+    def __repr__(self) -> str:
+        return "OPEN_END"
+
+
+OPEN_END = _OpenEnd()
 
 
 def norm_key(value: str) -> str:
@@ -91,11 +107,15 @@ def _serial_to_date(serial: float) -> date:
     return (_EXCEL_EPOCH + timedelta(days=int(serial))).date()
 
 
-def make_date_parser(formats: list[str]) -> Callable[[Any], date]:
+def make_date_parser(formats: list[str], open_ended: bool = False,
+                     open_end_dates: frozenset[date] = frozenset()) -> Callable[[Any], date | _OpenEnd]:
+    """A date parser; with `open_ended`, sentinel dates (see OPEN_END_FROM) give OPEN_END."""
     shown = ", ".join(formats + ["ISO yyyy-mm-dd", "Excel serial number"])
 
-    def parse_date(raw: Any) -> date:
+    def parse_date(raw: Any) -> date | _OpenEnd:
         value = read_date(raw)
+        if open_ended and (value >= OPEN_END_FROM or value in open_end_dates):
+            return OPEN_END
         if not _FIRST_DAY <= value <= _LAST_DAY:  # beyond datetime64[ns]: would crash the load
             raise CellError(f"'{as_text(raw)}' is outside the dates this tool can hold "
                             f"({_FIRST_DAY.isoformat()} to {_LAST_DAY.isoformat()})")
@@ -125,6 +145,16 @@ def make_date_parser(formats: list[str]) -> Callable[[Any], date]:
         raise CellError(f"'{text}' is not a date in any of the formats: {shown}")
 
     return parse_date
+
+
+def read_open_end_dates(texts: list[str], formats: list[str]) -> frozenset[date]:
+    """A source's own "no end date" sentinels (config `open_end_dates`, e.g. "01/01/2100").
+
+    Read with the source's date formats; raises CellError naming a text that is not a date.
+    Dates from OPEN_END_FROM on are open-ended anyway and need no listing.
+    """
+    parse = make_date_parser(formats, open_ended=True)
+    return frozenset(d for d in map(parse, texts) if d is not OPEN_END)
 
 
 def parse_money(raw: Any) -> int:
@@ -234,17 +264,23 @@ class CellContext:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     redacted: list[str] = field(default_factory=list)
     hash_key: bytes = DEV_HASH_KEY.encode()
+    #: extra "no end date" sentinels of this source (see read_open_end_dates)
+    open_end_dates: frozenset[date] = frozenset()
 
     def __post_init__(self) -> None:
         self.redacted_keys = {norm_key(r) for r in self.redacted}
 
 
-def parser_for(ftype: str, name: str, enum_values: tuple[str, ...], ctx: CellContext) -> Callable[[Any], Any]:
-    """The parser for a field of type `ftype`; raises CellError on a bad cell."""
+def parser_for(ftype: str, name: str, enum_values: tuple[str, ...], ctx: CellContext,
+               open_ended: bool = False) -> Callable[[Any], Any]:
+    """The parser for a field of type `ftype`; raises CellError on a bad cell.
+
+    `open_ended`: the field is an open-ended date (registers.toml), whose sentinels give OPEN_END.
+    """
     if ftype == "string":
         return parse_string
     if ftype == "date":
-        return make_date_parser(ctx.date_formats)
+        return make_date_parser(ctx.date_formats, open_ended, ctx.open_end_dates)
     if ftype == "money":
         return parse_money
     if ftype == "enum":
@@ -260,7 +296,7 @@ def parser_for(ftype: str, name: str, enum_values: tuple[str, ...], ctx: CellCon
     raise ValueError(f"no parser for field type {ftype!r}")
 
 
-BLANK, REDACTED = "blank", "redacted"
+BLANK, REDACTED, OPEN = "blank", "redacted", "open-ended"
 
 
 def classify(raw: Any, ctx: CellContext) -> str | None:
@@ -277,14 +313,16 @@ def classify(raw: Any, ctx: CellContext) -> str | None:
 
 
 def parse_cells(cells: list[Any], parse: Callable[[Any], Any], ctx: CellContext
-                ) -> tuple[list[Any], dict[int, str], set[int]]:
-    """Parse a column. Returns (values, {position: reason}, positions of redacted cells).
+                ) -> tuple[list[Any], dict[int, str], set[int], set[int]]:
+    """Parse a column. Returns (values, {position: reason}, positions of redacted cells,
+    positions of open-ended sentinels). Redacted and open-ended cells are left blank (None).
 
     Each distinct cell is parsed once (registers repeat values a lot), keyed by type and value.
     """
     values: list[Any] = [None] * len(cells)
     errors: dict[int, str] = {}
     redacted: set[int] = set()
+    open_ended: set[int] = set()
     cache: dict[tuple[type, Any], tuple[Any, str | None, str | None]] = {}
     for i, raw in enumerate(cells):
         ck = (type(raw), raw)
@@ -297,7 +335,8 @@ def parse_cells(cells: list[Any], parse: Callable[[Any], Any], ctx: CellContext
                 hit = (None, f"longer than {MAX_CHARS:,} characters ({len(raw):,})", None)
             else:
                 try:
-                    hit = (parse(raw), None, None)
+                    value = parse(raw)
+                    hit = (None, None, OPEN) if value is OPEN_END else (value, None, None)
                 except CellError as e:
                     hit = (None, str(e), None)
             cache[ck] = hit
@@ -305,8 +344,10 @@ def parse_cells(cells: list[Any], parse: Callable[[Any], Any], ctx: CellContext
         if state is not None:
             if state == REDACTED:
                 redacted.add(i)
+            elif state == OPEN:
+                open_ended.add(i)
             continue
         values[i] = value
         if err:
             errors[i] = err
-    return values, errors, redacted
+    return values, errors, redacted, open_ended

@@ -12,18 +12,21 @@ it on a large random corpus). How:
   and datetime64 arithmetic (money never goes through a float);
 * any distinct value outside those shapes (a bad cell, "1.500", Unicode digits, ...) and any
   non-text cell (numbers, dates from xlsx / SQL) goes through the reference parser, so an odd
-  cell is never parsed differently, only more slowly.
+  cell is never parsed differently, only more slowly. That includes every "no end date" sentinel
+  of an open-ended date field: the fast path takes years up to 2261 only, and hands a source's
+  own `open_end_dates` to the reference parser too.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .parse import MAX_CHARS, CellContext, norm_key, parse_cells, parser_for
+from .parse import MAX_CHARS, OPEN_END_FROM, CellContext, norm_key, parse_cells, parser_for
 from .validate import DTYPES, to_series
 
 # "(£ 1,234.50)" after removing £ and spaces: optional brackets, sign, grouped or plain pounds
@@ -34,8 +37,9 @@ _FAST_INT = re.compile(r"[+-]?[0-9]{1,15}")
 _FAST_NUMBER = re.compile(r"[+-]?[0-9]{0,15}(?:\.[0-9]{0,15})?")
 _DATE_PARTS = {"%d": r"(?P<d>[0-9]{2})", "%m": r"(?P<m>[0-9]{2})", "%Y": r"(?P<y>[0-9]{4})"}
 _DATE_FORMAT = re.compile(r"%[dmY]|[/.\- ]")
-# datetime64[ns] holds 1677-09-21 .. 2262-04-11; other years go the reference way (and fail there)
-_MIN_YEAR, _MAX_YEAR = 1678, 2261
+# datetime64[ns] holds 1677-09-21 .. 2262-04-11; other years go the reference way (and fail there,
+# or, in an open-ended field, are "no end date" from OPEN_END_FROM on)
+_MIN_YEAR, _MAX_YEAR = 1678, min(2261, OPEN_END_FROM.year - 1)
 
 
 @dataclass
@@ -43,6 +47,8 @@ class ParsedColumn:
     values: pd.Series  # canonical dtype, blank / bad cells missing
     errors: dict[int, str]  # position -> quarantine reason
     redacted: set[int]  # positions of redacted cells
+    #: positions of "no end date" sentinels in an open-ended date field (left blank)
+    open_ended: set[int] = field(default_factory=set)
 
 
 def _fast_money(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -74,8 +80,12 @@ def _date_pattern(fmt: str) -> re.Pattern | None:
     return re.compile("".join(_DATE_PARTS.get(t, re.escape(t)) for t in tokens))
 
 
-def _fast_dates(texts: list[str], formats: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(ok mask, datetime64[ns]) for texts written exactly in the first date format."""
+def _fast_dates(texts: list[str], formats: list[str], exclude: frozenset[date] = frozenset()
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(ok mask, datetime64[ns]) for texts written exactly in the first date format.
+
+    Dates in `exclude` are left to the reference parser (a source's own "no end date" sentinels).
+    """
     ok = np.zeros(len(texts), dtype=bool)
     out = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[ns]")
     rx = _date_pattern(formats[0]) if formats else None
@@ -92,18 +102,21 @@ def _fast_dates(texts: list[str], formats: list[str]) -> tuple[np.ndarray, np.nd
     first = (y - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (mo - 1).astype("timedelta64[M]")
     days = first.astype("datetime64[D]") + (d - 1).astype("timedelta64[D]")
     valid = days.astype("datetime64[M]") == first  # 31/02 rolls into March: not a date
+    if exclude:
+        valid &= ~np.isin(days, np.array(sorted(exclude), dtype="datetime64[D]"))
     idx = np.flatnonzero(ok)
     ok[idx[~valid]] = False
     out[idx[valid]] = days[valid].astype("datetime64[ns]")
     return ok, out
 
 
-def _fast(ftype: str, texts: list[str], ctx: CellContext) -> tuple[np.ndarray, Any]:
+def _fast(ftype: str, texts: list[str], ctx: CellContext, open_ended: bool
+          ) -> tuple[np.ndarray, Any]:
     """(ok mask, values) for the distinct texts the fast converters handle; None if none apply."""
     if ftype == "money":
         return _fast_money(texts)
     if ftype == "date":
-        return _fast_dates(texts, ctx.date_formats)
+        return _fast_dates(texts, ctx.date_formats, ctx.open_end_dates if open_ended else frozenset())
     if ftype in ("int", "number"):
         rx = _FAST_INT if ftype == "int" else _FAST_NUMBER
         plain = [t.replace(",", "") for t in texts]
@@ -155,13 +168,14 @@ def _store(target: np.ndarray, where: np.ndarray, python_values: list, ftype: st
         target[where] = to_series(python_values, ftype).to_numpy()
 
 
-def _parse_texts(texts: list[str], ftype: str, parse: Callable[[Any], Any], ctx: CellContext
-                 ) -> tuple[np.ndarray, np.ndarray, list[str | None], np.ndarray]:
-    """Distinct raw text cells -> (values, present mask, reasons, redacted mask)."""
+def _parse_texts(texts: list[str], ftype: str, parse: Callable[[Any], Any], ctx: CellContext,
+                 open_ended: bool) -> tuple[np.ndarray, np.ndarray, list[str | None], np.ndarray, np.ndarray]:
+    """Distinct raw text cells -> (values, present mask, reasons, redacted mask, open-ended mask)."""
     n = len(texts)
     stripped = [t.strip() for t in texts]
     blank = np.array([not t for t in stripped], dtype=bool)
     redacted = np.zeros(n, dtype=bool)
+    opened = np.zeros(n, dtype=bool)
     keys = ctx.redacted_keys
     if keys:  # norm_key only where the first letter could start a redaction marker
         starts = {k[:1] for k in keys}
@@ -179,62 +193,73 @@ def _parse_texts(texts: list[str], ftype: str, parse: Callable[[Any], Any], ctx:
     if ftype == "string":
         values[todo] = np.array([stripped[i] for i in todo] + [None], dtype=object)[:-1]
         present[todo] = True
-        return values, present, reasons, redacted
-    ok, fast_values = _fast(ftype, [stripped[i] for i in todo], ctx)
+        return values, present, reasons, redacted, opened
+    ok, fast_values = _fast(ftype, [stripped[i] for i in todo], ctx, open_ended)
     values[todo[ok]] = fast_values[ok] if fast_values is not None else values[todo[ok]]
     present[todo[ok]] = True
     slow = todo[~ok]
     got: list[Any] = []
     good: list[int] = []
     for i in slow:
-        cell_values, errors, _ = parse_cells([texts[i]], parse, ctx)
+        cell_values, errors, _, open_end = parse_cells([texts[i]], parse, ctx)
         if errors:
             reasons[i] = errors[0]
+        elif open_end:
+            opened[i] = True
         else:
             got.append(cell_values[0])
             good.append(i)
     _store(values, np.array(good, dtype=np.intp), got, ftype)
     present[good] = True
-    return values, present, reasons, redacted
+    return values, present, reasons, redacted, opened
 
 
 def reference_column(cells: Sequence[Any], ftype: str, name: str, enum_values: tuple[str, ...],
-                     ctx: CellContext) -> ParsedColumn:
+                     ctx: CellContext, open_ended: bool = False) -> ParsedColumn:
     """The same, cell by cell with the reference parsers (slow; kept to check parse_column)."""
-    values, errors, redacted = parse_cells(list(cells), parser_for(ftype, name, enum_values, ctx), ctx)
-    return ParsedColumn(values=to_series(values, ftype), errors=errors, redacted=redacted)
+    parse = parser_for(ftype, name, enum_values, ctx, open_ended)
+    values, errors, redacted, open_end = parse_cells(list(cells), parse, ctx)
+    return ParsedColumn(values=to_series(values, ftype), errors=errors, redacted=redacted,
+                        open_ended=open_end)
 
 
 def parse_column(cells: Sequence[Any], ftype: str, name: str, enum_values: tuple[str, ...],
-                 ctx: CellContext) -> ParsedColumn:
-    """Parse one column of raw cells; same outcome as connectors.parse.parse_cells, cell by cell."""
+                 ctx: CellContext, open_ended: bool = False) -> ParsedColumn:
+    """Parse one column of raw cells; same outcome as connectors.parse.parse_cells, cell by cell.
+
+    `open_ended`: the field is an open-ended date (registers.toml); see connectors.parse.OPEN_END.
+    """
     n = len(cells)
-    parse = parser_for(ftype, name, enum_values, ctx)
+    parse = parser_for(ftype, name, enum_values, ctx, open_ended)
     is_text = np.array([type(c) is str for c in cells], dtype=bool)
     values = _empty_values(n, ftype)
     present = np.zeros(n, dtype=bool)
     errors: dict[int, str] = {}
     redacted: set[int] = set()
+    open_end: set[int] = set()
 
     text_pos = np.flatnonzero(is_text)
     if len(text_pos):
         texts = np.empty(len(text_pos), dtype=object)
         texts[:] = cells if len(text_pos) == n else [cells[i] for i in text_pos]
         codes, distinct = pd.factorize(texts)
-        u_values, u_present, u_reasons, u_redacted = _parse_texts(list(distinct), ftype, parse, ctx)
+        u_values, u_present, u_reasons, u_redacted, u_open = _parse_texts(list(distinct), ftype, parse, ctx,
+                                                                          open_ended)
         values[text_pos] = u_values[codes]
         present[text_pos] = u_present[codes]
         bad = np.flatnonzero(np.array([r is not None for r in u_reasons], dtype=bool)[codes])
         errors.update((int(text_pos[j]), u_reasons[codes[j]]) for j in bad)
         redacted.update(text_pos[u_redacted[codes]].tolist())
+        open_end.update(text_pos[u_open[codes]].tolist())
 
     other_pos = np.flatnonzero(~is_text)
     if len(other_pos):
-        o_values, o_errors, _ = parse_cells([cells[i] for i in other_pos], parse, ctx)
+        o_values, o_errors, _, o_open = parse_cells([cells[i] for i in other_pos], parse, ctx)
         errors.update((int(other_pos[j]), reason) for j, reason in o_errors.items())
+        open_end.update(other_pos[sorted(o_open)].tolist())
         filled = [j for j, v in enumerate(o_values) if v is not None]
         where = other_pos[filled]
         _store(values, where, [o_values[j] for j in filled], ftype)
         present[where] = True
     return ParsedColumn(values=_canonical(values, present, ftype), errors=dict(sorted(errors.items())),
-                        redacted=redacted)
+                        redacted=redacted, open_ended=open_end)

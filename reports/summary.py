@@ -8,7 +8,7 @@ import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 
-from audit.store.views import AlertView, RunView
+from audit.store.views import AlertView, RunView, SourceLoadView
 
 LEVELS = ("critical", "high", "medium", "low", "informational")
 #: Combined-risk weight of one alert at each level (a critical alert outweighs many low ones).
@@ -94,12 +94,22 @@ def novelty(run: RunView, alerts: list[AlertView], resolved: list[AlertView]) ->
             "resolved": len(resolved)}
 
 
+def open_ended(source: SourceLoadView) -> dict[str, int]:
+    """Open-ended date field -> cells read as "no end date" (31/12/9999 ...), over the source's
+    files (connectors.FileInfo.open_ended; runs recorded before it was kept have none)."""
+    total: Counter = Counter()
+    for f in source.files:
+        total.update(f.get("open_ended") or {})
+    return dict(total)
+
+
 def quality(run: RunView) -> list[dict]:
-    """Per source: rows read / accepted / quarantined, share quarantined, top reasons, status."""
+    """Per source: rows read / accepted / quarantined, share quarantined, top reasons, status,
+    and the cells of open-ended date fields read as blank ("no end date")."""
     out = []
     for s in run.sources:
         share = (s.rows_quarantined / s.rows_read) if s.rows_read else 0.0
-        out.append({"source": s, "share": share,
+        out.append({"source": s, "share": share, "open_ended": open_ended(s),
                     "reconciles": s.rows_read == s.rows_accepted + s.rows_quarantined})
     return out
 

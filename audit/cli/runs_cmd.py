@@ -12,6 +12,8 @@ from rich.table import Table
 from audit.cli.common import ConfigOption, console, fail, friendly_errors, load_settings
 from audit.store import Store, open_store
 from audit.store.queries import NotFound, list_runs, run_view
+from connectors.frame import open_ended_note
+from reports.summary import open_ended
 
 runs_app = typer.Typer(help="Runs of the audit: status, counts, sources, deliveries.", no_args_is_help=True)
 
@@ -73,6 +75,7 @@ def show_cmd(run_id: int, config: Optional[Path] = ConfigOption) -> None:
                     + (f", {src.rows_quarantined} quarantined" if src.rows_quarantined else ""))
             if src.top_reasons:
                 line += "; commonest problems: " + "; ".join(f"{r} ({n})" for r, n in src.top_reasons[:3])
+            line += "".join(f"; {open_ended_note(fname, n)}" for fname, n in open_ended(src).items())
             console.print(line)
         else:
             console.print(f"  [red]source {src.source} ({src.register}) FAILED[/red]: {src.error}")

@@ -32,6 +32,9 @@ class Field:
     ordered: bool = False
     entity: str | None = None  # person | org | address
     key: str | None = None  # derived key column the entity resolver fills
+    #: a date field where a far-future date (31/12/9999 and the like) means "no end date": the
+    #: connectors read it as blank (open) and count it instead of quarantining the row
+    open_ended: bool = False
 
     def rank(self, value: str) -> int:
         """Position of an ordered enum value (for lt/gt comparisons)."""
@@ -83,11 +86,14 @@ def _parse(data: dict, origin: str) -> dict[str, Register]:
                 sensitivity=f.get("sensitivity", "internal"), required=f.get("required", False),
                 derived=f.get("derived", False), values=tuple(f.get("values", ())),
                 ordered=f.get("ordered", False), entity=f.get("entity"), key=f.get("key"),
+                open_ended=f.get("open_ended", False),
             )
             if fld.type not in FIELD_TYPES:
                 raise DictionaryError(f"{origin}: {rname}.{fld.name}: type {fld.type!r} not in {FIELD_TYPES}")
             if fld.sensitivity not in SENSITIVITIES:
                 raise DictionaryError(f"{origin}: {rname}.{fld.name}: sensitivity {fld.sensitivity!r}")
+            if fld.open_ended and fld.type != "date":
+                raise DictionaryError(f"{origin}: {rname}.{fld.name}: open_ended is for date fields, not {fld.type}")
             if fld.type == "enum" and not fld.values:
                 raise DictionaryError(f"{origin}: {rname}.{fld.name}: enum without values")
             if fld.name in fields:

@@ -97,9 +97,9 @@ def test_parse_cells_marks_blank_redacted_long_and_bad():
     ctx = CellContext(date_formats=["%d/%m/%Y"], redacted=["REDACTED PERSONAL DATA"],
                       hash_key=DEV_HASH_KEY.encode())
     cells = ["1.00", "", None, " redacted personal data ", "x" * 10_001, "oops", "1.00"]
-    values, errors, redacted = parse_cells(cells, parser_for("money", "net_amount", (), ctx), ctx)
+    values, errors, redacted, open_ended = parse_cells(cells, parser_for("money", "net_amount", (), ctx), ctx)
     assert values == [100, None, None, None, None, None, 100]
-    assert redacted == {3}
+    assert redacted == {3} and open_ended == set()
     assert errors[4].startswith("longer than 10,000 characters")
     assert "not an amount" in errors[5]
     assert set(errors) == {4, 5}

@@ -4,7 +4,8 @@ reasons at the same positions, same redacted cells, the same exception when the 
 
 Corpora: a seeded random corpus of tens of thousands of cells per field type built from the
 shapes real registers hold (good and bad), plus hypothesis-generated columns, plus whole loads
-through `pull` with each path.
+through `pull` with each path. Date columns are checked both as ordinary and as open-ended fields
+("no end date" sentinels such as 31/12/9999 read as blank and reported at the same positions).
 """
 from __future__ import annotations
 
@@ -88,22 +89,27 @@ def _cell(rnd: random.Random):
     return text
 
 
-def _ctx(formats: list[str]) -> CellContext:
+#: a force's own "no end date" sentinels (config open_end_dates), inside the fast path's years
+OWN_SENTINELS = frozenset({date(2100, 1, 1), date(2024, 12, 31)})
+
+
+def _ctx(formats: list[str], open_end_dates: frozenset[date] = frozenset()) -> CellContext:
     return CellContext(date_formats=formats, values=VALUE_MAP,
-                       redacted=["REDACTED PERSONAL DATA", "REDACTED", "n/a", "0"])
+                       redacted=["REDACTED PERSONAL DATA", "REDACTED", "n/a", "0"],
+                       open_end_dates=open_end_dates)
 
 
-def _outcome(fn, cells, ftype, ctx):
+def _outcome(fn, cells, ftype, ctx, open_ended):
     try:
-        got = fn(cells, ftype, "transaction_type", ENUM, ctx)
+        got = fn(cells, ftype, "transaction_type", ENUM, ctx, open_ended=open_ended)
     except Exception as e:  # the reference failing (e.g. a date beyond datetime64[ns]) must be matched
         return type(e)
     return got
 
 
-def assert_same(cells: list, ftype: str, ctx: CellContext) -> None:
-    want = _outcome(reference_column, cells, ftype, ctx)
-    got = _outcome(parse_column, cells, ftype, ctx)
+def assert_same(cells: list, ftype: str, ctx: CellContext, open_ended: bool = False) -> None:
+    want = _outcome(reference_column, cells, ftype, ctx, open_ended)
+    got = _outcome(parse_column, cells, ftype, ctx, open_ended)
     if isinstance(want, type):
         assert got is want, f"reference raised {want.__name__}, vectorised gave {got}"
         return
@@ -112,6 +118,8 @@ def assert_same(cells: list, ftype: str, ctx: CellContext) -> None:
     assert got.errors == want.errors
     assert list(got.errors) == list(want.errors)  # same order: quarantine lines come out in it
     assert got.redacted == want.redacted
+    assert got.open_ended == want.open_ended
+    assert open_ended or not got.open_ended  # only an open-ended field has sentinels
 
 
 def _in_range(cell) -> bool:
@@ -138,6 +146,52 @@ def test_dates_in_every_format_set_match_reference(formats):
     assert_same(cells, "date", _ctx(formats))
 
 
+def _sentinel_cell(rnd: random.Random):
+    """A cell of an end / expiry date column: sentinels in every shape, real dates, bad cells."""
+    far = rnd.choice([date(9999, 12, 31), date(3000, 1, 1), date(2999, 12, 31), date(2262, 1, 1),
+                      date(2262, 4, 11), date(2262, 4, 12), date(2261, 12, 31)])
+    near = rnd.choice(sorted(OWN_SENTINELS) + [date(2026, 5, 1), date(2100, 1, 2)])
+    d = rnd.choice([far, near])
+    serial = (d - date(1899, 12, 30)).days
+    return rnd.choice([
+        d.strftime("%d/%m/%Y"), d.isoformat(), f"{d.isoformat()} 00:00:00", d.strftime("%Y%m%d"),
+        d.strftime("%m/%d/%Y"), d, datetime.combine(d, time(23, 59, 59)), serial, float(serial),
+        Decimal(serial), str(serial), _date_text(rnd), rnd.choice(ODD), None])
+
+
+@pytest.mark.parametrize("formats", FORMAT_SETS)
+@pytest.mark.parametrize("own", [frozenset(), OWN_SENTINELS], ids=["default", "own_sentinels"])
+def test_open_ended_sentinels_match_reference(formats, own):
+    rnd = random.Random(f"open{formats}{sorted(own)}")
+    cells = [_sentinel_cell(rnd) for _ in range(4_000)]
+    ctx = _ctx(formats, own)
+    assert_same(cells, "date", ctx, open_ended=True)
+    assert_same(cells, "date", ctx, open_ended=False)  # the same cells in an ordinary date field
+    got = parse_column(cells, "date", "end_date", (), ctx, open_ended=True)
+    assert len(got.open_ended) > 200  # the corpus really holds sentinels the parsers recognise
+
+
+def test_open_ended_fast_and_slow_paths_agree_on_every_shape():
+    """Sentinels are blank and reported whichever path reads them; ordinary fields quarantine them."""
+    ctx = _ctx(["%d/%m/%Y"], frozenset({date(2100, 1, 1)}))
+    cells = ["31/12/9999", "9999-12-31", "9999-12-31 00:00:00", "01/01/3000", "31/12/2999",
+             datetime(9999, 12, 31), date(9999, 12, 31), 2_958_465, "01/01/2100", "02/01/2100",
+             "11/04/2262", "31/12/2261", "", "REDACTED", "soon"]
+    got = parse_column(cells, "date", "end_date", (), ctx, open_ended=True)
+    assert got.open_ended == set(range(9)) | {10}
+    assert got.values.isna().tolist() == [True] * 9 + [False, True, False, True, True, True]
+    assert got.values[9] == pd.Timestamp("2100-01-02") and got.values[11] == pd.Timestamp("2261-12-31")
+    assert got.errors == {14: "'soon' is not a date in any of the formats: %d/%m/%Y, ISO yyyy-mm-dd, "
+                              "Excel serial number"}
+    assert got.redacted == {13}
+    plain = parse_column(cells, "date", "offered_date", (), ctx, open_ended=False)
+    assert plain.open_ended == set()
+    assert set(plain.errors) == set(range(8)) | {14}
+    assert all("outside the dates this tool can hold" in plain.errors[i] for i in range(8))
+    assert plain.values[8] == pd.Timestamp("2100-01-01")  # a force's sentinel is a date elsewhere
+    assert plain.values[10] == pd.Timestamp("2262-04-11")  # the last day pandas holds is a date there
+
+
 def test_fast_paths_are_exercised():
     """The corpus really reaches the fast converters (not only the reference fallback)."""
     ctx = _ctx(["%d/%m/%Y"])
@@ -159,9 +213,9 @@ any_cells = st.one_of(text_cells, st.none(), st.integers(-10**6, 10**6), st.bool
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cells=st.lists(any_cells, max_size=60), ftype=st.sampled_from(TYPES),
-       formats=st.sampled_from(FORMAT_SETS))
-def test_hypothesis_columns_match_reference(cells, ftype, formats):
-    assert_same(cells, ftype, _ctx(formats))
+       formats=st.sampled_from(FORMAT_SETS), open_ended=st.booleans())
+def test_hypothesis_columns_match_reference(cells, ftype, formats, open_ended):
+    assert_same(cells, ftype, _ctx(formats, OWN_SENTINELS), open_ended=open_ended and ftype == "date")
 
 
 def _in_range_date(rnd: random.Random) -> str:
