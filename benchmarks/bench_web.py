@@ -69,7 +69,9 @@ def serve(url: str, port: int, workers: int, folder: str) -> subprocess.Popen:
 
 
 def _proc_table() -> dict[int, tuple[int, int, str]]:
-    """pid -> (parent pid, CPU ticks used so far, command name), from Linux /proc."""
+    """pid -> (parent pid, CPU ticks used so far by it and its exited children, command name),
+    from Linux /proc. Counting exited children matters for PostgreSQL: a backend that ends with
+    its connection leaves its CPU time with the postmaster."""
     table = {}
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
@@ -77,8 +79,8 @@ def _proc_table() -> dict[int, tuple[int, int, str]]:
                 head, tail = (d / "stat").read_text().rsplit(")", 1)
             except OSError:
                 continue
-            fields = tail.split()
-            table[int(d.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]), head.split("(", 1)[1])
+            fields = tail.split()  # fields 11-14: utime, stime, and cutime, cstime of reaped children
+            table[int(d.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]), head.split("(", 1)[1])
     return table
 
 
