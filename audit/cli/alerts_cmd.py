@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from audit.cli.common import ConfigOption, console, fail
 from audit.cli.runs_cmd import open_store_from
@@ -41,11 +43,31 @@ def list_cmd(config: Optional[Path] = ConfigOption,
     if as_json:
         typer.echo(json.dumps([asdict(a) for a in alerts], default=str, indent=1))
         return
-    t = Table("id", "period", "level", "status", "novelty", "rule", "subject", "title")
+    if not alerts:
+        console.print("no alerts match")
+        return
+    console.print(alerts_table(alerts, console.width))
+
+
+WIDE = 120  # from this terminal width on, one table row per alert; below it, two lines per alert
+
+
+def alerts_table(alerts, width: int) -> Table:
+    """The alert list. Wide terminals: a table with every column. Narrow ones (80 columns): the
+    short fields on one line and the title on the next, so neither is squeezed into a sliver."""
+    if width >= WIDE:
+        t = Table("id", "period", "level", "status", "novelty", "rule", "subject", "title", box=box.SIMPLE_HEAD)
+        for a in alerts:
+            t.add_row(str(a.id), a.period, a.level, a.status, a.novelty, a.rule_name,
+                      a.subject_name or a.subject or "-", a.title)
+        return t
+    t = Table("id", "level, status, period, rule, subject / title", box=box.SIMPLE_HEAD, pad_edge=False)
+    t.columns[0].justify = "right"
     for a in alerts:
-        t.add_row(str(a.id), a.period, a.level, a.status, a.novelty, a.rule_name,
-                  a.subject_name or a.subject or "-", a.title)
-    console.print(t if alerts else "no alerts match")
+        head = Text.assemble((a.level, "bold"), f" {a.status} {a.period} ", (a.rule_name, "cyan"),
+                             f" {a.subject_name or a.subject or '-'}")
+        t.add_row(str(a.id), Text("\n").join([head, Text(a.title)]))
+    return t
 
 
 @alerts_app.command("show")

@@ -75,3 +75,23 @@ def test_runs_show_explains_a_failed_source(config_file, store_url):
     assert "source hr (workforce) FAILED" in out and "could not connect to the HR database" in out
     assert "incomplete" in out
     store.dispose()
+
+
+def test_alert_list_reads_in_an_80_column_terminal(store_url):
+    """Narrow terminals get two lines per alert: nothing cut, nothing wrapped to a sliver."""
+    from rich.console import Console
+
+    from audit.cli.alerts_cmd import alerts_table
+    from audit.store.queries import list_alerts
+
+    store = open_store(store_url)
+    record_run(store, factory.build("2026-10", ["a", "b", "c"]))
+    alerts = list_alerts(store)
+    for width in (80, 160):
+        out = Console(width=width, record=True, color_system=None)
+        out.print(alerts_table(alerts, width))
+        text = out.export_text()
+        assert max(len(line.rstrip()) for line in text.splitlines()) <= width
+        for a in alerts:
+            assert a.rule_name in text and flat(a.title) in flat(text), (width, a.id)
+        assert ("novelty" in text) == (width >= 120)
