@@ -11,6 +11,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -93,10 +94,52 @@ class ExportsSection(_Section):
     destinations: list[Destination] = Field(default_factory=list)
 
 
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def secure_url(url: str) -> bool:
+    """An absolute https URL, or plain http to this machine (a test identity provider)."""
+    parts = urlsplit(url)
+    if not parts.hostname or parts.fragment:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS)
+
+
+def _check_web_url(url: str, key: str) -> None:
+    if not secure_url(url) or urlsplit(url).query:
+        raise ValueError(f"{key} must be an https URL without query or fragment, like https://sso.example.org "
+                         "(plain http is allowed only for 127.0.0.1 or localhost)")
+
+
+class OidcSection(_Section):
+    """[web.oidc]: optional single sign-on through an OpenID Connect provider (audit.web.oidc)."""
+
+    issuer: str = Field(description="The provider's issuer URL, exactly as its discovery document gives it")
+    client_id: str = Field(min_length=1, max_length=512)
+    client_secret: str = Field(description="Must be an environment reference like ${OIDC_CLIENT_SECRET}")
+    redirect_url: str | None = Field(None, description="Default: this app's /login/oidc/callback")
+    username_claim: str = Field("preferred_username", min_length=1)
+    scopes: str = "openid profile email"
+    button_label: str = Field("single sign-on", min_length=1, max_length=80)
+
+    @model_validator(mode="after")
+    def _check(self) -> "OidcSection":
+        _check_web_url(self.issuer, "issuer")
+        if self.redirect_url is not None:
+            _check_web_url(self.redirect_url, "redirect_url")
+        if not _ENV_REF.fullmatch(self.client_secret):
+            raise ValueError("client_secret must be an environment reference like ${OIDC_CLIENT_SECRET}, "
+                             "not the secret itself")
+        if "openid" not in self.scopes.split():
+            raise ValueError("scopes must include openid")
+        return self
+
+
 class WebSection(_Section):
     host: str = "127.0.0.1"
     port: int = 8000
     session_minutes: int = 30
+    oidc: OidcSection | None = Field(None, description="Single sign-on; absent = local accounts only")
 
 
 class Settings(_Section):

@@ -31,17 +31,21 @@ def add_cmd(name: str, config: Optional[Path] = ConfigOption,
                 None, help="limit a reviewer to alerts about staff of this department (default: force-wide)"),
             person_id: Optional[str] = typer.Option(
                 None, "--person-id", help="the user's own person id (segregation of duties)"),
-            password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from stdin")) -> None:
-    """Add a user; the password is asked twice (or read from stdin) and stored as an argon2 hash."""
+            password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from stdin"),
+            sso: bool = typer.Option(False, "--sso", help="single sign-on only (\\[web.oidc]): no password")) -> None:
+    """Add a user; the password is asked twice (or read from stdin) and stored as an argon2 hash.
+    With --sso the account has no password and signs in through the OpenID Connect provider only."""
     from audit.web.users import UserError, add_user
 
+    if sso and password_stdin:
+        fail("--sso accounts have no password: leave out --password-stdin", 2)
     store = open_store_from(config)
     try:
-        u = add_user(store, name, role, _password(password_stdin), actor=current_user(),
-                     department=department, person_id=person_id)
+        u = add_user(store, name, role, None if sso else _password(password_stdin), actor=current_user(),
+                     department=department, person_id=person_id, sso_only=sso)
     except UserError as e:
         fail(str(e), 2)
-    console.print(f"added {u.name} ({u.role})")
+    console.print(f"added {u.name} ({u.role}{', single sign-on only' if u.sso_only else ''})")
 
 
 @users_app.command("list")
@@ -49,9 +53,10 @@ def list_cmd(config: Optional[Path] = ConfigOption) -> None:
     """List users."""
     from audit.web.users import list_users
 
-    t = Table("name", "role", "department", "person id", "status")
+    t = Table("name", "role", "department", "person id", "status", "sign-in")
     for u in list_users(open_store_from(config)):
-        t.add_row(u.name, u.role, u.department or "-", u.person_id or "-", "active" if u.active else "disabled")
+        t.add_row(u.name, u.role, u.department or "-", u.person_id or "-", "active" if u.active else "disabled",
+                  "sso only" if u.sso_only else "password")
     console.print(t)
 
 

@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from audit.settings import Settings, load
 from audit.store import open_store
 from audit.store.db import Store
-from audit.web import render, routes_admin, routes_alerts, routes_auth, routes_runs  # noqa: F401 (declare routes)
+from audit.web import render, routes_admin, routes_alerts, routes_auth, routes_runs, routes_setup  # noqa: F401 (declare routes)
 from audit.web.listing_cache import ListingCache
 from audit.web.pages import PUBLIC, ROUTES, endpoint
 from audit.web.security import SecurityHeaders, http_error, server_error
@@ -28,6 +28,7 @@ from audit.web.security import SecurityHeaders, http_error, server_error
 log = logging.getLogger("audit.web")
 CONFIG_ENV = "INTEGRITY_AUDIT_CONFIG"  # the config file a worker process loads
 HOST_ENV = "INTEGRITY_AUDIT_WEB_HOST"  # the address served (decides Secure cookies)
+SETUP_ENV = "INTEGRITY_AUDIT_SETUP_TOKEN"  # the first-run setup token (audit.web.routes_setup)
 _REPORT_CSS = render.report_css()
 
 
@@ -38,8 +39,9 @@ async def report_css(request: Request) -> Response:
 report_css.roles = PUBLIC  # type: ignore[attr-defined]
 
 
-def create_app(settings: Settings, store: Store | None = None) -> Starlette:
-    """The review web app over `store` (default: the store named by settings, migrated)."""
+def create_app(settings: Settings, store: Store | None = None, setup_token: str | None = None) -> Starlette:
+    """The review web app over `store` (default: the store named by settings, migrated). With a
+    `setup_token`, /setup can create the first administrator while the store has no accounts."""
     store = store or open_store(settings.store_url)
     routes = [Route(spec.path, endpoint(spec), methods=list(spec.methods), name=f"{spec.name}")
               for spec in ROUTES]
@@ -50,14 +52,17 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     app.state.store = store
     app.state.settings = settings
     app.state.listing_cache = ListingCache()
+    app.state.setup_token = setup_token
     return app
 
 
 def app_from_environment() -> Starlette:
     """The app in a uvicorn worker process: settings from the file named by INTEGRITY_AUDIT_CONFIG
-    (default: the embedded config.toml), the served address from INTEGRITY_AUDIT_WEB_HOST, over a
-    store the parent process has already migrated."""
+    (default: the embedded config.toml), the served address from INTEGRITY_AUDIT_WEB_HOST and the
+    first-run setup token from INTEGRITY_AUDIT_SETUP_TOKEN, over a store the parent process has
+    already migrated."""
     settings = load(os.environ.get(CONFIG_ENV) or None)
     if os.environ.get(HOST_ENV):
         settings.web.host = os.environ[HOST_ENV]
-    return create_app(settings, open_store(settings.store_url, migrate=False))
+    return create_app(settings, open_store(settings.store_url, migrate=False),
+                      setup_token=os.environ.get(SETUP_ENV) or None)

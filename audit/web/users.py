@@ -5,13 +5,14 @@ CSRF token). Every change is an audit event through audit.store.trail.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, func, select
 
 from audit.store import trail
 from audit.store.db import Store
@@ -23,6 +24,10 @@ MIN_PASSWORD = 12
 # here, so sign-in stays quick for many users while guessing stays expensive.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 _DUMMY_HASH = _HASHER.hash("not a real password, used to keep failed logins as slow as real ones")
+# Stored instead of a hash for an account that signs in by single sign-on only: never an argon2
+# hash (those start with "$argon2"), so no password matches it (see authenticate).
+SSO_ONLY = "!sso-only"
+_NAME_PUNCTUATION = re.compile(r"[.\-_@]")  # allowed in user names besides letters and digits
 
 
 class UserError(ValueError):
@@ -36,6 +41,7 @@ class User:
     department: str | None
     person_id: str | None
     active: bool
+    sso_only: bool = False  # set by list_users / get_user (sessions do not load it)
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,8 @@ class SessionInfo:
 
 
 def _user(u: WebUser) -> User:
-    return User(name=u.name, role=u.role, department=u.department, person_id=u.person_id, active=u.active)
+    return User(name=u.name, role=u.role, department=u.department, person_id=u.person_id, active=u.active,
+                sso_only=u.password_hash == SSO_ONLY)
 
 
 def _clean(value: str | None) -> str | None:
@@ -58,24 +65,42 @@ def check_password(password: str) -> None:
         raise UserError(f"the password must be at least {MIN_PASSWORD} characters long")
 
 
-def add_user(store: Store, name: str, role: str, password: str, *, actor: str,
-             department: str | None = None, person_id: str | None = None) -> User:
+def add_user(store: Store, name: str, role: str, password: str | None, *, actor: str,
+             department: str | None = None, person_id: str | None = None, sso_only: bool = False,
+             only_first: bool = False) -> User:
+    """Add an enabled account. An `sso_only` one has no password: it signs in by OIDC only.
+    `only_first` (first-run setup): refuse unless it is the store's first account."""
     name = (name or "").strip()
-    if not name or len(name) > 128 or not name.replace(".", "").replace("-", "").replace("_", "").isalnum():
-        raise UserError("a user name is 1-128 letters, digits, '.', '-' or '_'")
+    if not name or len(name) > 128 or not _NAME_PUNCTUATION.sub("", name).isalnum():
+        raise UserError("a user name is 1-128 letters, digits, '.', '-', '_' or '@' (for e-mail style names)")
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    check_password(password)
+    if sso_only and password:
+        raise UserError("an account for single sign-on only has no password")
+    if not sso_only:
+        check_password(password or "")
     with store.write() as s:
         if s.get(WebUser, name) is not None:
             raise UserError(f"user {name!r} already exists")
         u = WebUser(name=name, role=role, department=_clean(department), person_id=_clean(person_id),
-                    password_hash=_HASHER.hash(password), active=True, created_at=store.now())
+                    password_hash=SSO_ONLY if sso_only else _HASHER.hash(password), active=True,
+                    created_at=store.now())
         s.add(u)
         s.flush()
         trail.append(s, store, actor=actor, action="user.add", obj=f"user:{name}",
-                     details={"role": role, "department": u.department, "person_id": u.person_id})
+                     details={"role": role, "department": u.department, "person_id": u.person_id,
+                              **({"sso_only": True} if sso_only else {})})
+        # Counted after the trail append, which serialises writers (PostgreSQL advisory lock, SQLite
+        # BEGIN IMMEDIATE): every account committed before us is seen, so two setups cannot both win.
+        if only_first and s.execute(select(func.count()).select_from(WebUser)).scalar_one() > 1:
+            raise UserError("an account already exists, so first-run setup is closed")
         return _user(u)
+
+
+def has_accounts(store: Store) -> bool:
+    """Whether the store has any web account at all (first-run setup is open only while not)."""
+    with store.read() as s:
+        return s.execute(select(WebUser.name).limit(1)).first() is not None
 
 
 def list_users(store: Store) -> list[User]:
@@ -117,12 +142,13 @@ def authenticate(store: Store, name: str, password: str) -> User | None:
     """The active user if the password is right, else None (same cost either way)."""
     with store.read() as s:
         u = s.get(WebUser, (name or "").strip())
-        stored = u.password_hash if u is not None and u.active else _DUMMY_HASH
+        usable = u is not None and u.active and u.password_hash != SSO_ONLY
+        stored = u.password_hash if usable else _DUMMY_HASH
         try:
             _HASHER.verify(stored, password or "")
         except (VerificationError, InvalidHashError):
             return None
-        if u is None or not u.active:
+        if not usable:
             return None
         user, needs_rehash = _user(u), _HASHER.check_needs_rehash(stored)
     if needs_rehash:

@@ -2,13 +2,15 @@
 
 The matrix is enumerated from the app's router, so adding a route without deciding who may use
 it fails this test. Allowed = the request reaches the handler (any status but 403/404 and not a
-redirect to sign-in); refused = 403, or a redirect to sign-in for anonymous page views."""
+redirect to sign-in); refused = 403, or a redirect to sign-in for anonymous page views. Single
+sign-on is configured (against the mock provider), so its routes answer instead of 404."""
 from __future__ import annotations
 
 import pytest
 from starlette.routing import Mount, Route
 
-from webtest import login_csrf_of
+from mock_idp import SECRET, SECRET_ENV, MockIdP, attach, oidc_config
+from webtest import login_csrf_of, settings_for, write_outputs
 
 ROLES = ("reviewer", "ccu", "auditor", "admin")
 USER_OF = {"reviewer": "rob", "ccu": "cara", "auditor": "aude", "admin": "adam"}
@@ -18,6 +20,8 @@ PUBLIC = "public"
 MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
+    ("GET", "/login/oidc"): PUBLIC,
+    ("GET", "/login/oidc/callback"): PUBLIC,
     ("POST", "/logout"): ALL,
     ("GET", "/"): ALL,
     ("GET", "/alerts"): ALERTS,
@@ -38,6 +42,10 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/admin/users/{name}/disable"): {"admin"},
     ("POST", "/admin/users/{name}/enable"): {"admin"},
     ("POST", "/admin/users/{name}/password"): {"admin"},
+    # PUBLIC (no session needed), but 404 to everyone unless serve printed a setup token and the
+    # store has no accounts: this app has no token and the store has accounts (tests/web/test_setup.py).
+    ("GET", "/setup"): set(),
+    ("POST", "/setup"): set(),
     ("GET", "/static/report.css"): PUBLIC,
     ("GET", "/static"): PUBLIC,
 }
@@ -48,6 +56,18 @@ STATIC_PROBE = {"/static": "/static/app.css"}
 # Form data that passes the role and CSRF gates but is refused by validation (no state change).
 FORMS = {"/alerts/{alert_id}/status": {"status": "no_further_action"}, "/admin/users": {"name": "x"},
          "/login": {"username": ""}}
+
+
+@pytest.fixture
+def app(store, tmp_path, monkeypatch):
+    from audit.web import create_app
+
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    write_outputs(tmp_path / "out")
+    web = create_app(settings_for(tmp_path / "out", oidc=oidc_config()), store)
+    provider = attach(web, MockIdP())
+    yield web
+    provider.close()
 
 
 def app_routes(app) -> set[tuple[str, str]]:
