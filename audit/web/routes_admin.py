@@ -23,17 +23,23 @@ def _user_call(call, *args, **kwargs):
 @route("/admin/users", ("GET",), access.ADMIN)
 def users_page(ctx: Ctx):
     return ctx.render("users.html", users=list_users(ctx.store), roles=ROLES,
+                      sso=ctx.settings.web.oidc is not None,
                       message=ctx.request.query_params.get("msg", "")[:200])
 
 
 @route("/admin/users", ("POST",), access.ADMIN)
 def users_add(ctx: Ctx):
-    if ctx.form.get("password", "") != ctx.form.get("password2", ""):
+    """Add an account: with a password, or (when single sign-on is configured) SSO-only."""
+    sso_only = ctx.field("sign_in") == "sso"
+    if sso_only and ctx.settings.web.oidc is None:
+        raise BadRequest("Single sign-on is not configured ([web.oidc] in config.toml): give the account a password.")
+    password = None if sso_only else ctx.form.get("password", "")
+    if not sso_only and password != ctx.form.get("password2", ""):
         raise BadRequest("The two passwords are not the same.")
-    u = _user_call(add_user, ctx.store, ctx.field("name"), ctx.field("role"), ctx.form.get("password", ""),
-                   actor=ctx.user.name, department=ctx.field("department"), person_id=ctx.field("person_id"))
+    u = _user_call(add_user, ctx.store, ctx.field("name"), ctx.field("role"), password, actor=ctx.user.name,
+                   department=ctx.field("department"), person_id=ctx.field("person_id"), sso_only=sso_only)
     ctx.audited = True
-    return _back(f"User {u.name} added as {u.role}.")
+    return _back(f"User {u.name} added as {u.role}{' (single sign-on only)' if sso_only else ''}.")
 
 
 @route("/admin/users/{name}/disable", ("POST",), access.ADMIN)

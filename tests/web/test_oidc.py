@@ -371,3 +371,31 @@ def test_users_add_sso_from_the_command_line(tmp_path):
     assert users.get_user(store, "sam").sso_only and users.get_user(store, "kim") is None
     assert trail.events(store, obj="user:sam")[0]["details"]["sso_only"] is True
     store.dispose()
+
+
+def test_the_admin_page_adds_an_sso_only_account_that_can_then_sign_in(sso_app, idp, store):
+    from webtest import login
+
+    with TestClient(sso_app, follow_redirects=False) as admin:
+        csrf = login(admin, "adam")
+        page = admin.get("/admin/users")
+        assert 'value="sso"' in page.text
+        r = admin.post("/admin/users", data={"csrf": csrf, "name": "sam.sso", "role": "reviewer", "sign_in": "sso",
+                                             "password": "", "password2": ""})
+        assert r.status_code == 303 and "single%20sign-on%20only" in r.headers["location"]
+        assert "single sign-on only" in admin.get("/admin/users").text
+    sam = next(u for u in users.list_users(store) if u.name == "sam.sso")
+    assert sam.sso_only and sam.role == "reviewer"
+    assert users.authenticate(store, "sam.sso", "") is None  # no password sign-in, ever
+    idp.user = "sam.sso"
+    with TestClient(sso_app, follow_redirects=False) as browser:
+        r = browser.get(start(browser, idp))
+        assert r.status_code == 200 and browser.get("/alerts").status_code == 200
+
+
+def test_without_sso_configured_the_admin_page_only_adds_password_accounts(client_for, store):
+    admin = client_for("adam")
+    assert 'value="sso"' not in admin.get("/admin/users").text
+    r = admin.post("/admin/users", data={"csrf": admin.csrf, "name": "sam", "role": "reviewer", "sign_in": "sso"})
+    assert r.status_code == 400 and "not configured" in r.text
+    assert "sam" not in {u.name for u in users.list_users(store)}
