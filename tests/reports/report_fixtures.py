@@ -3,8 +3,11 @@ rules, registers, levels and departments, with hostile register text (HTML, form
 (A module of its own, uniquely named, so test files can import it unambiguously.)"""
 from __future__ import annotations
 
+import importlib.util
 import random
 from datetime import date, datetime, timedelta, timezone
+
+from pathlib import Path
 
 from audit.store.views import (AlertView, DispositionView, FactView, LinkView, RunView,
                                SourceLoadView)
@@ -153,3 +156,10 @@ def make_run(n_alerts: int = 48, seed: int = 7, failed_source: bool = True,
         resolved=resolved, trend=trend)
 
 
+def store_run_factory():
+    """tests/store/factory.py (RunInputs for record_run), loaded under a name of its own."""
+    path = Path(__file__).resolve().parents[1] / "store" / "factory.py"
+    spec = importlib.util.spec_from_file_location("store_run_factory", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

@@ -3,7 +3,6 @@ count goes from the load through the store into the HTML report and `runs show`.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -13,17 +12,10 @@ from audit import pipeline
 from audit.cli import app
 from audit.store import open_store, record_run
 from audit.store.queries import run_view
+from report_fixtures import store_run_factory
 from reports import html
 
 NOTE = "2 cell(s) in end_date read as open-ended (9999-12-31 and similar)"
-
-
-def _store_factory():
-    path = Path(__file__).resolve().parents[1] / "store" / "factory.py"
-    spec = importlib.util.spec_from_file_location("store_run_factory", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_open_ended_cells_reach_the_report_and_runs_show(tmp_path):
@@ -36,7 +28,7 @@ def test_open_ended_cells_reach_the_report_and_runs_show(tmp_path):
     (loaded,) = pipeline._source_inputs(load)
     assert loaded.files[0]["open_ended"] == {"end_date": 2}
 
-    run = _store_factory().build("2026-03", range(1, 3))
+    run = store_run_factory().build("2026-03", range(1, 3))
     url = f"sqlite:///{tmp_path / 'store.db'}"
     store = open_store(url)
     try:

@@ -3,7 +3,6 @@ publish (report + exports + deliveries recorded on the run) and the report / exp
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
@@ -14,22 +13,15 @@ from audit.cli import app
 from audit.settings import load
 from audit.store import open_store, record_run
 from audit.store.queries import run_view
+from report_fixtures import store_run_factory
 
 import reports
-
-
-def _store_factory():
-    path = Path(__file__).resolve().parents[1] / "store" / "factory.py"
-    spec = importlib.util.spec_from_file_location("store_run_factory", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture
 def recorded(tmp_path, monkeypatch):
     """A store with two recorded runs (2026-02 then 2026-03, one source failed) and a config."""
-    factory = _store_factory()
+    factory = store_run_factory()
     url = f"sqlite:///{tmp_path / 'store.db'}"
     store = open_store(url)
     record_run(store, factory.build("2026-02", range(1, 6)))

@@ -5,35 +5,14 @@ flow cookie must come back on a cross-site navigation, and the SameSite=Strict s
 only sent once the "Signed in" page refreshes to the destination (a same-site navigation)."""
 from __future__ import annotations
 
-import threading
-import time
-from contextlib import contextmanager
 
 import pytest
 
 from mock_idp import SECRET, SECRET_ENV, MockIdP, oidc_config
-from test_browser import ARTIFACTS, browser, free_port, open_page  # noqa: F401 (browser is a fixture)
-from webtest import settings_for, write_outputs
+from test_browser import ARTIFACTS, browser, open_page  # noqa: F401 (browser is a fixture)
+from webtest import free_port, serving, settings_for, write_outputs
 
 pytestmark = pytest.mark.browser
-
-
-@contextmanager
-def serving(asgi_app, port: int):
-    import uvicorn
-
-    srv = uvicorn.Server(uvicorn.Config(asgi_app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield
-    finally:
-        srv.should_exit = True
-        thread.join(10)
 
 
 def test_sso_sign_in_in_a_real_browser_across_sites(browser, store, tmp_path, monkeypatch):  # noqa: F811
