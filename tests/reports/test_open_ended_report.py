@@ -3,7 +3,6 @@ count goes from the load through the store into the HTML report and `runs show`.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 from typer.testing import CliRunner
 
