@@ -84,14 +84,30 @@ def _sorted_conds(conds) -> tuple[dict, ...]:
     return tuple(sorted((_cond(c) for c in conds), key=lambda d: json.dumps(d, sort_keys=True)))
 
 
-def _cmp(left, op, right, offset=None, sign=1) -> dict:
-    return {"left": list(left), "op": op, "right": list(right), "offset": num_json(offset) if offset is not None else None,
-            "sign": sign}
+def _cmp(left, op, right, offset=None, sign=1, blank=None) -> dict:
+    out = {"left": list(left), "op": op, "right": list(right), "offset": num_json(offset) if offset is not None else None,
+           "sign": sign}
+    if blank == "open":  # only when set: `not_evaluable` is the default and leaves the version unchanged
+        out["blank"] = "open"
+    return out
+
+
+def open_fields(compiled: "CompiledRule", alias: str) -> set[str]:
+    """Fields of `alias` whose blank reads as an open period for the engines: the right operand of a
+    `blank: open` compare and of no other compare (a field some other compare needs stays blank there,
+    so its row is dropped and counted as not evaluable, as for any blank)."""
+    opened, other = set(), set()
+    for c in compiled.compares:
+        for side in ("left", "right"):
+            a, f = c[side]
+            if a == alias:
+                (opened if side == "right" and c.get("blank") == "open" else other).add(f)
+    return opened - other
 
 
 def _compares(rule: Rule) -> list[dict]:
     m = rule.match
-    out = [_cmp(c.left, c.op, c.right, c.offset_days) for c in m.compare]
+    out = [_cmp(c.left, c.op, c.right, c.offset_days, blank=c.blank) for c in m.compare]
     if m.kind == "sequence":
         if m.order == "fixed":
             first, then = (m.first, m.dates[m.first]), (m.then, m.dates[m.then])

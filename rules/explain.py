@@ -31,12 +31,14 @@ def _cmp(c: dict) -> str:
     off = ""
     if c["offset"] is not None:
         off = f" {'+' if c['sign'] > 0 else '-'} {_value(c['offset'])} days"
-    return f"{'.'.join(c['left'])} {_OPS[c['op']]} {'.'.join(c['right'])}{off}"
+    open_end = f"  (a blank {'.'.join(c['right'])} is open: later than any date)" if c.get("blank") == "open" else ""
+    return f"{'.'.join(c['left'])} {_OPS[c['op']]} {'.'.join(c['right'])}{off}{open_end}"
 
 
 def explain(c: CompiledRule) -> str:
     lines = [f"{c.name}  ({c.level}, {c.status})  version {c.version[:16]}", f"  {c.title}", "",
-             "Selected in pandas (blank compared fields are counted as not evaluable):"]
+             "Selected in pandas (blank compared fields are counted as not evaluable, except a "
+             "`blank: open` operand):"]
     for i in c.inputs:
         lines.append(f"  {i.alias}: register {i.register} ({i.register_kind})")
         lines += [f"    where {_cond(x)}" for x in i.where] or ["    all rows"]

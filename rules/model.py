@@ -65,6 +65,7 @@ class Compare:
     right: tuple[str, str]
     offset_days: Num | None = None
     path: tuple = ()
+    blank: str | None = None  # None = not said (behaves as not_evaluable); "open": the period is still running
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ def from_document(doc: Document) -> Rule:
     match = Match(
         kind=m["kind"], on={k: dict(v) for k, v in m.get("on", {}).items()},
         compare=tuple(Compare(_qualified(c["left"]), c["op"], _qualified(c["right"]), _ref(c.get("offset_days")),
-                              ("match", "compare", i)) for i, c in enumerate(m.get("compare", []))),
+                              ("match", "compare", i), c.get("blank")) for i, c in enumerate(m.get("compare", []))),
         dates=dict(m.get("dates", {})), within_days=_ref(m.get("within_days")), order=m.get("order", "any"),
         first=m.get("first"), then=m.get("then"), present=m.get("present"), missing=m.get("missing"),
         group_by=tuple(m.get("group_by", ())), date=m.get("date"),

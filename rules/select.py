@@ -7,6 +7,8 @@ Owns:
   silent False; rows whose outcome is NA are *not evaluable* and are counted per alias.field;
 - `select_input`: the period window, the selection, and the drop (and count) of rows blank in a
   field the correlation needs (keys, compares, dates, group_by, having). NaN never reaches an engine.
+  The one exception to the drop: a blank right operand of a `blank: open` compare is an open period,
+  sent as OPEN_END_DAY (later than any date), so it is decided the same way by both engines.
 """
 from __future__ import annotations
 
@@ -19,9 +21,14 @@ import numpy as np
 import pandas as pd
 
 from audit import registers as reg
-from rules.compiler import CompiledInput, CompiledRule, resolve
+from rules.compiler import CompiledInput, CompiledRule, open_fields, resolve
 
 EPOCH = date(1970, 1, 1)
+#: The engine value of a blank read as an open period (a compare's `blank: open`): later than any
+#: date the tool can hold (day numbers stay under 110,000 until 2262), with room for any offset, and
+#: exact in durable-rules. Both engines compare it like any date, so they agree by construction. It
+#: lives only in engine frames: findings take their values from the canonical rows (a blank stays blank).
+OPEN_END_DAY = 1_000_000_000
 
 
 def day_number(d: date | str) -> int:
@@ -188,8 +195,11 @@ def select_input(compiled: CompiledRule, inp: CompiledInput, df: pd.DataFrame, p
     needed = _needed_fields(compiled, inp)
     for col, fname in needed:
         engine[col] = sctx.col(fname)
+    opened = open_fields(compiled, inp.alias)  # engine columns of fields are named as the fields
     keep = np.ones(len(engine), dtype=bool)
     for col, fname in needed:
+        if col in opened:
+            continue  # a blank here is an open period (`blank: open`): decided, so kept and not counted
         missing = engine[col].isna().to_numpy(dtype=bool)
         for_count = missing & keep
         if for_count.any():
@@ -198,7 +208,7 @@ def select_input(compiled: CompiledRule, inp: CompiledInput, df: pd.DataFrame, p
     engine = engine[keep]
     selected = selected[keep]
     for col, _ in needed:
-        engine[col] = _plain(engine[col])
+        engine[col] = _plain(engine[col].fillna(OPEN_END_DAY) if col in opened else engine[col])
     return Selection(inp.alias, len(frame), selected, engine.reset_index(drop=True), not_eval)
 
 

@@ -20,6 +20,7 @@ from rules.render import PLACEHOLDER
 
 SCHEMA_PATH = Path(__file__).with_name("schema") / "rule.schema.json"
 NO_RIGHT_VALUE_OPS = ("exists",)
+ORDERING_OPS = ("lt", "lte", "gt", "gte")
 
 
 @cache
@@ -277,6 +278,34 @@ class _Checker:
             if lk != "date":
                 self.err(c.path, "offset_days applies to date comparisons")
             self.num(c.offset_days, c.path + ("offset_days",))
+        self.blank_meaning(c, lf, rf)
+
+    def blank_meaning(self, c, lf: reg.Field, rf: reg.Field) -> None:
+        """`blank: open` only where a blank can mean "still running": an ordering op and an open-ended
+        right operand. A compare of an open-ended field that does not say what its blank means is
+        warned about: by default such a blank makes the pair not evaluable, which is easy to miss."""
+        left, right = ".".join(c.left), ".".join(c.right)
+        path = c.path + ("blank",)
+        if c.blank == "open":
+            if c.op not in ORDERING_OPS:
+                self.err(path, f"blank: open needs an ordering op (lt, lte, gt, gte), not {c.op}: "
+                               "a period that has not ended has no end date to be equal to")
+            if not rf.open_ended:
+                swap = (f"; {left} is: write it on the right and flip the op (lte <-> gte, lt <-> gt)"
+                        if lf.open_ended else "")
+                self.err(path, f"blank: open applies to the right operand, which must be an open-ended date "
+                               f"field (registers.toml open_ended = true); {right} is not{swap}")
+            return
+        if c.blank is not None:
+            return
+        if rf.open_ended:
+            self.err(c.path, f"{right} is open-ended (blank while the period is still open): say what a blank "
+                             "means, `blank: open` (still running) or `blank: not_evaluable` (the default: the "
+                             "pair is counted as not evaluable)", "warning")
+        if lf.open_ended:
+            self.err(c.path, f"{left} is open-ended (blank while the period is still open) and a blank on the "
+                             "left is never read as open: to treat it as still running, write it on the right "
+                             "with `blank: open`; to keep the default, say `blank: not_evaluable`", "warning")
 
     def alert(self) -> None:
         r, a = self.rule, self.rule.alert

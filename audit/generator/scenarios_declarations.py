@@ -154,15 +154,25 @@ def interest_sickness(pl, m, decoy=False):
     decided = pl.g.day_in(m, pl.rng, True, 8, 22)
     start = decided - timedelta(days=45) if decoy else decided - timedelta(days=10)
     end = start + timedelta(days=39 if decoy else 44)
-    pl.clear_absences(p, start - timedelta(days=5), end + timedelta(days=5))
-    absence = add_absence(pl.g, p.person_id, "sickness", start, None if end > pl.g.end else end)
+    # about half the plants, and any absence ending after the data: no end date recorded yet
+    still_open = end > pl.g.end or (not decoy and decided.day % 2 == 0)
+    pl.clear_absences(p, start - timedelta(days=5), pl.g.end if still_open else end + timedelta(days=5))
+    absence = add_absence(pl.g, p.person_id, "sickness", start, None if still_open else end)
     submitted = decided - timedelta(days=20)
     row = _interest(pl, p, submitted, "self_employed", decided=decided)
     if submitted >= pl.g.start:
         set_review(pl.g, p.person_id, submitted, pl.rng)
+    note = "decided 6 days after a 40-day sickness absence ended" if decoy else "approved on day 11 of a 45-day sickness absence"
+    if still_open:
+        # an open absence is long-term once it has run 28 days: reported from the month of that day,
+        # and a near miss (must not alert) if the data ends before it gets there
+        long_term = start + timedelta(days=27)
+        decoy = long_term > pl.g.end
+        m = max(m, Period.containing(min(long_term, pl.g.end)))
+        note = ("approved on day 11 of a sickness absence open for under 28 days when the data ends" if decoy
+                else "approved on day 11 of a sickness absence still open (no end date)")
     pl.record("interest_approved_during_sickness", m, [("business_interests", row), ("absence", absence)],
-              "decided 6 days after a 40-day sickness absence ended" if decoy
-              else "approved on day 11 of a 45-day sickness absence", [p], decoy=decoy)
+              note, [p], decoy=decoy)
 
 
 def interest_hours(pl, m, decoy=False):

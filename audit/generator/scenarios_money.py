@@ -89,11 +89,13 @@ def sickness(pl, m, decoy=False):
     p = pl.person()
     d = pl.g.day_in(m, pl.rng, True, 8, 24)
     start, end = (d - timedelta(days=5), d - timedelta(days=1)) if decoy else (d - timedelta(days=2), d + timedelta(days=2))
-    pl.clear_absences(p, start - timedelta(days=3), end + timedelta(days=3))
-    absence = add_absence(pl.g, p.person_id, "sickness", start, min(end, pl.g.end))
+    still_open = not decoy and d.day % 2 == 0  # about half the plants: no end date recorded yet
+    pl.clear_absences(p, start - timedelta(days=3), pl.g.end if still_open else end + timedelta(days=3))
+    absence = add_absence(pl.g, p.person_id, "sickness", start, None if still_open else min(end, pl.g.end))
     row = add_line(pl.g, p.person_id, d, "mileage", 20 * 45, pl.manager(p), miles=20)
-    _rec(pl, "expenses_during_sickness", m, [("expenses", row), ("absence", absence)],
-         "mileage the day after sickness ended" if decoy else "mileage claimed on a day of sickness absence", [p], decoy=decoy)
+    note = "mileage the day after sickness ended" if decoy else "mileage claimed on a day of sickness absence" + (
+        " still open (no end date)" if still_open else "")
+    _rec(pl, "expenses_during_sickness", m, [("expenses", row), ("absence", absence)], note, [p], decoy=decoy)
 
 
 def double_benefit(pl, m, decoy=False):
