@@ -1,0 +1,93 @@
+"""Enum evidence: how many of a column's values are (or nearly are) an enum field's values.
+
+A value the connector already reads needs no map: it ignores case, spaces, "-" and "_"
+("Annual Leave" is annual_leave). A near miss gets a proposed `values` entry, found in this order:
+a common abbreviation ("CRN" -> credit, "P-Card" -> card), a unique prefix ("INV" -> invoice,
+"G" -> gift), a canonical value named inside the text ("Police Officer" -> officer, "Barred List"
+-> barred), then a close spelling ("Acepted" -> accepted). Only values of up to three words are
+mapped this way ("Payments via credit cards" is a sentence, not a label). Anything else is reported,
+since a load would quarantine it ("value 'X' is not one of ...").
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from audit.registers import Field
+
+from ..parse import as_text, make_enum_parser, norm_key
+
+MAX_DISTINCT = 50  # a column with more distinct values is not read as an enum
+MAX_WORDS = 3  # longer values are sentences, not labels: only a case-insensitive match counts
+_FUZZY_MIN = 85
+#: common abbreviations in force and council exports -> canonical value (used when the field has it)
+ABBREVIATIONS = {
+    "crn": "credit", "cn": "credit", "cr": "credit", "credit note": "credit",
+    "po": "order", "purchase order": "order", "hotel": "accommodation", "subs": "subsistence",
+    "pcard": "card", "p card": "card", "purchase card": "card", "gpc": "card",
+    "stw": "single_tender_waiver", "waiver": "single_tender_waiver", "ota": "other",
+}
+
+
+@dataclass
+class EnumEvidence:
+    share: float = 0.0  # of non-blank cells that are, or nearly are, canonical values
+    value_map: dict[str, str] = field(default_factory=dict)  # proposed: source value -> canonical
+    how: dict[str, str] = field(default_factory=dict)  # source value -> why it was mapped
+    unmatched: Counter = field(default_factory=Counter)  # source value -> rows
+    covered: set[str] = field(default_factory=set)  # canonical values seen
+
+
+def _words(text: str) -> list[str]:
+    return norm_key(text.replace("-", " ").replace("_", " ").replace("/", " ")).split()
+
+
+def near_miss(text: str, values: tuple[str, ...]) -> tuple[str, str] | None:
+    """(canonical, how) for a value the connector would not read as it is, else None."""
+    words = _words(text)
+    if len(words) > MAX_WORDS:
+        return None
+    key = " ".join(words)
+    squashed = "".join(words)
+    for candidate in (key, squashed):
+        if ABBREVIATIONS.get(candidate) in values:
+            return ABBREVIATIONS[candidate], "abbreviation"
+    if squashed:
+        prefixed = [v for v in values if v.replace("_", "").startswith(squashed)]
+        if len(prefixed) == 1:
+            return prefixed[0], "prefix"
+    named = [v for v in values if set(v.split("_")) <= set(words)]
+    if len(named) == 1:
+        return named[0], "named in the text"
+    scored = sorted(((fuzz.ratio(key, v.replace("_", " ")), v) for v in values), reverse=True)
+    if scored and scored[0][0] >= _FUZZY_MIN and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+        return scored[0][1], f"close spelling ({scored[0][0]:.0f})"
+    return None
+
+
+def enum_evidence(cells: Counter, fld: Field) -> EnumEvidence:
+    """Evidence for `fld` from a column's non-blank cells (Counter value -> rows)."""
+    n = sum(cells.values())
+    if not n or len(cells) > MAX_DISTINCT:
+        return EnumEvidence()
+    direct = make_enum_parser(fld.values, {})
+    ev = EnumEvidence()
+    matched = 0
+    for raw, rows in cells.items():
+        text = as_text(raw)
+        read = direct(text)
+        if read in fld.values:
+            matched += rows
+            ev.covered.add(read)
+            continue
+        hit = near_miss(text, fld.values)
+        if hit is None:
+            ev.unmatched[text] += rows
+            continue
+        ev.value_map[text], ev.how[text] = hit
+        ev.covered.add(hit[0])
+        matched += rows
+    ev.share = matched / n
+    return ev
