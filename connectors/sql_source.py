@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -80,10 +81,37 @@ def _first_line(err: Exception, url: sa.URL) -> str:
     return line
 
 
+def _infinity_as_far_dates(conn: sa.Connection) -> None:
+    """PostgreSQL's 'infinity' / '-infinity' dates and timestamps, read as the furthest dates
+    Python holds instead of failing the whole source ("date too large"). 'infinity' then takes
+    the usual road of far-future dates: blank (open) and counted in an open-ended field such as a
+    leaving date, quarantined with its reason anywhere else. Only for the psycopg (3) driver."""
+    if conn.dialect.driver != "psycopg":
+        return
+    from psycopg.types.datetime import DateLoader, TimestampLoader, TimestamptzLoader
+
+    def tolerant(base, far_future, far_past):
+        class Loader(base):
+            def load(self, data):
+                if bytes(data) == b"infinity":
+                    return far_future
+                if bytes(data) == b"-infinity":
+                    return far_past
+                return super().load(data)
+        return Loader
+
+    adapters = conn.connection.dbapi_connection.adapters
+    adapters.register_loader("date", tolerant(DateLoader, date.max, date.min))
+    adapters.register_loader("timestamp", tolerant(TimestampLoader, datetime.max, datetime.min))
+    adapters.register_loader("timestamptz", tolerant(TimestamptzLoader, datetime.max.replace(tzinfo=timezone.utc),
+                                                     datetime.min.replace(tzinfo=timezone.utc)))
+
+
 def _read_only(conn: sa.Connection) -> sa.Connection:
     name = conn.dialect.name
     if name == "postgresql":
         conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        _infinity_as_far_dates(conn)
     elif name in ("mysql", "mariadb"):
         conn.rollback()
         conn.exec_driver_sql("START TRANSACTION READ ONLY")

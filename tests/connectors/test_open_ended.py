@@ -240,6 +240,31 @@ def test_postgresql_date_sentinel(pg_url, tmp_path):
 
 
 @pytest.mark.db
+def test_postgresql_infinity_is_open_in_an_open_ended_field_and_quarantined_elsewhere(pg_url, tmp_path):
+    """'infinity' dates used to fail the whole source in the driver ("date too large")."""
+    name = f"ia_inf_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE {name} (id int PRIMARY KEY, emp text, forename text, surname text, "
+                             "dob date, leaving date, seen timestamptz)")
+        conn.exec_driver_sql(f"INSERT INTO {name} VALUES (1, '1', 'Ann', 'Lee', '1980-02-01', 'infinity', now()), "
+                             f"(2, '2', 'Bob', 'Roe', '1981-02-01', '2026-06-30', 'infinity'), "
+                             f"(3, '3', 'Cy', 'Poe', '-infinity', NULL, '-infinity')")
+    try:
+        cols = {"emp": "person_id", "forename": "first_name", "surname": "last_name", "dob": "date_of_birth",
+                "leaving": "end_date"}
+        f = pull(SourceConfig(name="hr", register="workforce", kind="sql", url=pg_url,
+                              query=f"SELECT * FROM {name} ORDER BY id", columns=cols), tmp_path)
+        assert (f.rows_read, f.rows_accepted, f.rows_quarantined) == (3, 2, 1)
+        assert end_dates(f) == [None, "2026-06-30"] and f.open_ended == {"end_date": 1}
+        assert [(row, field) for row, field, _why in reasons(f)] == [(3, "dob")]
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP TABLE {name}")
+        engine.dispose()
+
+
+@pytest.mark.db
 def test_mariadb_date_sentinel(mariadb_url, tmp_path):
     _check_sql(mariadb_url, tmp_path)
 
