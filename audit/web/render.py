@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from reports import html as report_html
 
@@ -24,7 +25,13 @@ def _env() -> Environment:
     env.filters.update({k: report_html._ENV.filters[k] for k in REPORT_FILTERS})
     env.filters["qs"] = lambda d: urlencode(d)
     env.filters["size"] = lambda n: f"{n / 1024:,.1f} KB" if n >= 1024 else f"{n} bytes"
+    env.filters["breakable"] = breakable
     return env
+
+
+def breakable(name: str) -> Markup:
+    """A snake_case name (a rule) that may wrap after each underscore, not mid-word; escaped first."""
+    return Markup("_<wbr>").join(escape(part) for part in str(name).split("_"))
 
 
 ENV = _env()

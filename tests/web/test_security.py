@@ -132,3 +132,10 @@ def test_login_never_redirects_off_site(client_for):
         token = login_csrf_of(c.get("/login").text)
         r = c.post("/login", data={"csrf": token, "username": "rob", "password": seed.PASSWORD, "next": target})
         assert r.headers["location"] == expected, target
+
+
+def test_rule_names_wrap_after_underscores_and_stay_escaped():
+    from audit.web.render import breakable
+
+    assert str(breakable("gift_from_supplier")) == "gift_<wbr>from_<wbr>supplier"
+    assert str(breakable("<b>x_y</b>")) == "&lt;b&gt;x_<wbr>y&lt;/b&gt;"
