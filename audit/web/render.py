@@ -31,7 +31,7 @@ def _env() -> Environment:
 
 def breakable(name: str) -> Markup:
     """A snake_case name (a rule) that may wrap after each underscore, not mid-word; escaped first."""
-    return Markup("_<wbr>").join(escape(part) for part in str(name).split("_"))
+    return Markup(str(escape(name)).replace("_", "_<wbr>"))  # escaping never writes an underscore
 
 
 ENV = _env()
