@@ -136,44 +136,49 @@ async def _read_form(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+def _serve(spec: RouteSpec, request: Request, form: dict[str, str]) -> Response:
+    """Everything after reading the form, in one worker thread: session, role, CSRF, handler, audit."""
+    store: Store = request.app.state.store
+    settings: Settings = request.app.state.settings
+    session = session_for(store, request.cookies.get(SESSION_COOKIE))
+    obj = f"page:{request.url.path}"
+    if spec.roles != PUBLIC:
+        if session is None:
+            if request.method == "GET":
+                return redirect(f"/login?next={quote(request.url.path)}")
+            _log_denied(store, None, request, "not signed in", obj)
+            return error_page(403, "Please sign in again: your session has ended.")
+        if session.user.role not in spec.roles:
+            _log_denied(store, session, request, f"role {session.user.role}", obj)
+            return error_page(403)
+    if request.method == "POST":
+        expected = (session.csrf if session and spec.roles != PUBLIC
+                    else request.cookies.get("ia_login_csrf", ""))
+        if not expected or not hmac.compare_digest(form.get("csrf", ""), expected):
+            _log_denied(store, session, request, "missing or wrong CSRF token", obj)
+            return error_page(403, "The form had expired or did not come from this site. "
+                                   "Go back, reload the page and try again.")
+    ctx = Ctx(request=request, store=store, settings=settings, session=session, form=form)
+    try:
+        response = spec.handler(ctx)
+    except Denied as d:
+        _log_denied(store, session, request, str(d), d.obj)
+        return error_page(404)
+    except BadRequest as e:
+        return error_page(400, str(e))
+    if session is not None and not ctx.audited:
+        ctx.audit("web.view" if request.method == "GET" else "web.post", obj,
+                  {"query": str(request.url.query)[:500]})
+    return response
+
+
 def endpoint(spec: RouteSpec):
-    """The Starlette endpoint for one RouteSpec (see the module docstring for the steps)."""
+    """The Starlette endpoint for one RouteSpec: read a POST's form (async), then one hop to a
+    worker thread for the rest (see the module docstring for the steps)."""
 
     async def run(request: Request) -> Response:
-        store: Store = request.app.state.store
-        settings: Settings = request.app.state.settings
-        session = await in_thread(session_for, store, request.cookies.get(SESSION_COOKIE))
-        obj = f"page:{request.url.path}"
-        if spec.roles != PUBLIC:
-            if session is None:
-                if request.method == "GET":
-                    return redirect(f"/login?next={quote(request.url.path)}")
-                await in_thread(_log_denied, store, None, request, "not signed in", obj)
-                return error_page(403, "Please sign in again: your session has ended.")
-            if session.user.role not in spec.roles:
-                await in_thread(_log_denied, store, session, request, f"role {session.user.role}", obj)
-                return error_page(403)
-        form: dict[str, str] = {}
-        if request.method == "POST":
-            form = await _read_form(request)
-            expected = (session.csrf if session and spec.roles != PUBLIC
-                        else request.cookies.get("ia_login_csrf", ""))
-            if not expected or not hmac.compare_digest(form.get("csrf", ""), expected):
-                await in_thread(_log_denied, store, session, request, "missing or wrong CSRF token", obj)
-                return error_page(403, "The form had expired or did not come from this site. "
-                                       "Go back, reload the page and try again.")
-        ctx = Ctx(request=request, store=store, settings=settings, session=session, form=form)
-        try:
-            response = await in_thread(spec.handler, ctx)
-        except Denied as d:
-            await in_thread(_log_denied, store, session, request, str(d), d.obj)
-            return error_page(404)
-        except BadRequest as e:
-            return error_page(400, str(e))
-        if session is not None and not ctx.audited:
-            action = "web.view" if request.method == "GET" else "web.post"
-            await in_thread(ctx.audit, action, obj, {"query": str(request.url.query)[:500]})
-        return response
+        form = await _read_form(request) if request.method == "POST" else {}
+        return await in_thread(_serve, spec, request, form)
 
     run.__name__ = spec.name
     run.roles = spec.roles  # type: ignore[attr-defined]
