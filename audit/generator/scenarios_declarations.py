@@ -290,11 +290,21 @@ def leaver(pl, m, decoy=False):
               f"left {left}, clearance {v['status']}", [p], decoy=decoy)
 
 
+REVIEW_WITHIN_DAYS = 30  # the vetting_no_review_after_new_* rules' default review_within_days
+
+
 def no_review(pl, m, decoy=False, interest=True):
-    p = pl.person(lambda q: q.person_id not in pl.g.reviewed_change)
-    submitted = m.start - timedelta(days=int(pl.rng.integers(0, 25)))
-    if submitted < pl.g.start:
-        submitted = pl.g.start
+    """A declaration whose 30-day review deadline falls in `m`, with no vetting review by then.
+
+    The rules check a declaration once, in the month containing `declared + 30 days` (a review on
+    day 30 is in time), so that month is the truth period. The holder's clearance was granted
+    before the declaration: a grant (its date stands as the last review) inside the 30 days would
+    be a review, and the rule would rightly stay silent.
+    """
+    deadline = m.start + timedelta(days=int(pl.rng.integers(0, 25)))
+    submitted = deadline - timedelta(days=REVIEW_WITHIN_DAYS)  # may precede the window: still checked in m
+    p = pl.person(lambda q: q.person_id not in pl.g.reviewed_change and q.start_date <= submitted
+                  and pl.g.vetting_of[q.person_id]["granted_date"] < submitted)
     v = pl.g.vetting_of[p.person_id]
     if decoy:
         v["last_review_date"] = submitted + timedelta(days=12)
@@ -308,9 +318,9 @@ def no_review(pl, m, decoy=False, interest=True):
         row = _association(pl, p, pl.g.faker(f"assoc-new-{pl.rng.integers(1 << 30)}").name(), None,
                            "criminal_record", submitted, None)
         kind, reg = "vetting_no_review_after_new_association", "notifiable_associations"
-    period = Period.containing(min(pl.g.end, submitted + timedelta(days=31)))
-    pl.record(kind, period, [(reg, row), ("vetting", v)],
-              "aftercare review 12 days later" if decoy else f"declared {submitted}; last review {v['last_review_date']}",
+    pl.record(kind, Period.containing(deadline), [(reg, row), ("vetting", v)],
+              "aftercare review 12 days later" if decoy
+              else f"declared {submitted}; review due by {deadline}; last review {v['last_review_date']}",
               [p], decoy=decoy)
 
 
