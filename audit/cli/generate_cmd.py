@@ -1,6 +1,7 @@
 """`integrity-audit generate`: write a fictional force's registers, their config.toml and truth.json."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -42,6 +43,8 @@ def register(app: typer.Typer) -> None:
         console.print(table)
         console.print(f"{result.scenarios} scenarios, {result.decoys} decoys; {result.seconds:.1f} s")
         if embedded_config:
-            rel = Path(out).resolve().relative_to(embedded_config.resolve().parent)
+            # config paths are relative to the config's folder, which need not contain --out
+            embedded_config.parent.mkdir(parents=True, exist_ok=True)
+            rel = Path(os.path.relpath(Path(out).resolve(), embedded_config.resolve().parent))
             write_embedded(LAYOUTS, embedded_config, prefix=f"{rel.as_posix()}/")
             console.print(f"wrote {embedded_config}")

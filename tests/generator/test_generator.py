@@ -192,3 +192,21 @@ def test_cli_generate_prints_rows_per_source(tmp_path):
                                              "business_interests", "associations", "expenses", "procurement",
                                              "barred_list"}
     assert all((tmp_path / s.path).exists() for s in cfg.sources if s.path)
+
+
+def test_cli_embedded_config_may_live_outside_the_generated_folder(tmp_path):
+    """Config paths are relative to the config's folder, which need not contain --out."""
+    from typer.testing import CliRunner
+
+    import connectors
+    from audit import settings
+    from audit.cli import app
+
+    config = tmp_path / "elsewhere" / "new" / "config.toml"
+    res = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "force"), "--seed", "3", "--scale", "0.05",
+                                   "--embedded-config", str(config)])
+    assert res.exit_code == 0, res.output
+    cfg = settings.load(config)
+    workforce = next(s for s in cfg.sources if s.name == "workforce")
+    assert workforce.path.startswith("../../force/")
+    assert connectors.pull(workforce, config.parent).rows_accepted > 0
