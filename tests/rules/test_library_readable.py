@@ -1,5 +1,5 @@
-"""Shipped rules decide blanks in open-ended fields instead of reporting them as not evaluable,
-where the rule can: a blank leaving date is someone still in post."""
+"""Shipped rules read well and decide what they can: blanks in open-ended fields are decided
+where the rule can (a blank leaving date is someone still in post); titles name organisations."""
 from __future__ import annotations
 
 
@@ -24,3 +24,14 @@ def test_leaver_rule_counts_no_current_staff_as_not_evaluable():
     found, stats = both(_library_rule("vetting_leaver_live_clearance"), {"workforce": staff, "vetting": vetting})
     assert [f.facts for f in found] == [{"staff": ("w2",), "clearance": ("v2",)}]
     assert stats.not_evaluable == {}
+
+
+def test_aggregate_titles_name_the_organisation_not_only_its_key():
+    """Grouped by org_key, the title shows the latest item's donor as written, with the key."""
+    gifts = frame([{"fact_id": f"g{i}", "record_id": f"G{i}", "person_key": "P1", "org_key": "CN:01234567",
+                    "donor_name": name, "offered_date": day, "outcome": "accepted", "estimated_value": 1000}
+                   for i, (name, day) in enumerate([("Acme Ltd", "2026-01-05"), ("ACME LIMITED", "2026-02-05"),
+                                                    ("Acme Limited", "2026-03-05")])],
+                  dates=["offered_date"], money=["estimated_value"])
+    found, _stats = both(_library_rule("gifts_repeated_donor"), {"gifts_hospitality": gifts})
+    assert [f.title for f in found] == ["P1 accepted 3 items from Acme Limited (CN:01234567) within 365 days"]
