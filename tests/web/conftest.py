@@ -15,10 +15,6 @@ import seed  # noqa: E402
 from webtest import login, settings_for, write_outputs  # noqa: E402
 
 
-def pytest_configure(config):
-    config.addinivalue_line("filterwarnings", "ignore:Using `httpx` with `starlette.testclient`")
-
-
 @pytest.fixture(scope="session")
 def seeded_file(tmp_path_factory) -> Path:
     """One seeded SQLite file per test session; each test gets its own copy."""
