@@ -51,7 +51,8 @@ class RulesSection(_Section):
 
 class EntitiesSection(_Section):
     fuzzy_threshold: float = Field(92.0, ge=0, le=100, description="Score for a strong fuzzy link")
-    weak_threshold: float = Field(85.0, ge=0, le=100, description="Score for a weak fuzzy link")
+    weak_threshold: float = Field(85.0, ge=0, le=100,
+                                  description="Score at which a similar organisation name is reported (never linked)")
     overrides: str | None = Field(None, description="CSV of confirmed / rejected links")
 
 

@@ -92,6 +92,13 @@ def is_generic(name: str) -> bool:
     return not tokens or all(t in GENERIC_WORDS for t in tokens)
 
 
+def is_business_word(word: str) -> bool:
+    """One of GENERIC_WORDS, singular or plural ("security", "securities"): a word a register may
+    abbreviate ("Sec.", "Sol."), unlike a name ("Fox" is not short for "Foxglove")."""
+    singular = word[:-3] + "y" if word.endswith("ies") else word[:-1] if word.endswith("s") else word
+    return word in GENERIC_WORDS or singular in GENERIC_WORDS
+
+
 def is_short(name: str) -> bool:
     return len(name.replace(" ", "")) < MIN_FUZZY_CHARS
 

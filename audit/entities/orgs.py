@@ -6,14 +6,14 @@ Order of evidence, strongest first (each step may be vetoed, see unionfind.py):
   blocked candidates).
 Conservative by design: generic names ("Services Ltd") and short names never fuzzy-match; a
 canonical name carried by two different registered companies does not pull unnumbered mentions
-into either; two components with different company numbers are never joined except by override.
+into either; two components with different company numbers are never joined except by override;
+a weak similarity ("Acme Security" / "Acme Securities") is reported for review, never joined.
 Keys are deterministic: "CN:<company number>" when the organisation has one, else
 "ORG:<sha1 of its smallest canonical name, 12 hex>".
 """
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import defaultdict
 from itertools import combinations
 from dataclasses import dataclass, field
@@ -47,14 +47,14 @@ class OrgResult:
 def compare(a: str, b: str) -> tuple[float, bool, bool]:
     """Similarity of two canonical names (0-100), whether every word aligns, whether the first does.
 
-    Words align when equal, when one is an abbreviation of the other ("sec" / "security", 3+ letters),
-    or when they differ by one edit (a typo) and are 5+ letters long; numbers and words such as
-    "north" / "south" must be equal. A strong link needs every word aligned; a weak one at least the
-    first word ("Oxford Friend" is not even weakly "Oxfordshire Mind").
+    Words align when equal, when one abbreviates a common business word in the other ("sec" /
+    "security", see _abbreviates), or when they differ by one edit (a typo) and are 5+ letters long;
+    numbers and words such as "north" / "south" must be equal. A strong link needs every word aligned;
+    a weak similarity at least the first word ("Oxford Friend" is not even weakly "Oxfordshire Mind").
     """
     ta, tb = a.split(), b.split()
-    ta = [next((y for y in tb if len(x) >= 3 and y != x and y.startswith(x) and x not in tb), x) for x in ta]
-    tb = [next((x for x in ta if len(y) >= 3 and x != y and x.startswith(y) and y not in ta), y) for y in tb]
+    ta = [next((y for y in tb if x not in tb and _abbreviates(x, y)), x) for x in ta]
+    tb = [next((x for x in ta if y not in ta and _abbreviates(y, x)), y) for y in tb]
     differ = set(ta) ^ set(tb)
     if any(t.isdigit() or t in DISTINGUISHING for t in differ):  # "North X" vs "South X", "Apex 1" vs "Apex 2"
         return 0.0, False, False
@@ -73,29 +73,17 @@ def compare(a: str, b: str) -> tuple[float, bool, bool]:
     return score, True, first
 
 
-def near_words(a: str, b: str) -> bool:
-    """May two canonical names be linked weakly? Only when they have the same words but for
-    variants of one stem ("acme security" / "acme securities"). A word added ("x group", "x systems")
-    or swapped for another ("vanguard medical services" / "vanguard legal services") names a
-    different business as often as not, so such pairs are reported for review, never joined."""
-    ta, tb = a.split(), b.split()
-    if len(ta) != len(tb):
-        return False
-    rest = list(tb)
-    for x in ta:
-        if x in rest:
-            rest.remove(x)
-    extra = [x for x in ta if x not in tb]
-    return len(extra) == len(rest) and all(
-        any(len(os.path.commonprefix([x, y])) >= 4 for y in rest) for x in extra)
+def _abbreviates(short: str, word: str) -> bool:
+    """Is `short` (3+ letters) a written abbreviation of `word`? Only of a common business word
+    ("sec." Security or Securities, "sol." Solutions, "eng" Engineering: normalise.is_business_word).
+    A shorter name is not an abbreviation of a longer one: "Fox" / "Foxglove", "Harris" / "Harrison",
+    "Wood" / "Woods" are different companies' names."""
+    return len(short) >= 3 and short != word and word.startswith(short) and normalise.is_business_word(word)
 
 
 def _lone(uf: VetoUnionFind, i: int) -> bool:
-    """A single written form with no registered number: the only thing a weak link may attach.
-
-    Two established organisations (several forms, or a company / VAT number) are never joined by a
-    weak similarity, so a weak link can mislead about one mention, never about a whole organisation.
-    """
+    """A single written form with no registered number: the only kind of mention reported as
+    `similar_org_name_not_linked` (an established organisation is keyed by its own evidence)."""
     root = uf.find(i)
     comp = uf.comp[root]
     return uf.size[root] == 1 and not comp.company_numbers and not comp.vat_numbers
@@ -225,21 +213,18 @@ def resolve_orgs(mentions: pd.DataFrame, *, fuzzy_threshold: float, weak_thresho
     edges, compared = _fuzzy_edges(names, weak_threshold, fuzzy_threshold)
     usable = {n: [i for i in by["name"][n] if i not in ambiguous_units] for n in names}
     fuzzy_ambiguous = _ambiguous_fuzzy(edges, usable, uf, fuzzy_threshold)
-    similar: dict[str, set[str]] = {}  # weakly similar names left unlinked (reported, not joined)
-    for phase in ("strong", "weak"):  # weak links come last, so nothing strong ever hangs off one
-        for neg_score, a, b, strength in edges:
-            if strength != phase or not usable[a] or not usable[b] or a in fuzzy_ambiguous or b in fuzzy_ambiguous:
-                continue
-            ua, ub = usable[a][0], usable[b][0]
-            if phase == "weak" and not (_lone(uf, ua) or _lone(uf, ub)):
-                vetoes["weak_between_established_organisations"] += 1
-                continue
-            if phase == "weak" and not near_words(a, b):  # "X Group" / "X", "X Medical" / "X Legal"
-                vetoes["weak_different_words"] += 1
-                similar.setdefault(a, set()).add(b)
-                similar.setdefault(b, set()).add(a)
-                continue
-            link(ua, ub, "fuzzy", -neg_score, strength)
+    # A weak similarity is never joined: "Acme Security" / "Acme Securities", "X" / "X Group",
+    # "X Medical" / "X Legal" are different registered companies as often as not, and a wrong join
+    # raises association and gift alerts against the wrong people. Such names are reported instead.
+    similar: dict[str, set[str]] = defaultdict(set)
+    for neg_score, a, b, strength in edges:
+        if not usable[a] or not usable[b] or a in fuzzy_ambiguous or b in fuzzy_ambiguous:
+            continue
+        if strength == "weak":
+            similar[a].add(b)
+            similar[b].add(a)
+            continue
+        link(usable[a][0], usable[b][0], "fuzzy", -neg_score, strength)
     for n, others in fuzzy_ambiguous.items():
         for i in usable[n]:
             if not uf.comp[uf.find(i)].company_numbers and uf.size[uf.find(i)] == 1:

@@ -96,7 +96,7 @@ disabled = []
 [entities]
 # Fuzzy name score (0-100) at or above which two organisation names are linked strongly.
 fuzzy_threshold = 92.0
-# Fuzzy score at or above which a weak (shown, flagged) link is made.
+# Fuzzy score at or above which a similar organisation name is reported for review (never linked).
 weak_threshold = 85.0
 # Optional CSV of confirmed / rejected links, e.g. "entity-overrides.csv" (unset: none).
 # overrides = "entity-overrides.csv"

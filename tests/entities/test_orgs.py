@@ -56,7 +56,8 @@ def test_different_company_numbers_veto_the_decoy():
     res = resolve(_frames())
     p, _ = _keys(res)
     assert p["Acme Security Ltd"] != p["Acme Securities Ltd"]
-    assert sum(res.stats["org_vetoes"].values()) >= 1
+    links = res.links[res.links["field"] == "org_key"]
+    assert not (links["source_text"].str.contains("Securities") & (links["method"] == "fuzzy")).any()
     # the group company with its own number is not pulled in by its similar name
     b = res.frames["business_interests"].set_index("record_id")["org_key"]
     assert b["B1"] == "CN:55555555"
@@ -138,16 +139,42 @@ def test_weak_similarity_never_joins_two_established_organisations():
     res = resolve({"procurement": proc})
     k = list(res.frames["procurement"]["org_key"])
     assert k[1] == k[2] and k[0] != k[1]
-    # a lone written form may attach weakly to a variant of the same words, and says so
-    near = frame("procurement", [
-        {"transaction_id": "T1", "line_no": "1", "supplier_name": "Westfield Securities Ltd", "company_number": "06657153", "net_amount": 1},
-        {"transaction_id": "T2", "line_no": "1", "supplier_name": "Westfield Security Limited", "company_number": None, "supplier_id": "S1", "net_amount": 1},
-    ])
-    lone = resolve({"procurement": near})
-    k = list(lone.frames["procurement"]["org_key"])
-    links = lone.links[lone.links["field"] == "org_key"].set_index("source_text")
-    assert k[0] == k[1] and links.loc["Westfield Security Limited", "strength"] == "weak"
-    assert links.loc["Westfield Securities Ltd", "strength"] == "strong"
+
+
+def _decoy_frames(supplier_number):
+    """The generator's decoys for the association and gift rules: a paid supplier (numbered or not)
+    or a gift donor, and an associate's employer or another donor whose name is its plural."""
+    proc = frame("procurement", [
+        {"transaction_id": "T1", "line_no": "1", "supplier_name": "Hunt Security Ltd", "company_number": supplier_number,
+         "net_amount": 100},
+        {"transaction_id": "T2", "line_no": "1", "supplier_name": "Elmwood Recovery Ltd", "company_number": "06467593",
+         "net_amount": 100}])
+    gifts = frame("gifts_hospitality", [
+        {"record_id": "G1", "person_id": "1", "donor_name": "Pinnacle Recovery Ltd", "donor_company_number": None},
+        {"record_id": "G2", "person_id": "1", "donor_name": "Elmwood Recoveries Ltd", "donor_company_number": None}])
+    assoc = frame("notifiable_associations", [
+        {"record_id": "N1", "person_id": "2", "associate_organisation": "Hunt Securities Ltd"},
+        {"record_id": "N2", "person_id": "3", "associate_organisation": "Pinnacle Recoveries Ltd"}])
+    return {"procurement": proc, "gifts_hospitality": gifts, "notifiable_associations": assoc}
+
+
+@pytest.mark.parametrize("supplier_number", ["08937372", None])
+def test_plural_of_a_name_is_another_company_reported_not_joined(supplier_number):
+    res = resolve(_decoy_frames(supplier_number))
+    p = res.frames["procurement"].set_index("supplier_name")["org_key"]
+    g = res.frames["gifts_hospitality"].set_index("donor_name")["org_key"]
+    a = res.frames["notifiable_associations"].set_index("associate_organisation")["org_key"]
+    assert a["Hunt Securities Ltd"] != p["Hunt Security Ltd"]  # association_with_supplier decoy
+    assert a["Pinnacle Recoveries Ltd"] != g["Pinnacle Recovery Ltd"]  # association_with_donor decoy
+    assert g["Elmwood Recoveries Ltd"] != p["Elmwood Recovery Ltd"]  # gift_from_recent_supplier decoy
+    assert not (res.links["method"] == "fuzzy").any()
+    u = res.unresolved[res.unresolved["field"] == "org_key"].set_index("text")
+    for text, candidate in (("Hunt Securities Ltd", "hunt security"), ("Elmwood Recoveries Ltd", "elmwood recovery"),
+                            ("Pinnacle Recoveries Ltd", "pinnacle recovery")):
+        assert u.loc[text, "reason"] == "similar_org_name_not_linked" and u.loc[text, "candidates"] == candidate
+    links = res.links[res.links["field"] == "org_key"].set_index("source_text")
+    assert links.loc["Hunt Securities Ltd", "strength"] == "weak"
+    assert links.loc["Elmwood Recovery Ltd", "strength"] == "strong"  # the supplier keeps its own evidence
 
 
 @pytest.mark.parametrize("named,lone", [
