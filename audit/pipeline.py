@@ -77,6 +77,27 @@ def _enabled_rules(settings: Settings, rules: list[rules_api.Rule], problems: li
     return [rules_api.compile_rule(r) for r in enabled], enabled, problems
 
 
+def _with_sources(compiled: list[rules_api.CompiledRule], rules: list[rules_api.Rule],
+                  load: connectors.LoadResult) -> tuple[list, list, list[str]]:
+    """The rules whose every register had a source that loaded, and a note naming the rest.
+
+    A rule over a register with no loaded source is not run: its silence would read as "nothing
+    found", and worse, an `absent` rule would accuse everyone ("holds no clearance") when the
+    vetting register simply was not provided or failed to load."""
+    loaded = {f.register for f in load.frames}
+    missing: dict[str, list[str]] = {}
+    keep = []
+    for c, r in zip(compiled, rules):
+        lacking = sorted(set(c.registers) - loaded)
+        for register in lacking:
+            missing.setdefault(register, []).append(c.name)
+        if not lacking:
+            keep.append((c, r))
+    notes = [f"{len(names)} rule(s) not run because no source for the {registers.get(register).label.lower()} "
+             f"register loaded: {', '.join(sorted(names))}" for register, names in sorted(missing.items())]
+    return [c for c, _ in keep], [r for _, r in keep], notes
+
+
 def _deprecated_rule_infos(library: list[rules_api.Rule]) -> list[RuleInfo]:
     """The deprecated rules are not evaluated, but the store records them so pages can say so."""
     return [_rule_info(r, rules_api.compile_rule(r)) for r in library if r.status == "deprecated"]
@@ -172,6 +193,7 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                 with stage("resolve"):
                     library, problems = _load_library(settings)
                     compiled, rules, problems = _enabled_rules(settings, library, problems)
+                    compiled, rules, not_run = _with_sources(compiled, rules, load)
                     note("resolve", "people and organisations")
                     resolution = resolve(load.by_register(), settings.entities, _overrides_path(settings))
                 with stage("evaluate"):
@@ -192,7 +214,7 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
             # a rule the reference engine evaluated because durable crashed is complete, but said
             fallbacks = [f"rule {name} was evaluated with the reference engine because {st.fallback}"
                          for name, st in sorted(evaluation.stats.items()) if st.fallback]
-            error = "; ".join([f.message for f in failed] + problems_text + fallbacks) or None
+            error = "; ".join([f.message for f in failed] + problems_text + fallbacks + not_run) or None
             with stage("record"):
                 note("record", f"{len(evaluation.findings)} findings")
                 facts = _evidence_facts(evaluation.findings, resolution.frames)

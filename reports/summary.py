@@ -122,8 +122,8 @@ def failures(run: RunView) -> list[str]:
     if run.status in ("partial", "failed") and not lines:
         lines.append(f"The run ended {run.status}"
                      + (f": {run.error}" if run.error else "") + ". The audit is incomplete.")
-    elif run.error:
-        lines.append(f"Run error: {run.error}")
+    elif run.error:  # a run that finished with notes: rules not run for lack of a source, engine fallbacks
+        lines.append(f"Note: {run.error}")
     return lines
 
 
