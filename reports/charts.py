@@ -55,6 +55,7 @@ def bar_chart(items: list[tuple[str, int]], title: str, colours: dict[str, str] 
         for y, v in enumerate(values):
             ax.text(v, y, f" {v}", va="center")
         ax.set_title(title, loc="left")
+        ax.set_xlim(0, max(values, default=0) * 1.15 or 1)  # counts: never a negative axis, even when all 0
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         # room for the longest label (about 0.075 in per character at 9 pt), no second layout pass
         longest = max((len(lb) for lb in labels), default=1)
@@ -76,6 +77,7 @@ def trend_chart(trend: list[dict], title: str) -> str:
         ax.bar(x, carried, color="#90a4ae", label="carried over")
         ax.bar(x, new, bottom=carried, color=BAR, label="new")
         ax.set_xticks(list(x), labels=periods, rotation=45, ha="right")
+        ax.set_ylim(0, max((n + c for n, c in zip(new, carried)), default=0) * 1.15 or 1)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(frameon=False, loc="upper left")
         fig.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.3)

@@ -61,3 +61,12 @@ def test_combined_risk_ranks_by_level_weight(run_view):
     top = people[0]
     expected = sum(summary.LEVEL_WEIGHTS[a.level] for a in run_view.alerts if a.subject == top.key)
     assert top.score == expected and len(top.registers) >= 2
+
+
+def test_charts_of_a_month_without_alerts_have_no_negative_axis():
+    from reports import charts
+
+    for svg in (charts.bar_chart([("critical", 0), ("high", 0)], "Alerts by level"),
+                charts.bar_chart([], "Alerts by rule"),
+                charts.trend_chart([{"period": "2026-10", "new": 0, "carried": 0}], "Alerts per month")):
+        assert "−0." not in svg and "-0." not in svg
