@@ -28,6 +28,11 @@ ABBREVIATIONS = {
     "po": "order", "purchase order": "order", "hotel": "accommodation", "subs": "subsistence",
     "pcard": "card", "p card": "card", "purchase card": "card", "gpc": "card",
     "stw": "single_tender_waiver", "waiver": "single_tender_waiver", "ota": "other",
+    # decisions and outcomes, as registers word them
+    "rejected": "refused", "declined": "refused", "not approved": "refused", "denied": "refused",
+    "granted": "approved", "authorised": "approved", "authorized": "approved", "agreed": "approved",
+    "awaiting decision": "pending", "under review": "pending", "in progress": "pending",
+    "refused": "declined", "not accepted": "declined", "rejected by recipient": "declined",
 }
 
 

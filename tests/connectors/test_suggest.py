@@ -179,6 +179,17 @@ def test_enum_value_map_is_proposed_for_near_misses_only(tmp_path, write):
     assert "is not one of accepted, declined" in result.top_reasons[0][0]
 
 
+def test_decision_wordings_map_to_the_canonical_decisions(tmp_path, write):
+    """Registers say "Rejected" or "Granted" where the dictionary says refused / approved."""
+    write("Reference,Payroll No.,Organisation,Nature of Interest,Date Submitted,Decision\n"
+          "B1,101,Acme Lettings,Property rental,01/04/2026,Granted\n"
+          "B2,102,Bolt Ltd,Paid hobby,02/04/2026,Rejected\nB3,103,Crane Ltd,Paid hobby,03/04/2026,Approved\n",
+          "interests.csv")
+    s = suggest(tmp_path / "interests.csv", "business_interests")
+    assert s.values["decision"] == {"Granted": "approved", "Rejected": "refused"}
+    assert dry_run(s).accepted == 3
+
+
 def test_an_enum_column_is_found_by_its_values_alone(tmp_path, write):
     write("Voucher Number,Transaction Date,Amount,Supplier,INV/CRN\nV1,01/04/2023,10.00,Acme,INV\n"
           "V2,02/04/2023,-5.00,Acme,CRN\nV3,03/04/2023,7.00,Bolt,INV\n", "spend.csv")
