@@ -4,7 +4,7 @@ Password sign-in is rate-limited per user name + IP address (MAX_FAILURES failed
 WINDOW_MINUTES), counted from the audit trail's "auth.login_failed" events, so the limit holds
 across processes and restarts; refused single sign-ins ("auth.sso_refused") are counted the same
 way per IP address, and an account locked for passwords at an address is locked for SSO there
-too. The login form uses a double-submit CSRF cookie. Both ways end in _start_session.
+too. The login form uses a double-submit CSRF cookie. Both ways end in start_session.
 """
 from __future__ import annotations
 
@@ -81,10 +81,10 @@ def login_submit(ctx: Ctx):
     if user is None:
         ctx.audit("auth.login_failed", f"login:{name}@{ctx.ip}")
         return _login_form(ctx, "Wrong user name or password, or the account is disabled.", 401, name)
-    return _start_session(ctx, user, redirect(_safe_next(ctx.field("next")) or HOME.get(user.role, "/alerts")))
+    return start_session(ctx, user, redirect(_safe_next(ctx.field("next")) or HOME.get(user.role, "/alerts")))
 
 
-def _start_session(ctx: Ctx, user: User, response: Response, details: dict[str, Any] | None = None) -> Response:
+def start_session(ctx: Ctx, user: User, response: Response, details: dict[str, Any] | None = None) -> Response:
     """Open a session for `user`, log "auth.login" and set the session cookie on `response`."""
     minutes = ctx.settings.web.session_minutes
     token, _csrf = open_session(ctx.store, user, minutes)
@@ -210,4 +210,4 @@ def oidc_callback(ctx: Ctx):
     response = ctx.render("signed_in.html", name=user.name, target=target)
     response.headers["refresh"] = "0; url=" + quote(target, safe="/?&=%:@-._~+,")
     response.delete_cookie(oidc.FLOW_COOKIE, path=oidc.FLOW_PATH)
-    return _start_session(ctx, user, response, {"method": "oidc", "issuer": client.cfg.issuer})
+    return start_session(ctx, user, response, {"method": "oidc", "issuer": client.cfg.issuer})

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from audit.store import trail
 from audit.web.pages import PUBLIC, Ctx, redirect, route, secure_cookies
-from audit.web.routes_auth import LOGIN_CSRF_COOKIE, _start_session
+from audit.web.routes_auth import LOGIN_CSRF_COOKIE, start_session
 from audit.web.security import error_page
 from audit.web.users import MIN_PASSWORD, UserError, add_user, has_accounts
 
@@ -71,4 +71,4 @@ def setup_submit(ctx: Ctx):
     response = redirect("/admin/users?msg=" + quote(f"Welcome, {user.name}: you are the administrator. "
                                                     "Add the reviewer, CCU and auditor accounts here."))
     response.delete_cookie(LOGIN_CSRF_COOKIE, path=SETUP_PATH)
-    return _start_session(ctx, user, response, {"method": "setup"})
+    return start_session(ctx, user, response, {"method": "setup"})
