@@ -104,16 +104,18 @@ def _deprecated_rule_infos(library: list[rules_api.Rule]) -> list[RuleInfo]:
 
 
 def _rule_info(rule: rules_api.Rule, compiled: rules_api.CompiledRule) -> RuleInfo:
-    sens = max((_max_sensitivity(reg) for reg in rule.registers), key=registers.SENSITIVITIES.index,
-               default="internal")
     return RuleInfo(id=rule.id, name=rule.name, version=compiled.version, level=rule.level, title=rule.title,
                     description=rule.description, runbook=rule.alert.runbook or "", registers=rule.registers,
-                    sensitivity=sens, status=rule.status)
+                    sensitivity=_rule_sensitivity(compiled), status=rule.status)
 
 
-def _max_sensitivity(register: str) -> str:
-    fields = registers.get(register).fields.values()
-    return max((f.sensitivity for f in fields), key=registers.SENSITIVITIES.index)
+def _rule_sensitivity(compiled: rules_api.CompiledRule) -> str:
+    """The most sensitive field the rule reads: a rule over notifiable associations or vetting, or one
+    matching bank accounts, is need-to-know (CCU); one that only shares a register with a sensitive
+    field it never reads (the supplier's bank hash in procurement) is not. Evidence rows can still
+    carry such fields: readers without need-to-know get them redacted (reports.summary)."""
+    return max((registers.get(i.register).fields[f].sensitivity for i in compiled.inputs for f in i.fields),
+               key=registers.SENSITIVITIES.index, default="internal")
 
 
 def _source_inputs(load: connectors.LoadResult) -> list[SourceLoadInput]:

@@ -8,6 +8,7 @@ import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 
+from audit import registers
 from audit.store.views import AlertView, RunView, SourceLoadView
 
 LEVELS = ("critical", "high", "medium", "low", "informational")
@@ -127,8 +128,24 @@ def failures(run: RunView) -> list[str]:
     return lines
 
 
+def _need_to_know(register: str, field: str) -> bool:
+    reg = registers.registers().get(register)
+    fld = reg.fields.get(field) if reg else None
+    return fld is not None and fld.sensitivity == "sensitive"
+
+
+def redact_sensitive_values(alert: AlertView) -> AlertView:
+    """The alert with need-to-know field values (bank account hashes...) taken out of its evidence,
+    for readers without need-to-know: an alert they may see can still cite a row of a register
+    that holds such a field (a supplier's bank hash on a procurement line)."""
+    facts = [dataclasses.replace(f, values={k: v for k, v in f.values.items() if not _need_to_know(f.register, k)})
+             for f in alert.facts]
+    return dataclasses.replace(alert, facts=facts)
+
+
 def without_sensitive(run: RunView) -> RunView:
-    """The run minus alerts about sensitive registers (associations, vetting), for circulation."""
-    keep = [a for a in run.alerts if a.sensitivity != "sensitive"]
-    return dataclasses.replace(run, alerts=keep,
-                               resolved=[a for a in run.resolved if a.sensitivity != "sensitive"])
+    """The run for circulation: without need-to-know alerts (associations, vetting, bank matches),
+    and without need-to-know values in the evidence of the rest."""
+    return dataclasses.replace(
+        run, alerts=[redact_sensitive_values(a) for a in run.alerts if a.sensitivity != "sensitive"],
+        resolved=[redact_sensitive_values(a) for a in run.resolved if a.sensitivity != "sensitive"])

@@ -51,6 +51,10 @@ def record_rule_versions(s: Session, run_id: int, evaluated: list["RuleInfo"],
                 rv.current_since_run = run_id  # an older version is back
             if rv.status == UNRECORDED and r.status != UNRECORDED:
                 rv.status = r.status  # exact, not a guess: the status is part of the version hash
+            if r.sensitivity and rv.sensitivity != r.sensitivity:
+                # not part of the version: derived from the register dictionary by the pipeline, so
+                # the newest derivation decides who may see this version's alerts
+                rv.sensitivity = r.sensitivity
         if was_evaluated:
             s.add(RunRule(run_id=run_id, rule_version_id=rv.id))
     s.flush()

@@ -15,6 +15,7 @@ from audit.store.queries import NotFound, alert_view
 from audit.web import access, queue
 from audit.web.pages import BadRequest, Ctx, Denied, redirect, route
 from audit.web.users import list_users
+from reports.summary import redact_sensitive_values
 
 
 def _alert_id(ctx: Ctx) -> int:
@@ -32,7 +33,7 @@ def _visible_alert(ctx: Ctx, alert_id: int):
         raise Denied("no such alert", f"alert:{alert_id}") from None
     if not access.can_see(ctx.user, sensitivity=a.sensitivity, department=a.department, subject=a.subject):
         raise Denied(f"need-to-know: {a.sensitivity} alert, department {a.department!r}", f"alert:{alert_id}")
-    return a
+    return a if access.sees_sensitive(ctx.user) else redact_sensitive_values(a)
 
 
 def _workable(ctx: Ctx, alert_id: int):
@@ -161,7 +162,9 @@ def person_page(ctx: Ctx):
     entries: dict[str, dict[str, tuple]] = {}  # register -> fact_id -> (fact, alert ids)
     name = department = None
     for row in rows[:100]:
-        a = alert_view(ctx.store, row.id)
+        a = alert_view(ctx.store, row.id)  # listed by for_person, so visible to this user
+        if not access.sees_sensitive(ctx.user):
+            a = redact_sensitive_values(a)
         name, department = name or a.subject_name, department or a.department
         for fact in a.facts:
             seen = entries.setdefault(fact.register, {}).get(fact.fact_id)

@@ -101,3 +101,11 @@ def test_an_unrecorded_version_learns_its_status_when_a_run_sees_it_again(store)
 def test_a_rule_both_evaluated_and_deprecated_is_refused(store):
     with pytest.raises(ValueError, match="both evaluated and in RunInput.deprecated_rules"):
         record_run(store, replace(factory.build("2026-10", ["a"], rule=GIFT), deprecated_rules=[GIFT]))
+
+
+def test_a_rerun_applies_the_newest_sensitivity_to_a_known_version(store):
+    """Sensitivity is derived, not part of the version: a corrected derivation reaches old alerts."""
+    record_run(store, factory.build("2026-10", ["a"], rule=replace(GIFT, sensitivity="sensitive")))
+    record_run(store, factory.build("2026-11", ["a"], rule=replace(GIFT, sensitivity="internal")))
+    with store.read() as s:
+        assert [rv.sensitivity for rv in s.execute(select(RuleVersion)).scalars()] == ["internal"]

@@ -149,3 +149,26 @@ def test_every_view_and_download_is_an_audit_event(client_for, store, url):
     assert len(new) == 1 and new[0]["actor"] == "cara", new
     path = url.split("?")[0]
     assert path.rsplit("/", 1)[-1] in new[0]["object"] or new[0]["object"].endswith(path)
+
+
+def test_a_reviewer_sees_a_procurement_alert_without_its_need_to_know_values(tmp_path, client_for, store):
+    """The second month cites procurement lines carrying the supplier's bank hash: the alert is
+    the reviewer's to work, the hash is the CCU's to see (page, person page, reviewers' report)."""
+    import dataclasses
+
+    from audit.store.queries import latest_run
+    from audit.store.record import record_run
+    from reports.summary import without_sensitive
+
+    ri = seed.run_input("2026-11", 3, 0, hostile=False)
+    facts = ri.facts.copy()
+    facts["supplier_bank_hash"] = facts["register"].map(lambda r: "BANKHASH42" if r == "procurement" else None)
+    record_run(store, dataclasses.replace(ri, facts=facts))
+    alert_id = next(a.id for a in latest_run(store, "2026-11").alerts)
+    rob, cara = client_for("rob"), client_for("cara")
+    page = rob.get(f"/alerts/{alert_id}")
+    assert page.status_code == 200 and "Supplier" in page.text
+    assert "BANKHASH42" not in page.text and "BANKHASH42" not in rob.get("/people/P1").text
+    assert "BANKHASH42" in cara.get(f"/alerts/{alert_id}").text
+    shown = without_sensitive(latest_run(store, "2026-11"))
+    assert shown.alerts and all("supplier_bank_hash" not in f.values for a in shown.alerts for f in a.facts)
