@@ -11,15 +11,15 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "store")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "store")]
 
 import factory  # noqa: E402
 from audit.store import open_store, record_run  # noqa: E402
 from audit.store.queries import run_view  # noqa: E402
+from pgschema import scratch_schema  # noqa: E402
 
 PG = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -50,19 +50,11 @@ def main(sizes: list[int]) -> None:
     for n in sizes:
         with tempfile.TemporaryDirectory() as d:
             bench("sqlite", f"sqlite:///{d}/bench.db", n)
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        raw = PG.replace("+psycopg", "")
         try:
-            with psycopg.connect(raw, autocommit=True) as c:
-                c.execute(f'CREATE SCHEMA "{schema}"')
+            with scratch_schema(PG, "bench_store") as url:
+                bench("postgresql", url, n)
         except psycopg.OperationalError as e:
-            print(f"postgresql skipped: {e}")
-            continue
-        try:
-            bench("postgresql", f"{PG}?options=-csearch_path%3D{schema}", n)
-        finally:
-            with psycopg.connect(raw, autocommit=True) as c:
-                c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            print(f"postgresql stopped: {e}")  # not reachable, or lost during the run
 
 
 if __name__ == "__main__":

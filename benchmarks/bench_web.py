@@ -35,11 +35,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "web")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "web")]
 PG = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CSRF = re.compile(r'action="/login"[^>]*>\s*<input type="hidden" name="csrf" value="([^"]+)"')
 
@@ -223,19 +222,13 @@ def main() -> None:
         elif backend == "postgresql":
             import psycopg
 
-            schema = f"bench_web_{uuid.uuid4().hex[:8]}"
-            raw = PG.replace("+psycopg", "")
+            from pgschema import scratch_schema
+
             try:
-                with psycopg.connect(raw, autocommit=True, connect_timeout=3) as c:
-                    c.execute(f'CREATE SCHEMA "{schema}"')
+                with scratch_schema(PG, "bench_web") as url:
+                    bench("postgresql", url, args)
             except psycopg.OperationalError as e:
-                print(f"[postgresql] skipped: {PG} not reachable ({e})")
-                continue
-            try:
-                bench("postgresql", f"{PG}?options=-csearch_path%3D{schema}", args)
-            finally:
-                with psycopg.connect(raw, autocommit=True) as c:
-                    c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+                print(f"[postgresql] stopped: {PG}: {e}")  # not reachable, or lost during the run
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import sys
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -15,6 +14,8 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # factory.py, sched_helpers.py
+
+from pgschema import scratch_schema  # noqa: E402
 
 PG_ADMIN = os.environ.get("STORE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -39,21 +40,10 @@ def pg_admin_url() -> str:
     return PG_ADMIN
 
 
-def pg_schema_url(admin_url: str, schema: str) -> str:
-    return f"{admin_url}?options=-csearch_path%3D{schema}"
-
-
 @pytest.fixture
 def pg_url(pg_admin_url):
-    import psycopg
-
-    schema = f"t_store_{uuid.uuid4().hex[:12]}"
-    raw = pg_admin_url.replace("+psycopg", "")
-    with psycopg.connect(raw, autocommit=True) as c:
-        c.execute(f'CREATE SCHEMA "{schema}"')
-    yield pg_schema_url(pg_admin_url, schema)
-    with psycopg.connect(raw, autocommit=True) as c:
-        c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with scratch_schema(pg_admin_url, "t_store") as url:
+        yield url
 
 
 @pytest.fixture

@@ -62,16 +62,9 @@ def client_for(app):
 @pytest.fixture
 def pg_store(pg_url):
     """A seeded store in a schema of its own on the test PostgreSQL server (dropped after)."""
-    import uuid
+    from pgschema import scratch_schema
 
-    import psycopg
-
-    schema = f"t_web_{uuid.uuid4().hex[:10]}"
-    raw = pg_url.replace("+psycopg", "")
-    with psycopg.connect(raw, autocommit=True) as c:
-        c.execute(f'CREATE SCHEMA "{schema}"')
-    s = seed.seed(f"{pg_url}?options=-csearch_path%3D{schema}", n_gifts=60, n_vetting=10)
-    yield s
-    s.dispose()
-    with psycopg.connect(raw, autocommit=True) as c:
-        c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with scratch_schema(pg_url, "t_web") as url:
+        s = seed.seed(url, n_gifts=60, n_vetting=10)
+        yield s
+        s.dispose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from urllib.parse import unquote
 
 import pytest
@@ -135,17 +134,12 @@ def any_empty_store(request, empty_store):
     if request.param == "sqlite":
         yield empty_store
         return
-    import psycopg
+    from pgschema import scratch_schema
 
-    pg_url = request.getfixturevalue("pg_url")
-    schema, raw = f"t_setup_{uuid.uuid4().hex[:10]}", pg_url.replace("+psycopg", "")
-    with psycopg.connect(raw, autocommit=True) as c:
-        c.execute(f'CREATE SCHEMA "{schema}"')
-    store = open_store(f"{pg_url}?options=-csearch_path%3D{schema}")
-    yield store
-    store.dispose()
-    with psycopg.connect(raw, autocommit=True) as c:
-        c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with scratch_schema(request.getfixturevalue("pg_url"), "t_setup") as url:
+        store = open_store(url)
+        yield store
+        store.dispose()
 
 
 def test_two_setups_at_once_make_exactly_one_account(any_empty_store):
