@@ -29,7 +29,6 @@ import json
 import os
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -98,12 +97,6 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
         return float("nan"), float("nan")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def reviewer(base: str, name: str, window: dict[str, float], n_alerts: int, lat: dict[str, list[float]],
                    errors: list[str], think: float, signed_in: asyncio.Barrier) -> None:
     import httpx
@@ -155,6 +148,8 @@ def bench(backend: str, url: str, args) -> None:
     t0 = time.perf_counter()
     seed_store(url, args.alerts, args.reviewers)
     print(f"[{backend}] seeded {args.alerts} alerts and {args.reviewers} reviewers in {time.perf_counter() - t0:.1f} s")
+    from webtest import free_port
+
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
         proc = serve(url, port, args.workers, folder)
