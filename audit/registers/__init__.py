@@ -35,6 +35,11 @@ class Field:
     #: a date field where a far-future date (31/12/9999 and the like) means "no end date": the
     #: connectors read it as blank (open) and count it instead of quarantining the row
     open_ended: bool = False
+    #: a change to this field after the entry was audited is an alteration (register_entry_altered)
+    material: bool = False
+    #: values that mean "not decided yet" (pending): moving away from one completes the entry, it
+    #: does not alter it; neither does filling a blank
+    unsettled: tuple[str, ...] = ()
 
     def rank(self, value: str) -> int:
         """Position of an ordered enum value (for lt/gt comparisons)."""
@@ -52,6 +57,13 @@ class Register:
     optional: bool = False
     #: groups of fields of which each row must have at least one (e.g. person_id or person_name)
     require_one_of: tuple[tuple[str, ...], ...] = ()
+    #: the date the register says an entry was made (declared, submitted, claimed, posted): on a
+    #: store with no history of a source, a row arrives in the month of this date (audit.store.ledger)
+    entry_date_field: str | None = None
+
+    @property
+    def material_fields(self) -> list[str]:
+        return [f.name for f in self.fields.values() if f.material]
 
     @property
     def source_fields(self) -> list[Field]:
@@ -86,7 +98,8 @@ def _parse(data: dict, origin: str) -> dict[str, Register]:
                 sensitivity=f.get("sensitivity", "internal"), required=f.get("required", False),
                 derived=f.get("derived", False), values=tuple(f.get("values", ())),
                 ordered=f.get("ordered", False), entity=f.get("entity"), key=f.get("key"),
-                open_ended=f.get("open_ended", False),
+                open_ended=f.get("open_ended", False), material=f.get("material", False),
+                unsettled=tuple(f.get("unsettled", ())),
             )
             if fld.type not in FIELD_TYPES:
                 raise DictionaryError(f"{origin}: {rname}.{fld.name}: type {fld.type!r} not in {FIELD_TYPES}")
@@ -109,11 +122,15 @@ def _parse(data: dict, origin: str) -> dict[str, Register]:
         date_field = spec.get("date_field")
         if kind == "event" and date_field not in fields:
             raise DictionaryError(f"{origin}: event register {rname} needs a date_field")
+        entry_date = spec.get("entry_date_field")
+        if entry_date is not None and (entry_date not in fields or fields[entry_date].type != "date"):
+            raise DictionaryError(f"{origin}: register {rname}: entry_date_field {entry_date!r} is not a date field")
         registers[rname] = Register(
             name=rname, kind=kind, label=spec.get("label", rname), fields=fields,
             natural_key=tuple(spec.get("natural_key", ())), date_field=date_field,
             optional=spec.get("optional", False),
             require_one_of=tuple(tuple(g) for g in spec.get("require_one_of", ())),
+            entry_date_field=entry_date,
         )
     return registers
 
