@@ -18,6 +18,7 @@ from audit import registers
 from audit.entities import Resolution, resolve
 from audit.period import Period
 from audit.settings import Settings
+from audit.store import ledger
 from audit.store.db import Store, open_store
 from audit.store.locks import period_lock
 from audit.store.record import RuleInfo, RunInput, RunSummary, SourceLoadInput, record_run, start_run
@@ -45,6 +46,8 @@ class RunOutcome:
     deliveries: list[Any] = field(default_factory=list)
     error: str | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    ledger: ledger.LedgerReview | None = None
+    late_raised: int = 0  # findings of earlier months this run raised because a row arrived late
 
     @property
     def incomplete(self) -> bool:
@@ -84,7 +87,7 @@ def _with_sources(compiled: list[rules_api.CompiledRule], rules: list[rules_api.
     A rule over a register with no loaded source is not run: its silence would read as "nothing
     found", and worse, an `absent` rule would accuse everyone ("holds no clearance") when the
     vetting register simply was not provided or failed to load."""
-    loaded = {f.register for f in load.frames}
+    loaded = {f.register for f in load.frames} | {r for r in registers.names() if registers.get(r).generated}
     missing: dict[str, list[str]] = {}
     keep = []
     for c, r in zip(compiled, rules):
@@ -192,15 +195,24 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                     load = connectors.load_sources(
                         settings.sources, settings.base_dir,
                         progress=lambda name, done, total: note("load", f"{name} ({done}/{total})"))
+                with stage("ledger"):
+                    note("ledger", "what earlier runs saw: late, altered and deleted entries")
+                    review = ledger.review(store, load.frames, period,
+                                           guard_percent=settings.audit.deletion_guard_percent)
                 with stage("resolve"):
                     library, problems = _load_library(settings)
                     compiled, rules, problems = _enabled_rules(settings, library, problems)
                     compiled, rules, not_run = _with_sources(compiled, rules, load)
                     note("resolve", "people and organisations")
-                    resolution = resolve(load.by_register(), settings.entities, _overrides_path(settings))
+                    frames = load.by_register()
+                    frames["register_changes"] = _changes_frame(review)
+                    resolution = resolve(frames, settings.entities, _overrides_path(settings))
                 with stage("evaluate"):
                     evaluation = rules_api.evaluate(compiled, resolution.frames, period, settings.rules.params,
-                                                    engine, progress=lambda name: note("evaluate", name))
+                                                    engine, progress=lambda name: note("evaluate", name),
+                                                    fresh=set(review.fresh),
+                                                    late_lookback_months=settings.audit.late_lookback_months)
+                    evaluation.findings, late_raised = _late_findings(store, evaluation.findings, review, period)
             except Exception as exc:  # recorded as a failed run (with what did load), then raised: never silent
                 log.exception("run %s failed", run_id)
                 record_run(store, RunInput(period=period, engine=engine,
@@ -216,7 +228,8 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
             # a rule the reference engine evaluated because durable crashed is complete, but said
             fallbacks = [f"rule {name} was evaluated with the reference engine because {st.fallback}"
                          for name, st in sorted(evaluation.stats.items()) if st.fallback]
-            error = "; ".join([f.message for f in failed] + problems_text + fallbacks + not_run) or None
+            error = "; ".join([f.message for f in failed] + problems_text + fallbacks + not_run
+                              + review.notes) or None
             with stage("record"):
                 note("record", f"{len(evaluation.findings)} findings")
                 facts = _evidence_facts(evaluation.findings, resolution.frames)
@@ -228,10 +241,10 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                     rules=[_rule_info(r, by_name[r.name]) for r in rules],
                     deprecated_rules=_deprecated_rule_infos(library), findings=evaluation.findings,
                     facts=facts, links=links, people=_people(resolution.frames), status=status, error=error,
-                    actor=actor, run_id=run_id))
+                    actor=actor, run_id=run_id, ledger=review))
         outcome = RunOutcome(period=period, run_id=summary.run_id, status=summary.status, summary=summary,
                              load=load, evaluation=evaluation, resolution=resolution, rule_problems=problems,
-                             error=error, stage_seconds=timings)
+                             error=error, stage_seconds=timings, ledger=review, late_raised=late_raised)
         if publish:
             from reports import publish as publish_run
 
@@ -246,6 +259,49 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
     finally:
         if own_store:
             store.dispose()
+
+
+def _changes_frame(review: ledger.LedgerReview) -> pd.DataFrame:
+    """The run's register_changes rows with the META columns every register row carries."""
+    df = ledger.changes_frame(review)
+    df["fact_id"] = ("register_changes:" + df["change_id"].astype(str)).astype(object)
+    df["_source"] = pd.Series(["(ledger)"] * len(df), dtype=object)
+    df["_file"] = pd.Series([None] * len(df), dtype=object)
+    df["_row"] = pd.Series([pd.NA] * len(df), dtype="Int64")
+    return df
+
+
+def _late_findings(store: Store, findings: list[Finding], review: ledger.LedgerReview,
+                   period: Period) -> tuple[list[Finding], int]:
+    """Keep the late pass's findings (of months before the period) that were never raised before,
+    each saying which rows arrived late and by how much; the period's own findings pass unchanged."""
+    from dataclasses import replace
+
+    from audit.store.queries import raised_before
+    from audit.store.record import fingerprint
+    from rules.late import event_months_late
+
+    own = [f for f in findings if f.as_of is None or f.as_of >= period.start]
+    late = [f for f in findings if f.as_of is not None and f.as_of < period.start]
+    if not late:
+        return own, 0
+    earlier = raised_before(store, {fingerprint(f.rule_id, f.dedup) for f in late}, str(period))
+    fresh = review.fresh
+    kept = []
+    for f in late:
+        month = str(Period.containing(f.as_of))
+        # a row seen again after runs that missed it counts for the months it was missing in only
+        why = [a for ids in f.facts.values() for fid in ids
+               if (a := fresh.get(fid)) and (a.since is None or a.since < month)]
+        if not why or fingerprint(f.rule_id, f.dedup) in earlier:
+            continue
+        entries = [{"register": a.register, "key": a.key, "how": a.how, "entry_field": a.entry_field,
+                    "entry_date": a.entry_date.isoformat() if a.entry_date else None,
+                    "event_date": a.event_date.isoformat() if a.event_date else None} for a in why]
+        kept.append(replace(f, late={"event_date": f.as_of.isoformat(), "event_period": str(Period.containing(f.as_of)),
+                                     "reported_period": str(period),
+                                     "months_late": event_months_late(f.as_of, period), "entries": entries}))
+    return own + kept, len(kept)
 
 
 def _overrides_path(settings: Settings):

@@ -33,6 +33,12 @@ class AuditSection(_Section):
     force_name: str = "Sample Constabulary"
     data_dir: str = Field("data", description="Working folder for the store, outputs and logs")
     timezone: str = "Europe/London"
+    late_lookback_months: int = Field(24, ge=0, le=120, description=(
+        "How far back a run reports findings of earlier months that cite an entry first seen (or "
+        "materially changed) since the previous run"))
+    deletion_guard_percent: float = Field(10.0, ge=0, le=100, description=(
+        "A source that lost more than this share of the entries earlier runs saw is not read as "
+        "deleting them (a failed or truncated extract); the run's notes say so"))
 
 
 class StoreSection(_Section):

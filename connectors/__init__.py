@@ -47,6 +47,9 @@ def _pull(source: SourceConfig, base_dir: Path) -> RegisterFrame:
         register = registers.get(source.register)
     except KeyError as e:
         raise SourceError(source.name, str(e.args[0])) from None
+    if register.generated:
+        raise SourceError(source.name, f"register {register.name!r} is made by each run from the store's "
+                                       "ledger of earlier runs, not read from a source: remove this source")
     tables: list[RawTable] = []
     infos: list[FileInfo] = []
     warnings: list[str] = []

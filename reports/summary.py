@@ -50,9 +50,9 @@ def by_rule(alerts: list[AlertView]) -> list[dict]:
     rows: dict[str, dict] = {}
     for a in alerts:
         r = rows.setdefault(a.rule_name, {"rule": a.rule_name, "title": a.rule_title,
-                                          "level": a.level, "new": 0, "carried": 0, "total": 0})
+                                          "level": a.level, "new": 0, "late": 0, "carried": 0, "total": 0})
         r["total"] += 1
-        r["new" if a.novelty == "new" else "carried"] += 1
+        r[a.novelty if a.novelty in ("new", "late") else "carried"] += 1
     return sorted(rows.values(), key=lambda r: (-r["total"], r["rule"]))
 
 
@@ -90,8 +90,12 @@ def top_organisations(alerts: list[AlertView], limit: int = 15) -> list[RiskEntr
 
 
 def novelty(run: RunView, alerts: list[AlertView], resolved: list[AlertView]) -> dict[str, int]:
+    """new (of this month), late (new, of an earlier month: a row arrived late), carried over, and
+    resolved: a state finding (a condition that held) that no longer holds. An event finding that is
+    not raised again was reported, not resolved, and is not counted here."""
     return {"new": sum(a.novelty == "new" for a in alerts),
-            "carried": sum(a.novelty != "new" for a in alerts),
+            "late": sum(a.novelty == "late" for a in alerts),
+            "carried": sum(a.novelty == "carried" for a in alerts),
             "resolved": len(resolved)}
 
 

@@ -44,6 +44,8 @@ class RuleStats:
     skipped: str | None = None  # why the rule could not run (e.g. a register not loaded)
     engine: str = ""  # the engine whose findings these are
     fallback: str | None = None  # why the reference engine stood in for durable (recorded, reported)
+    late_findings: int = 0  # findings of earlier months citing a fresh row (rules.late)
+    late_months: int = 0  # earlier months the late pass evaluated
 
 
 @dataclass
@@ -167,10 +169,28 @@ def evaluate_rule(compiled: CompiledRule, register_frames: dict[str, pd.DataFram
     return findings, stats
 
 
+def _evaluate_with_late(compiled: CompiledRule, frames: dict[str, pd.DataFrame], period: Period,
+                        overrides: dict[str, Any] | None, engine: str, fresh: set[str] | None,
+                        late_lookback_months: int) -> tuple[list[Finding], RuleStats]:
+    from rules.late import late_findings
+
+    found, st = evaluate_rule(compiled, frames, period, overrides, engine)
+    if fresh and not st.skipped:
+        late, st.late_months = late_findings(compiled, frames, period, fresh, late_lookback_months,
+                                             overrides, engine)
+        st.late_findings = len(late)
+        found = found + late
+    return found, st
+
+
 def evaluate(compiled_rules: list[CompiledRule], register_frames: dict[str, pd.DataFrame], period: Period,
              params_overrides: dict[str, dict[str, Any]] | None = None, engine: str = "durable",
-             progress: Callable[[str], None] | None = None) -> Evaluation:
-    """Run every compiled rule; `progress(rule_name)` is called before each rule."""
+             progress: Callable[[str], None] | None = None, fresh: set[str] | None = None,
+             late_lookback_months: int = 0) -> Evaluation:
+    """Run every compiled rule; `progress(rule_name)` is called before each rule.
+
+    With `fresh` (fact ids first seen or changed since the previous run), findings of the
+    `late_lookback_months` before the period that cite a fresh row are added (rules.late)."""
     started = time.perf_counter()
     findings: list[Finding] = []
     stats: dict[str, RuleStats] = {}
@@ -179,13 +199,15 @@ def evaluate(compiled_rules: list[CompiledRule], register_frames: dict[str, pd.D
             progress(compiled.name)
         overrides = (params_overrides or {}).get(compiled.name)
         try:
-            found, st = evaluate_rule(compiled, register_frames, period, overrides, engine)
+            found, st = _evaluate_with_late(compiled, register_frames, period, overrides, engine, fresh,
+                                            late_lookback_months)
             st.engine = engine
         except EngineCrash as crash:
             # The C core died twice on this rule (rules.engines.isolated). The reference engine is
             # the oracle both engines are tested against, so it stands in; the run records that it
             # did, and why, so nobody reads this rule's result as the production engine's.
-            found, st = evaluate_rule(compiled, register_frames, period, overrides, "reference")
+            found, st = _evaluate_with_late(compiled, register_frames, period, overrides, "reference", fresh,
+                                            late_lookback_months)
             st.engine, st.fallback = "reference", str(crash)
         findings += found
         stats[compiled.name] = st

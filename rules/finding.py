@@ -19,6 +19,9 @@ class Finding:
     params: dict[str, Any]  # params in force
     values: dict[str, Any] = field(default_factory=dict)  # alert.fields "alias.field" -> value
     as_of: date | None = None  # latest event date among the facts, None for state-only
+    #: set by the pipeline on a finding of an earlier month raised because a row it cites arrived
+    #: or changed since the previous run (audit.store.ledger): event month, arrival, lateness
+    late: dict[str, Any] | None = field(default=None, compare=False)
 
     def key(self) -> tuple:
         """Engine-independent identity used by the differential tests."""

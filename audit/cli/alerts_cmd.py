@@ -36,10 +36,13 @@ def list_cmd(config: Optional[Path] = ConfigOption,
              rule: Optional[str] = typer.Option(None, help="rule id or name"),
              person: Optional[str] = typer.Option(None, help="subject person key"),
              level: Optional[str] = typer.Option(None),
+             novelty: Optional[str] = typer.Option(
+                 None, help="new | late (of an earlier month, first seen by this run) | carried"),
              as_json: bool = typer.Option(False, "--json", help="JSON instead of a table")) -> None:
     """List alerts, newest period first."""
     store = open_store_from(config)
-    alerts = list_alerts(store, period=period, status=status, rule=rule, person=person, level=level)
+    alerts = list_alerts(store, period=period, status=status, rule=rule, person=person, level=level,
+                         novelty=novelty)
     if as_json:
         typer.echo(json.dumps([asdict(a) for a in alerts], default=str, indent=1))
         return
@@ -64,7 +67,8 @@ def alerts_table(alerts, width: int) -> Table:
     t = Table("id", "level, status, period, rule, subject / title", box=box.SIMPLE_HEAD, pad_edge=False)
     t.columns[0].justify = "right"
     for a in alerts:
-        head = Text.assemble((a.level, "bold"), f" {a.status} {a.period} ", (a.rule_name, "cyan"),
+        head = Text.assemble((a.level, "bold"), f" {a.status} {a.period} ",
+                             (f"late (of {a.late['event_period']}) " if a.late else "", "magenta"), (a.rule_name, "cyan"),
                              f" {a.subject_name or a.subject or '-'}")
         t.add_row(str(a.id), Text("\n").join([head, Text(a.title)]))
     return t
@@ -83,6 +87,8 @@ def show_cmd(alert_id: int, config: Optional[Path] = ConfigOption,
     console.print(f"[bold]Alert {a.id}[/bold] [{a.level}] {a.title}")
     console.print(f"status {a.status}; {a.novelty} in {a.period}; first raised {a.first_period}; "
                   f"assignee {a.assignee or '-'}; sensitivity {a.sensitivity}")
+    if a.late:
+        console.print(f"[bold]Reported late[/bold]: {a.late_text}")
     console.print(f"subject: {a.subject_name or '-'} ({a.subject or 'no person'}), department {a.department or '-'}")
     console.print(f"\n[bold]Rule[/bold] {a.rule_name} ({a.rule_id}, version {a.rule_version[:12]}): {a.rule_title}")
     console.print(a.rule_description)

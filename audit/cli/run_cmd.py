@@ -114,6 +114,11 @@ def _print_outcome(outcome) -> None:
     console.print(f"run {outcome.run_id}: [bold]{outcome.status}[/bold]  findings {c.get('findings', 0):,}  "
                   f"new alerts {c.get('alerts_new', 0):,}  carried {c.get('alerts_carried', 0):,}  "
                   f"resolved {c.get('alerts_resolved', 0):,}")
+    if outcome.ledger is not None:
+        changes = outcome.ledger.changes
+        console.print(f"late arrivals: {outcome.late_raised:,} finding(s) of earlier months first seen now; "
+                      f"entries changed since the last audit: {sum(ch.change == 'altered' for ch in changes):,} "
+                      f"altered, {sum(ch.change == 'deleted' for ch in changes):,} deleted", highlight=False)
     if outcome.incomplete:
         console.print(f"[red bold]The audit of {outcome.period} is incomplete:[/] {outcome.error}", highlight=False)
     elif outcome.error:

@@ -60,6 +60,8 @@ class Register:
     #: the date the register says an entry was made (declared, submitted, claimed, posted): on a
     #: store with no history of a source, a row arrives in the month of this date (audit.store.ledger)
     entry_date_field: str | None = None
+    #: made by the pipeline (register_changes, from the ledger), never read from a source
+    generated: bool = False
 
     @property
     def material_fields(self) -> list[str]:
@@ -130,7 +132,7 @@ def _parse(data: dict, origin: str) -> dict[str, Register]:
             natural_key=tuple(spec.get("natural_key", ())), date_field=date_field,
             optional=spec.get("optional", False),
             require_one_of=tuple(tuple(g) for g in spec.get("require_one_of", ())),
-            entry_date_field=entry_date,
+            entry_date_field=entry_date, generated=spec.get("generated", False),
         )
     return registers
 
@@ -153,3 +155,8 @@ def get(name: str) -> Register:
 
 def names() -> list[str]:
     return list(registers())
+
+
+def source_names() -> list[str]:
+    """The registers a source can be configured for (not the pipeline's generated ones)."""
+    return [n for n, r in registers().items() if not r.generated]

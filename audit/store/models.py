@@ -178,6 +178,10 @@ class AlertOccurrence(Base):
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     values: Mapped[dict[str, Any]] = mapped_column(default=dict)
     as_of: Mapped[date | None] = mapped_column(Date)
+    # migration 0005: set when the run raised a finding of an earlier month because a row it cites
+    # arrived (or changed) since the previous run: {event_period, arrived_period, months_late,
+    # entries: [{register, key, event_date, entry_date, entry_field, how}]} (audit.store.ledger)
+    late: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class AlertResolved(Base):
@@ -186,6 +190,41 @@ class AlertResolved(Base):
     __tablename__ = "alert_resolved"
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), primary_key=True)
+
+
+class LedgerRow(Base):
+    """What the runs have seen of one source row (migration 0005; owned by audit.store.ledger).
+
+    One row per entry of a source, by its natural key (with an occurrence number where a source
+    repeats a key): hashes of its content and material fields, the material values (so an alteration
+    can show before and after), and the periods of the runs that first saw it, first saw its present
+    content, last saw it, and found it altered or gone. Not a copy of the register."""
+
+    __tablename__ = "row_ledger"
+    __table_args__ = (Index("ix_row_ledger_source_key", "source", "natural_key"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))
+    register: Mapped[str] = mapped_column(String(64))
+    natural_key: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(16))
+    material_hash: Mapped[str] = mapped_column(String(16))
+    material: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    event_date: Mapped[date | None] = mapped_column(Date)
+    first_period: Mapped[str] = mapped_column(String(7))
+    first_run: Mapped[int] = mapped_column(Integer)
+    content_period: Mapped[str] = mapped_column(String(7))
+    last_period: Mapped[str] = mapped_column(String(7))
+    last_run: Mapped[int] = mapped_column(Integer)
+    # the material values before the latest alteration, and the period whose run found it
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    changed_period: Mapped[str | None] = mapped_column(String(7))
+    # present | deleted (gone, and the source was whole) | aged_out (older than the extract reaches)
+    state: Mapped[str] = mapped_column(String(16), default="present")
+    gone_period: Mapped[str | None] = mapped_column(String(7))
+    # seen again after runs that did not see it (its source failed, was empty or came back short):
+    # the period of the run that saw it return, and the last period that had seen it before
+    returned_period: Mapped[str | None] = mapped_column(String(7))
+    returned_since: Mapped[str | None] = mapped_column(String(7))
 
 
 class AlertFact(Base):

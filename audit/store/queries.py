@@ -101,7 +101,8 @@ def _views(s: Session, pairs: list[tuple[AlertOccurrence | None, Alert]], eviden
             period=o.period if o else a.last_period, params=o.params if o else {},
             values=o.values if o else {}, facts=facts.get(o.id, []) if o else [],
             links=links.get(o.id, []) if o else [], history=history.get(a.id, []),
-            sensitivity=rv.sensitivity if rv else "internal", assignee=a.assignee))
+            sensitivity=rv.sensitivity if rv else "internal", assignee=a.assignee,
+            late=o.late if o else None))
     return out
 
 
@@ -239,3 +240,14 @@ def list_runs(store: Store, limit: int = 50, period: str | None = None) -> list[
                             started_at=r.started_at, finished_at=r.finished_at, error=r.error,
                             superseded_by=r.superseded_by, counts=_counts(r))
                 for r in s.execute(q).scalars()]
+
+
+def raised_before(store: Store, fingerprints: set[str], period: str) -> set[str]:
+    """The fingerprints already alerted by a run of a period other than `period` (a re-run of
+    `period` itself raises its own late findings again)."""
+    out: set[str] = set()
+    with store.read() as s:
+        for part in chunks(sorted(fingerprints)):
+            out |= set(s.execute(select(Alert.fingerprint).where(
+                Alert.fingerprint.in_(part), Alert.first_period != period)).scalars())
+    return out

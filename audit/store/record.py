@@ -14,8 +14,9 @@ Contract (audit.pipeline builds these; extend only additively):
              people: {person_key: {name, department, line_manager_id}},
              status "succeeded"|"partial"|"failed", error=None, actor="cli",
              run_id=None,       # additive: pass start_run()'s id to show the run as running early
-             deprecated_rules=[])  # additive: RuleInfos of the library's deprecated rules, which are
+             deprecated_rules=[],  # additive: RuleInfos of the library's deprecated rules, which are
                                    # not evaluated: recorded (with their status) but not linked to the run
+             ledger=None)  # additive: audit.store.ledger.LedgerReview, what the run saw (written with it)
 
 record_run(store, run_input) -> RunSummary(run_id, status, counts)
 
@@ -27,9 +28,11 @@ record_run(store, run_input) -> RunSummary(run_id, status, counts)
   source loads, quarantine); those run rows stay, marked superseded_by. Alerts are never
   duplicated: fingerprint = sha256(rule_id + "\\x1f".join(dedup values)); dispositions, notes,
   assignees and suppressions live on the alert and survive reruns.
-- Novelty: "carried" when the fingerprint was alerted in an earlier period, else "new". Alerts
-  found by the latest earlier period's run but not now are "resolved" (unless their rule was not
-  evaluated, or a register the rule reads failed to load in this partial run). Fingerprints under
+- Novelty: "carried" when the fingerprint was alerted in an earlier period, else "new". A finding of
+  an earlier month raised late (Finding.late) is stored with that explanation (occurrences.late).
+  Only a state finding (no event date: a condition that holds) found by the latest earlier period's
+  run and not now is "resolved" (unless its rule was not evaluated, or a register the rule reads
+  failed to load in this partial run); an event finding not raised again was reported, not resolved. Fingerprints under
   an unexpired suppression are recorded with suppressed=True and not raised.
 - A failed run records its sources, quarantine and error only; earlier results stay current.
 """
@@ -97,6 +100,7 @@ class RunInput:
     actor: str = "cli"
     run_id: int | None = None
     deprecated_rules: list[RuleInfo] = field(default_factory=list)
+    ledger: Any = None  # additive: audit.store.ledger.LedgerReview, written with the run (what it saw)
 
 
 @dataclass

@@ -75,7 +75,7 @@ class AlertView:
     subject_name: str | None
     department: str | None
     status: str  # new | in_review | no_further_action | management_action | referred_to_ccu | false_positive
-    novelty: str  # new | carried (relative to this run)
+    novelty: str  # new | late (new, of an earlier month: see `late`) | carried (relative to this run)
     first_period: str  # YYYY-MM first raised
     period: str  # the run's period
     params: dict[str, Any]
@@ -85,6 +85,37 @@ class AlertView:
     history: list[DispositionView] = field(default_factory=list)
     sensitivity: str = "internal"  # the highest sensitivity among its registers
     assignee: str | None = None
+    #: a finding of an earlier month raised by this run because a row it cites arrived or changed
+    #: late: {event_date, event_period, reported_period, months_late, entries: [...]} (None otherwise)
+    late: dict[str, Any] | None = None
+
+    @property
+    def late_text(self) -> str:
+        """The plain sentence saying why an earlier month's finding is reported now ('' if not late)."""
+        return late_sentence(self.late) if self.late else ""
+
+
+def late_sentence(late: dict[str, Any]) -> str:
+    """"Gifts and hospitality entry GH9: date declared 2026-10-15 for an event on 2026-08-01: reported
+    in the 2026-10 audit, 2 months after the event (2026-08)"."""
+    from audit import registers
+
+    parts = []
+    for e in late.get("entries", []):
+        reg = registers.registers().get(e.get("register"))
+        what = f"{reg.label if reg else e.get('register')} entry {e.get('key')}"
+        on = f" for an event on {e['event_date']}" if e.get("event_date") else ""
+        if e.get("how") == "changed":
+            parts.append(f"{what}{on.replace(' for', ',')} was changed after its month")
+        elif e.get("how") == "returned":
+            parts.append(f"{what}{on.replace(' for', ',')} is back in its source after audits that could not see it")
+        elif e.get("entry_date") and reg and e.get("entry_field") in reg.fields:
+            parts.append(f"{what}: {reg.fields[e['entry_field']].label.lower()} {e['entry_date']}{on}")
+        else:
+            parts.append(f"{what}{on.replace(' for', ',')} first seen by this audit")
+    n = int(late.get("months_late") or 0)
+    return (f"{'; '.join(parts) or 'an entry arrived late'}: reported in the {late.get('reported_period')} audit, "
+            f"{n} month{'s' if n != 1 else ''} after the event ({late.get('event_period')})")
 
 
 @dataclass

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from audit.store import ledger
 from audit.store.db import Store
 from audit.store.evidence import fact_records, jsonable, link_records, quarantine_rows
 from audit.store.models import (Alert, AlertFact, AlertLink, AlertOccurrence, AlertResolved, Person,
@@ -42,6 +43,8 @@ def write_results(s: Session, store: Store, ri: "RunInput", run_id: int) -> dict
         found = _write_alerts(s, store, ri, run_id, versions, counts)
         counts["alerts_resolved"] = _write_resolved(s, ri, run_id, found)
         _refresh_periods(s, touched - found)
+        if ri.ledger is not None:
+            ledger.write(s, ri.ledger, run_id)
     s.execute(update(Run).where(Run.id == run_id).values(
         status=ri.status, error=ri.error, finished_at=store.now(),
         **{k: v for k, v in counts.items()}))
@@ -172,14 +175,16 @@ def _write_alerts(s: Session, store: Store, ri: "RunInput", run_id: int, version
     for fp in fps:
         f = groups[fp]["finding"]
         sup_id = sup_fp.get(fp) or sup_subject.get((f.rule_id, f.subject))
-        novelty = "carried" if fp in carried else "new"
-        key = "alerts_suppressed" if sup_id else f"alerts_{novelty}"
+        # "late": never raised, and of an earlier month, raised now because a row arrived late
+        novelty = "carried" if fp in carried else ("late" if f.late else "new")
+        key = "alerts_suppressed" if sup_id else f"alerts_{'carried' if novelty == 'carried' else 'new'}"
         counts[key] += 1
         occ_rows.append({"alert_id": alerts[fp].id, "run_id": run_id, "period": period, "novelty": novelty,
                          "suppressed": bool(sup_id), "suppression_id": sup_id,
                          "rule_version": versions.get(f.rule_id, f.rule_version), "title": f.title,
                          "level": f.level, "params": jsonable(dict(f.params)),
-                         "values": jsonable(dict(f.values)), "as_of": f.as_of})
+                         "values": jsonable(dict(f.values)), "as_of": f.as_of,
+                         "late": jsonable(f.late) if f.late else None})
     occ_ids = []
     for part in chunks(occ_rows, 2000):
         occ_ids += list(s.execute(insert(AlertOccurrence.__table__).returning(
@@ -217,9 +222,11 @@ def _write_resolved(s: Session, ri: "RunInput", run_id: int, found: set[int]) ->
         return 0
     failed = {x.register for x in ri.sources if x.status != "loaded"}
     evaluated = {r.id: set(r.registers) for r in ri.rules}
+    # an event finding (it has an as-of date) is reported once; only a state finding resolves
     rows = s.execute(select(AlertOccurrence.alert_id, Alert.rule_id)
                      .join(Alert, Alert.id == AlertOccurrence.alert_id)
-                     .where(AlertOccurrence.run_id == prev_run, AlertOccurrence.suppressed.is_(False))).all()
+                     .where(AlertOccurrence.run_id == prev_run, AlertOccurrence.suppressed.is_(False),
+                            AlertOccurrence.as_of.is_(None))).all()
     resolved = [aid for aid, rule_id in rows
                 if aid not in found and rule_id in evaluated and not (evaluated[rule_id] & failed)]
     for part in chunks([{"run_id": run_id, "alert_id": a} for a in resolved], 5000):

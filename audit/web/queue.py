@@ -42,6 +42,7 @@ class QueueFilter:
     department: str | None = None
     person: str | None = None
     assignee: str | None = None  # a user name, "me" or "none"
+    novelty: str | None = None  # new | late | carried
     sort: str = "level"
     page: int = 1
 
@@ -57,7 +58,7 @@ class QueueFilter:
         sort = q.get("sort") if q.get("sort") in SORTS else "level"
         return cls(period=get("period"), status=get("status"), level=get("level"), rule=get("rule"),
                    register=get("register"), department=get("department"), person=get("person"),
-                   assignee=get("assignee"), sort=sort, page=page)
+                   assignee=get("assignee"), novelty=get("novelty"), sort=sort, page=page)
 
     def as_query(self, **change: Any) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if v not in (None, "")}
@@ -86,6 +87,8 @@ class QueueRow:
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
+
+NOVELTIES = {"new": "new this month", "late": "late arrival (of an earlier month)", "carried": "carried over"}
 
 COLUMNS = (AlertOccurrence.period, AlertOccurrence.novelty, AlertOccurrence.level, AlertOccurrence.title,
            Alert.id, Alert.first_period, Alert.status, Alert.rule_id, Alert.rule_name, Alert.subject,
@@ -132,6 +135,8 @@ def _filtered(q, f: QueueFilter, user: User):
         q = q.where(Alert.status == f.status)
     if f.level:
         q = q.where(AlertOccurrence.level == f.level)
+    if f.novelty:
+        q = q.where(AlertOccurrence.novelty == f.novelty)
     if f.rule:
         q = q.where(or_(Alert.rule_id == f.rule, Alert.rule_name == f.rule))
     if f.register:

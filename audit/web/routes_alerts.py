@@ -52,7 +52,7 @@ def alert_queue(ctx: Ctx):
     pages = max(1, -(-found.total // queue.PAGE_SIZE))
     return ctx.render("queue.html", rows=found.rows, total=found.total, counts=found.counts, f=f, pages=pages,
                       choices=found.choices, statuses=lifecycle.STATUSES,
-                      sorts=queue.SORTS, message=ctx.request.query_params.get("msg", "")[:200])
+                      sorts=queue.SORTS, novelties=queue.NOVELTIES, message=ctx.request.query_params.get("msg", "")[:200])
 
 
 @route("/alerts/take-next", ("POST",), access.WORK_ALERTS)

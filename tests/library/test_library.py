@@ -19,7 +19,7 @@ from rules.testing import ENGINES, default_period, frames_from_given, run_rule_t
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "docs" / "rule-catalogue.md"
 LIBRARY_DOC = ROOT / "docs" / "rule-library.md"
-AREAS = {"gifts", "interests", "associations", "expenses", "procurement", "vetting", "cross"}
+AREAS = {"gifts", "interests", "associations", "expenses", "procurement", "vetting", "cross", "ledger"}
 SCHEMA_LINE = "# yaml-language-server: $schema=../../schema/rule.schema.json"
 
 RULES, PROBLEMS = load_rules([LIBRARY])

@@ -29,7 +29,7 @@ def test_counts_and_sections(run_view):
         assert f'id="{section}"' in page, section
     assert "Expenses (expenses_sql) did not load: could not connect" in page
     n = summary.novelty(run_view, run_view.alerts, run_view.resolved)
-    assert n == {"new": 36, "carried": 12, "resolved": 3}
+    assert n == {"new": 36, "late": 0, "carried": 12, "resolved": 3}
     assert "£1,200.50" in page  # money shown in pounds from pence
     assert page.count("<svg") == 5
     # every fact's source file and row is shown

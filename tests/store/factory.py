@@ -19,7 +19,9 @@ VET_RULE = RuleInfo(id="9d0c2f9e-0000-4000-8000-000000000002", name="vetting_exp
 
 def build(period: str, keys, *, rule: RuleInfo = GIFT_RULE, facts_per: int = 3, status: str = "succeeded",
           failed_register: str | None = None, quarantine_rows: int = 2, actor: str = "cli",
-          extra_rules: tuple[RuleInfo, ...] = ()) -> RunInput:
+          extra_rules: tuple[RuleInfo, ...] = (), state: bool = False) -> RunInput:
+    """state=True: findings of a condition (no as-of date), which resolve when no longer found;
+    otherwise event findings (as of the period start), which are reported and never resolve."""
     p = Period.parse(period)
     findings, facts, links = [], [], []
     for n, k in enumerate(keys):
@@ -36,7 +38,7 @@ def build(period: str, keys, *, rule: RuleInfo = GIFT_RULE, facts_per: int = 3, 
                                 title=f"Gift {k} over £25 with no approver", subject=f"P{k}", facts={"gift": ids},
                                 dedup=(str(k),), params={"threshold": 2500},
                                 values={"gift.donor_name": "Acme Security Ltd", "gift.estimated_value": 4500},
-                                as_of=p.start))
+                                as_of=None if state else p.start))
     fdf = pd.DataFrame(facts) if facts else pd.DataFrame(columns=["fact_id", "register", "_source", "_file", "_row"])
     if facts:
         fdf["estimated_value"] = fdf["estimated_value"].astype("Int64")

@@ -58,9 +58,10 @@ def test_rerun_three_times_keeps_alerts_and_dispositions(store):
 
 
 def test_carry_over_new_and_resolved_across_three_months(store):
-    s1 = record_run(store, factory.build("2026-08", ["a", "b", "c"]))
-    s2 = record_run(store, factory.build("2026-09", ["b", "c", "d"]))
-    s3 = record_run(store, factory.build("2026-10", ["c", "e", "f", "g"]))
+    """State findings (a condition that holds): one no longer found is resolved."""
+    s1 = record_run(store, factory.build("2026-08", ["a", "b", "c"], state=True))
+    s2 = record_run(store, factory.build("2026-09", ["b", "c", "d"], state=True))
+    s3 = record_run(store, factory.build("2026-10", ["c", "e", "f", "g"], state=True))
     c = [s.counts for s in (s1, s2, s3)]
     assert [(x["alerts_new"], x["alerts_carried"], x["alerts_resolved"]) for x in c] == [(3, 0, 0), (1, 2, 1), (3, 1, 2)]
     run = run_view(store, s3.run_id)
@@ -71,8 +72,18 @@ def test_carry_over_new_and_resolved_across_three_months(store):
         ("2026-08", 3, 0), ("2026-09", 1, 2), ("2026-10", 3, 1)]
     assert count(store, Alert) == 7
     # rerunning the middle month does not change any count
-    again = record_run(store, factory.build("2026-09", ["b", "c", "d"]))
+    again = record_run(store, factory.build("2026-09", ["b", "c", "d"], state=True))
     assert (again.counts["alerts_new"], again.counts["alerts_carried"], again.counts["alerts_resolved"]) == (1, 2, 1)
+
+
+def test_an_event_finding_not_raised_again_is_reported_not_resolved(store):
+    """An event (a gift, a claim) is reported in its month; the next month not raising it again does
+    not make it "resolved" (it stays open for review)."""
+    record_run(store, factory.build("2026-08", ["a", "b", "c"]))
+    s2 = record_run(store, factory.build("2026-09", ["b", "c", "d"]))
+    assert (s2.counts["alerts_new"], s2.counts["alerts_carried"], s2.counts["alerts_resolved"]) == (1, 2, 0)
+    assert run_view(store, s2.run_id).resolved == []
+    assert {a.status for a in list_alerts(store, person="Pa")} == {"new"}
 
 
 def test_suppression_applies_until_it_expires(store, clock):

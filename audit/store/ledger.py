@@ -1,0 +1,424 @@
+"""The store's memory of the registers between runs: what each run has seen of every source row.
+
+Registers are written late and edited after the fact. A run compares each loaded source with the
+ledger (`review`, before evaluation) and learns, per row:
+- fresh: first seen, or materially changed, since the previous run. Findings of earlier months
+  citing a fresh row are reported by this run (rules.evaluate, the late pass). On a source the
+  ledger has never seen, a row is fresh when the register's entry date (declared, submitted,
+  claimed, posted) falls in this run's month, so a first run does not report two years at once.
+- altered: a material field (registers.toml `material`) held a value and now holds another;
+  filling a blank or leaving an `unsettled` value ("pending") completes an entry, it does not alter it.
+- deleted: seen by an earlier run and gone now; unless the source lost more than the guard share of
+  its rows (a failed or truncated extract), or the row is older than anything in the extract (a
+  rolling extract: "aged out", not deleted).
+`write` records what this run saw, inside the run's transaction (audit.store.writer).
+
+Rows are kept as hashes plus the material fields' values (to show before and after), by natural
+key; a source that repeats a natural key is paired row for row, exact content first.
+Only the run of the latest period audited advances the ledger; re-running an older month reads it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from audit import registers
+from audit.period import Period
+from audit.store.db import Store
+from audit.store.models import LedgerRow, Run
+
+_SEP = "\x1f"
+#: a guarded source also needs more than this many rows gone (a small register losing 2 of 15 rows
+#: is two deletions, not a failed extract)
+GUARD_MIN_ROWS = 3
+
+
+#: registers whose every value is need-to-know: their changes go to the sensitive_* fields only, and
+#: only the association_entry_* rules (CCU) read them
+NEED_TO_KNOW_REGISTERS = ("notifiable_associations",)
+
+
+def tracked(register: str) -> bool:
+    """Registers whose entries the ledger follows: those with material fields."""
+    return bool(registers.get(register).material_fields)
+
+
+def _text(s: pd.Series, ftype: str) -> pd.Series:
+    """A column as canonical text ('' for blank), the same whatever dtype pandas chose."""
+    if ftype == "date":
+        d = pd.to_datetime(s, errors="coerce")
+        return d.dt.strftime("%Y-%m-%d").fillna("")
+    out = s.astype("object").where(s.notna(), None).map(lambda v: "" if v is None else str(v).strip())
+    if ftype == "number":  # 6 and 6.0 are one value
+        out = out.map(lambda v: v[:-2] if v.endswith(".0") else v)
+    return out
+
+
+def _hash(frame: pd.DataFrame) -> np.ndarray:
+    if frame.shape[1] == 0:
+        return np.array(["0" * 16] * len(frame), dtype=object)
+    h = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return np.array([f"{v:016x}" for v in h], dtype=object)
+
+
+@dataclass
+class Change:
+    """One entry altered or deleted since an earlier run saw it (a row of register_changes)."""
+
+    change: str  # altered | deleted
+    source: str
+    register: str
+    key: str  # natural key values joined with " / "
+    before: dict[str, str]
+    after: dict[str, str]
+    fields: list[str]
+    first_period: str
+    last_period: str
+    event_date: date | None
+    fact_id: str | None  # the current row (altered); None when deleted
+
+
+@dataclass
+class Arrival:
+    """Why a row is fresh in this run."""
+
+    how: str  # first seen | changed | returned | entered (no history: the register's entry date)
+    key: str
+    register: str
+    entry_field: str | None
+    entry_date: date | None
+    event_date: date | None
+    #: a row seen again after runs that missed it counts only for findings of months after this one
+    since: str | None = None
+
+
+@dataclass
+class SourceReview:
+    source: str
+    register: str
+    history: bool
+    first_audit: tuple[int, int] | None = None  # no history: (entries arriving now by entry date, entries)
+    fresh: dict[str, Arrival] = field(default_factory=dict)  # fact_id -> why
+    changes: list[Change] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    # the write plan (only when the run advances the ledger)
+    inserts: list[dict] = field(default_factory=list)
+    content_updates: list[dict] = field(default_factory=list)
+    seen_ids: np.ndarray | None = None  # matched ledger ids (their last_* move on)
+    state_updates: list[dict] = field(default_factory=list)  # id, state, gone_period
+    returns: list[dict] = field(default_factory=list)  # id, returned_period, returned_since
+
+
+@dataclass
+class LedgerReview:
+    period: Period
+    advance: bool
+    sources: list[SourceReview] = field(default_factory=list)
+
+    @property
+    def fresh(self) -> dict[str, Arrival]:
+        return {fid: a for s in self.sources for fid, a in s.fresh.items()}
+
+    @property
+    def changes(self) -> list[Change]:
+        return [c for s in self.sources for c in s.changes]
+
+    @property
+    def notes(self) -> list[str]:
+        """What the run's notes say: how a first audit of a source decided what arrived, guards."""
+        first = [f"{s.source} ({s.first_audit[0]:,} of {s.first_audit[1]:,})" for s in self.sources
+                 if s.first_audit and s.first_audit[1]]
+        out = []
+        if first:
+            out.append(f"first audit of {len(first)} source(s) with no earlier run to compare: an entry counts as "
+                       f"arriving in {self.period} when the date the register says it was made (declared, "
+                       f"submitted, claimed, posted) falls in {self.period}; older entries are taken as reported "
+                       f"in their own month: {', '.join(first)}")
+        if not self.advance:
+            out.append(f"a later month than {self.period} has been audited: this re-run reports what the ledger "
+                       f"recorded for {self.period} and does not update it")
+        return out + [n for s in self.sources for n in s.notes]
+
+
+def latest_period(store: Store, before: str | None = None) -> str | None:
+    """The latest period with a current (succeeded or partial) run, or the latest before `before`."""
+    with store.read() as s:
+        q = select(Run.period).where(Run.superseded_by.is_(None), Run.status.in_(("succeeded", "partial")))
+        if before:
+            q = q.where(Run.period < before)
+        return s.execute(q.order_by(Run.period.desc()).limit(1)).scalar_one_or_none()
+
+
+def review(store: Store, frames: list[Any], period: Period, *, guard_percent: float = 10.0) -> LedgerReview:
+    """Compare each loaded source (objects with .source, .register, .df) with the ledger."""
+    latest = latest_period(store)
+    out = LedgerReview(period, advance=latest is None or latest <= str(period))
+    previous = latest_period(store, before=str(period))
+    for frame in frames:
+        if tracked(frame.register):
+            out.sources.append(_review_source(store, frame.source, frame.register, frame.df, period,
+                                              out.advance, guard_percent, previous))
+    return out
+
+
+def _is_alteration(register: registers.Register, before: dict, after: dict) -> list[str]:
+    """The material fields whose earlier, settled value changed (filling a blank is not one)."""
+    changed = []
+    for name in register.material_fields:
+        old, new = before.get(name, ""), after.get(name, "")
+        if old != new and old != "" and old not in register.fields[name].unsettled:
+            changed.append(name)
+    return changed
+
+
+def _current(df: pd.DataFrame, register: registers.Register) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(key/hash frame, material text frame) of a source's accepted rows."""
+    fields = [f for f in register.source_fields if f.name in df.columns]
+    text = pd.DataFrame({f.name: _text(df[f.name], f.type) for f in fields}, index=df.index)
+    mat_cols = [c for c in register.material_fields if c in text.columns]
+    keys = text[list(register.natural_key)].agg(_SEP.join, axis=1) if len(text) else pd.Series([], dtype=object)
+    cur = pd.DataFrame({
+        "nk": keys.astype(object), "content": _hash(text), "mhash": _hash(text[mat_cols]),
+        "fact_id": df["fact_id"].astype(object).to_numpy(),
+    }, index=df.index)
+    date_field = register.date_field or register.entry_date_field
+    cur["event_date"] = pd.to_datetime(df[date_field], errors="coerce") if date_field in df else pd.NaT
+    entry = register.entry_date_field
+    cur["entry_date"] = pd.to_datetime(df[entry], errors="coerce") if entry in df else pd.NaT
+    return cur, text[mat_cols]
+
+
+def _material(row: pd.Series) -> dict[str, str]:
+    return {k: v for k, v in row.items() if v != ""}
+
+
+def _as_date(v) -> date | None:
+    return None if v is None or pd.isna(v) else pd.Timestamp(v).date()
+
+
+def _review_source(store: Store, source: str, register_name: str, df: pd.DataFrame, period: Period,
+                   advance: bool, guard_percent: float, previous: str | None) -> SourceReview:
+    register = registers.get(register_name)
+    P = str(period)
+    with store.read() as s:
+        rows = s.execute(select(
+            LedgerRow.id, LedgerRow.natural_key, LedgerRow.content_hash, LedgerRow.material_hash,
+            LedgerRow.first_period, LedgerRow.content_period, LedgerRow.last_period, LedgerRow.last_run,
+            LedgerRow.changed_period, LedgerRow.state, LedgerRow.gone_period, LedgerRow.event_date,
+            LedgerRow.returned_period, LedgerRow.returned_since)
+            .where(LedgerRow.source == source)).all()
+    led = pd.DataFrame(rows, columns=["id", "nk", "content", "mhash", "first_period", "content_period",
+                                      "last_period", "last_run", "changed_period", "state", "gone_period",
+                                      "event_date", "returned_period", "returned_since"])
+    history = bool((led["first_period"] < P).any()) if len(led) else False
+    rv = SourceReview(source, register_name, history)
+    cur, mat = _current(df, register)
+    key_text = lambda nk: nk.replace(_SEP, " / ")  # noqa: E731
+
+    # pair current rows with ledger rows: same key and content first, then same key in order
+    cur["occ"] = cur.groupby(["nk", "content"]).cumcount()
+    led["occ"] = led.groupby(["nk", "content"]).cumcount()
+    exact = cur.reset_index().merge(led, on=["nk", "content", "occ"], suffixes=("", "_l"))
+    rest_cur = cur.drop(index=exact["index"])
+    rest_led = led[~led["id"].isin(exact["id"])]
+    rest_cur = rest_cur.assign(occ=rest_cur.groupby("nk").cumcount())
+    rest_led = rest_led.assign(occ=rest_led.groupby("nk").cumcount())
+    moved = rest_cur.reset_index().merge(rest_led, on=["nk", "occ"], suffixes=("", "_l"))
+    new = rest_cur.drop(index=moved["index"])
+    missing = rest_led[~rest_led["id"].isin(moved["id"])]
+
+    # material values of the ledger rows we need to compare or show
+    wanted = set(moved["id"]) | set(exact.loc[exact["changed_period"] == P, "id"]) | set(missing["id"])
+    stored: dict[int, tuple[dict, dict | None]] = {}
+    if wanted:
+        with store.read() as s:
+            ids = sorted(int(i) for i in wanted)
+            for i in range(0, len(ids), 1000):
+                for rid, m, b in s.execute(select(LedgerRow.id, LedgerRow.material, LedgerRow.before)
+                                           .where(LedgerRow.id.in_(ids[i:i + 1000]))):
+                    stored[rid] = (m or {}, b)
+
+    def arrival(pos, how) -> Arrival:
+        r = cur.loc[pos]
+        return Arrival(how, key_text(r["nk"]), register_name, register.entry_date_field,
+                       _as_date(r["entry_date"]), _as_date(r["event_date"]))
+
+    # fresh rows
+    if history:
+        if advance:
+            for pos in new.index:
+                rv.fresh[cur.at[pos, "fact_id"]] = arrival(pos, "first seen")
+        again = exact[exact["first_period"] == P]  # a re-run of this month: what its first run saw arrive
+        for pos in again["index"]:
+            rv.fresh[cur.at[pos, "fact_id"]] = arrival(pos, "first seen")
+        # seen again after the previous run(s) missed it (the source failed, was empty or came back
+        # short): findings of the months it was missing in were never evaluated with it
+        back = pd.concat([exact, moved])
+        if advance and previous:
+            gap = back[(back["last_period"] < previous) & (back["first_period"] < P)]
+            for r in gap.itertuples(index=False):
+                rv.returns.append({"id": int(r.id), "returned_period": P, "returned_since": r.last_period})
+        else:
+            gap = back.iloc[0:0]
+        rerun = back[back["returned_period"] == P]  # a re-run of this month: what its first run saw return
+        for r in pd.concat([gap.assign(since=gap["last_period"]), rerun.assign(since=rerun["returned_since"])]) \
+                .itertuples(index=False):
+            if r.fact_id not in rv.fresh:
+                a = arrival(r.index, "returned")
+                a.since = r.since
+                rv.fresh[r.fact_id] = a
+    else:
+        entry = cur["entry_date"]
+        in_month = ((entry >= pd.Timestamp(period.start)) & (entry <= pd.Timestamp(period.end))).fillna(False)
+        for pos in cur.index[in_month.to_numpy(dtype=bool)]:
+            rv.fresh[cur.at[pos, "fact_id"]] = arrival(pos, "entered")
+        rv.first_audit = (len(rv.fresh), len(cur))
+
+    # changed content (matched by key): alterations, completions, non-material edits
+    for r in moved.itertuples(index=False):
+        after = _material(mat.loc[r.index])
+        old, before_kept = stored.get(int(r.id), ({}, None))
+        if r.mhash == r.mhash_l and r.changed_period != P:
+            if advance:
+                rv.content_updates.append({"id": int(r.id), "content_hash": r.content, "material_hash": r.mhash,
+                                           "material": after, "content_period": P})
+            continue  # a non-material edit (a typo in a description): remembered, not reported
+        before = before_kept if (r.changed_period == P and before_kept is not None) else old
+        rv.fresh[r.fact_id] = arrival(r.index, "changed")
+        fields_changed = _is_alteration(register, before, after)
+        if fields_changed:
+            rv.changes.append(Change("altered", source, register_name, key_text(r.nk), before, after,
+                                     fields_changed, r.first_period, r.last_period,
+                                     _as_date(cur.at[r.index, "event_date"]), r.fact_id))
+        if advance:
+            rv.content_updates.append({"id": int(r.id), "content_hash": r.content, "material_hash": r.mhash,
+                                       "material": after, "content_period": P, "before": before,
+                                       "changed_period": P})
+    # a re-run of this month: alterations its first run found, content unchanged since
+    for r in exact[exact["changed_period"] == P].itertuples(index=False):
+        old, before = stored.get(int(r.id), ({}, None))
+        fields_changed = _is_alteration(register, before or {}, old)
+        rv.fresh[r.fact_id] = arrival(r.index, "changed")
+        if fields_changed:
+            rv.changes.append(Change("altered", source, register_name, key_text(r.nk), before or {}, old,
+                                     fields_changed, r.first_period, r.last_period,
+                                     _as_date(cur.at[r.index, "event_date"]), r.fact_id))
+
+    # rows gone: deleted, aged out of a rolling extract, or a source too short to judge
+    gone = missing[(missing["state"] == "present") | ((missing["state"] == "deleted") & (missing["gone_period"] == P))]
+    aged = pd.Series(False, index=gone.index)
+    if register.kind == "event" and len(cur) and cur["event_date"].notna().any():
+        oldest = cur["event_date"].min().date()
+        aged = gone["event_date"].map(lambda d: d is not None and not pd.isna(d) and d < oldest)
+    aged_out, vanished = gone[aged.astype(bool)], gone[~aged.astype(bool)]
+    expected = int(((led["state"] == "present") | (led["gone_period"] == P)).sum()) - len(aged_out)
+    share = 100.0 * len(vanished) / expected if expected else 0.0
+    guarded = len(vanished) > 0 and (len(cur) == 0 or (share > guard_percent and len(vanished) > GUARD_MIN_ROWS))
+    if guarded:
+        rv.notes.append(
+            f"source {source}: {len(vanished):,} of {expected:,} entries earlier runs saw are missing "
+            f"({share:.0f}%, more than the {guard_percent:g}% guard): read as a failed or truncated extract, "
+            f"no deletion inferred; check the extract")
+    else:
+        for r in vanished.itertuples(index=False):
+            old, _ = stored.get(int(r.id), ({}, None))
+            rv.changes.append(Change("deleted", source, register_name, key_text(r.nk), old, {}, [],
+                                     r.first_period, r.last_period,
+                                     r.event_date if isinstance(r.event_date, date) else None, None))
+            if advance:
+                rv.state_updates.append({"id": int(r.id), "state": "deleted", "gone_period": P})
+    if advance:
+        rv.state_updates += [{"id": int(i), "state": "aged_out", "gone_period": P} for i in aged_out["id"]]
+        back = pd.concat([exact, moved])
+        back = back[back["state"] != "present"]
+        rv.state_updates += [{"id": int(i), "state": "present", "gone_period": None} for i in back["id"]]
+        rv.seen_ids = np.concatenate([exact["id"].to_numpy(), moved["id"].to_numpy()]).astype("int64")
+        for pos in new.index:
+            r = cur.loc[pos]
+            rv.inserts.append({"source": source, "register": register_name, "natural_key": r["nk"],
+                               "content_hash": r["content"], "material_hash": r["mhash"],
+                               "material": _material(mat.loc[pos]), "event_date": _as_date(r["event_date"]),
+                               "first_period": P, "content_period": P, "last_period": P, "state": "present"})
+    if len(aged_out):
+        rv.notes.append(f"source {source}: {len(aged_out):,} entries older than anything in this extract are "
+                        f"no longer in it (a rolling extract): not read as deleted")
+    return rv
+
+
+def write(s: Session, review_: LedgerReview, run_id: int) -> dict[str, int]:
+    """Record what this run saw (inside the run's transaction). Returns counts for the run's notes."""
+    counts = {"ledger_new": 0, "ledger_changed": 0, "ledger_gone": 0}
+    if not review_.advance:
+        return counts
+    from sqlalchemy import insert
+
+    P = str(review_.period)
+    for src in review_.sources:
+        for i in range(0, len(src.inserts), 5000):
+            part = [{**r, "first_run": run_id, "last_run": run_id, "before": None, "changed_period": None,
+                     "gone_period": None} for r in src.inserts[i:i + 5000]]
+            s.execute(insert(LedgerRow.__table__), part)
+        if src.content_updates:
+            s.execute(update(LedgerRow), src.content_updates)
+        if src.state_updates:
+            s.execute(update(LedgerRow), src.state_updates)
+        if src.returns:
+            s.execute(update(LedgerRow), src.returns)
+        ids = src.seen_ids if src.seen_ids is not None else np.array([], dtype="int64")
+        for i in range(0, len(ids), 5000):
+            s.execute(update(LedgerRow).where(LedgerRow.id.in_([int(x) for x in ids[i:i + 5000]]))
+                      .values(last_period=P, last_run=run_id)
+                      .execution_options(synchronize_session=False))
+        counts["ledger_new"] += len(src.inserts)
+        counts["ledger_changed"] += len(src.content_updates)
+        counts["ledger_gone"] += sum(1 for u in src.state_updates if u["state"] != "present")
+    return counts
+
+
+def changes_frame(review_: LedgerReview) -> pd.DataFrame:
+    """The run's register_changes rows (canonical columns; the pipeline adds META columns)."""
+    register = registers.get("register_changes")
+    noticed = pd.Timestamp(review_.period.end)
+    rows = []
+    for c in review_.changes:
+        entry = registers.get(c.register)
+        names = c.fields if c.change == "altered" else [n for n in entry.material_fields if c.before.get(n)]
+        # need-to-know values (every value of an association entry, a supplier's bank hash) go to the
+        # sensitive_* fields only, which reach the CCU alone
+        whole = c.register in NEED_TO_KNOW_REGISTERS
+        secret = [n for n in names if whole or entry.fields[n].sensitivity == "sensitive"]
+        plain = [n for n in names if n not in secret]
+
+        def shown(vals: dict, which: list[str], entry=entry) -> str | None:
+            return "; ".join(f"{entry.fields[n].label}: {vals.get(n) or '(blank)'}" for n in which) or None
+
+        after_of = (lambda which: shown(c.after, which)) if c.change == "altered" else (lambda which: None)
+        ident = "|".join([c.change, c.source, c.key, _digest(c.before), _digest(c.after)])
+        rows.append({
+            "change_id": f"{c.change[0].upper()}:{_digest({'k': ident})}", "change": c.change,
+            "entry_register": c.register, "entry_source": c.source, "entry_key": c.key,
+            "person_id": (c.after or c.before).get("person_id"),
+            "fields_changed": ", ".join(c.fields) if c.fields else None,
+            "before": shown(c.before, plain), "after": after_of(plain),
+            "sensitive_before": shown(c.before, secret), "sensitive_after": after_of(secret),
+            "event_date": pd.Timestamp(c.event_date) if c.event_date else pd.NaT,
+            "first_seen_period": c.first_period, "last_seen_period": c.last_period, "noticed_date": noticed,
+        })
+    cols = [f.name for f in register.source_fields]
+    df = pd.DataFrame(rows, columns=cols)
+    for name in ("event_date", "noticed_date"):
+        df[name] = pd.to_datetime(df[name])
+    return df
+
+
+def _digest(values: dict) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]

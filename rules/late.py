@@ -1,0 +1,132 @@
+"""The late pass: findings of earlier months that a row arriving (or changing) now makes.
+
+A run of period P reports the findings of P (rules.evaluate). Registers are written late, so a
+finding of an earlier month Q can appear only now, when a row it cites first reaches the audit.
+For each rule with an event input, this evaluates the rule *as the run of Q would have*, for every
+month Q from P minus the look-back to the month before P that can hold such a finding, and keeps
+the findings that cite at least one fresh row (fact ids the caller names: audit.store.ledger).
+
+Exact, not approximate: a finding's facts share the values of every join key (and group_by field),
+so rows outside the partitions of fresh rows cannot be in a finding that cites one; a finding's
+as-of date is the latest of its facts' dates and is never earlier than its fresh fact's date, so
+only months from the earliest fresh date on, holding some candidate row's date, are evaluated.
+Whether such a finding was raised before is the store's business, not this module's.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from audit.period import Period
+from rules.compiler import CompiledRule, lookback_days
+from rules.evaluate import evaluate_rule, params_in_force
+from rules.finding import Finding
+from rules.select import normalise
+
+
+def _partition_fields(compiled: CompiledRule) -> list[dict[str, str]]:
+    """Per join key (or aggregate group_by field): alias -> the field holding it."""
+    parts = [{alias: fname for alias, fname in per} for _, per in compiled.keys]
+    if compiled.aggregate:
+        alias = compiled.aliases[0]
+        parts += [{alias: f} for f in compiled.aggregate["group_by"]]
+    return parts
+
+
+def _fresh_mask(df: pd.DataFrame, fresh: set[str]) -> pd.Series:
+    return df["fact_id"].isin(fresh) if "fact_id" in df and len(df) else pd.Series(False, index=df.index)
+
+
+def prune(compiled: CompiledRule, frames: dict[str, pd.DataFrame], fresh: set[str]) -> dict[str, pd.DataFrame] | None:
+    """The register frames cut to the partitions of fresh rows; None when nothing is fresh."""
+    regs = {i.alias: i.register for i in compiled.inputs}
+    fresh_rows = {a: frames[r][_fresh_mask(frames[r], fresh)] for a, r in regs.items()}
+    if not any(len(f) for f in fresh_rows.values()):
+        return None
+    parts = _partition_fields(compiled)
+    if not parts:
+        if len(compiled.inputs) == 1:  # a finding of a single-input rule cites one row: a fresh one
+            return {r: frames[r][_fresh_mask(frames[r], fresh)] if r in regs.values() else frames[r]
+                    for r in frames}
+        return frames  # no key to cut on: evaluate whole
+    masks: dict[str, pd.Series] = {}
+    for alias, register in regs.items():
+        df = frames[register]
+        keep = pd.Series(True, index=df.index)
+        for per in parts:
+            if alias not in per:
+                continue
+            values = set()
+            for other, fname in per.items():
+                rows = fresh_rows[other]
+                if fname in rows:
+                    values |= set(normalise(rows[fname], "string").dropna())
+            keep &= normalise(df[per[alias]], "string").isin(values).fillna(False).astype(bool) \
+                if per[alias] in df else False
+        masks[register] = masks[register] | keep if register in masks else keep
+    return {r: (frames[r][masks[r].to_numpy(dtype=bool)] if r in masks else frames[r]) for r in frames}
+
+
+def _months(compiled: CompiledRule, frames: dict[str, pd.DataFrame], fresh: set[str], first: Period,
+            period: Period) -> list[Period]:
+    """Months in [first, period) that can hold a late finding: some candidate row is dated there, and
+    it is no earlier than the earliest fresh row of an event input."""
+    dates, fresh_dates, state_fresh = [], [], False
+    for inp in compiled.inputs:
+        df = frames[inp.register]
+        if inp.register_kind != "event":
+            state_fresh |= bool(_fresh_mask(df, fresh).any())
+            continue
+        d = pd.to_datetime(df[inp.date_field], errors="coerce") if inp.date_field in df else pd.Series(dtype="datetime64[ns]")
+        dates.append(d.dropna())
+        fresh_dates.append(d[_fresh_mask(df, fresh)].dropna())
+    if not dates:
+        return []
+    all_dates = pd.concat(dates)
+    earliest_fresh = pd.concat(fresh_dates).min() if any(len(f) for f in fresh_dates) else pd.NaT
+    floor = pd.Timestamp(first.start)
+    if not state_fresh and pd.notna(earliest_fresh):
+        floor = max(floor, earliest_fresh.normalize().replace(day=1))
+    elif not state_fresh:
+        return []
+    picked = all_dates[(all_dates >= floor) & (all_dates < pd.Timestamp(period.start))]
+    return sorted({Period(ts.year, ts.month) for ts in picked})
+
+
+def months_back(period: Period, months: int) -> Period:
+    p = period
+    for _ in range(months):
+        p = p.previous()
+    return p
+
+
+def late_findings(compiled: CompiledRule, frames: dict[str, pd.DataFrame], period: Period, fresh: set[str],
+                  lookback_months: int, overrides: dict[str, Any] | None = None,
+                  engine: str = "durable") -> tuple[list[Finding], int]:
+    """Findings of months before `period` (within the look-back) citing a fresh row; and how many
+    months were evaluated."""
+    if lookback_months <= 0 or not fresh or not any(i.register_kind == "event" for i in compiled.inputs):
+        return [], 0
+    if any(i.register not in frames for i in compiled.inputs):
+        return [], 0
+    pruned = prune(compiled, frames, fresh)
+    if pruned is None:
+        return [], 0
+    params = params_in_force(compiled, overrides)
+    _ = lookback_days(compiled, params)  # checks the params resolve before any month is run
+    months = _months(compiled, pruned, fresh, months_back(period, lookback_months), period)
+    found: dict[tuple, Finding] = {}
+    for q in months:
+        for f in evaluate_rule(compiled, pruned, q, overrides, engine)[0]:
+            if any(fid in fresh for ids in f.facts.values() for fid in ids):
+                found.setdefault(f.key(), f)
+    return sorted(found.values(), key=lambda f: f.key()), len(months)
+
+
+def event_months_late(as_of: date | None, period: Period) -> int:
+    """Whole months between the finding's month and the run's month."""
+    if as_of is None:
+        return 0
+    return (period.year - as_of.year) * 12 + period.month - as_of.month

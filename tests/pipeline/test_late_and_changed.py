@@ -1,0 +1,219 @@
+"""Late and changed register entries on the bundled sample, replayed as the schedule sees them:
+a September run, then the force edits its gifts register, then the October run.
+
+The October run must raise the late declaration (a gift of August first seen now), the deleted and
+the materially altered gift, and nothing for a typo fix; a re-run must give the same; a source that
+comes back truncated must raise no deletions; an event alert not raised again is not "resolved".
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from audit import settings as settings_mod
+from audit.period import Period
+from audit.pipeline import run_period
+from audit.store.db import open_store
+from audit.store.models import Alert, AlertOccurrence, AlertResolved, LedgerRow
+from audit.store.queries import list_alerts
+
+ROOT = Path(__file__).resolve().parents[2]
+GIFTS = "sample/gifts_hospitality_register.csv"
+SEP, OCT = Period(2026, 9), Period(2026, 10)
+LATE_ROW = ("GH900001,100446,01/08/2026,15/10/2026,Harrisonville Hotel,,Gift,Late hamper,£80.00,Accepted,"
+            "100442,16/10/2026")
+
+
+@pytest.fixture
+def force(tmp_path) -> Path:
+    dst = tmp_path / "force"
+    dst.mkdir()
+    shutil.copytree(ROOT / "sample", dst / "sample")
+    shutil.copy(ROOT / "config.toml", dst / "config.toml")
+    return dst
+
+
+def _settings(force: Path, store_url: str | None = None):
+    s = settings_mod.load(force / "config.toml")
+    if store_url:
+        s.store.url = store_url
+    return s
+
+
+def _edit_gifts(force: Path, *, drop=(), values=None, typo=None, add=()) -> None:
+    path = force / GIFTS
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    out = []
+    for line in lines:
+        ref = line.split(",", 1)[0]
+        if ref in drop:
+            continue
+        if values and ref in values:
+            line = line.replace(*values[ref])
+        if typo and ref in typo:
+            line = line.replace(*typo[ref])
+        out.append(line)
+    path.write_text("\n".join(out + list(add)) + "\n", encoding="utf-8-sig")
+
+
+def _run(settings, period):
+    return run_period(settings, period, engine="reference", publish=False)
+
+
+def _alerts(settings, period, rule=None):
+    store = open_store(settings.store_url)
+    try:
+        return list_alerts(store, period=str(period), rule=rule)
+    finally:
+        store.dispose()
+
+
+def _schedule(settings, force):
+    """September, then the register is edited, then October (as the schedule would see it)."""
+    _run(settings, SEP)
+    _edit_gifts(force, drop={"GH000002"}, values={"GH000003": ("£5.64", "£1.50")},
+                typo={"GH000001": ("Book on local history", "Book on local histroy (corrected)")},
+                add=[LATE_ROW])
+    return _run(settings, OCT)
+
+
+def _check_october(settings) -> None:
+    late = [a for a in _alerts(settings, OCT, "gifts_declared_late") if "2026-10-15" in a.title]
+    assert len(late) == 1, [a.title for a in _alerts(settings, OCT, "gifts_declared_late")]
+    a = late[0]
+    assert a.novelty == "late" and a.late["event_period"] == "2026-08" and a.late["months_late"] == 2
+    assert "GH900001" in a.late_text and "date declared 2026-10-15" in a.late_text
+    assert "reported in the 2026-10 audit, 2 months after the event" in a.late_text
+
+    deleted = _alerts(settings, OCT, "register_entry_deleted")
+    assert [x.title for x in deleted] == [
+        "100062: gifts_hospitality entry GH000002 deleted after it was audited"]
+    altered = _alerts(settings, OCT, "register_entry_altered")
+    assert len(altered) == 1 and "GH000003" in altered[0].title and "estimated_value" in altered[0].title
+    assert altered[0].values["change.before"] == "Estimated value: 564"
+    assert altered[0].values["change.after"] == "Estimated value: 150"
+    # the typo fix in a description (not material) raised nothing
+    assert not any("GH000001" in x.title for x in deleted + altered)
+
+
+def test_october_reports_late_deleted_and_altered_entries(force):
+    settings = _settings(force)
+    outcome = _schedule(settings, force)
+    assert outcome.status == "succeeded"
+    _check_october(settings)
+    assert outcome.late_raised >= 1
+    assert {c.change for c in outcome.ledger.changes} == {"altered", "deleted"}
+
+
+def test_a_rerun_of_october_raises_the_same_and_duplicates_nothing(force):
+    settings = _settings(force)
+    _schedule(settings, force)
+    before = {(a.id, a.novelty) for a in _alerts(settings, OCT)}
+    _run(settings, OCT)
+    _check_october(settings)
+    assert {(a.id, a.novelty) for a in _alerts(settings, OCT)} == before
+    store = open_store(settings.store_url)
+    try:
+        with store.read() as s:
+            keys = [(r.source, r.natural_key) for r in s.query(LedgerRow).filter(LedgerRow.state == "present")]
+            assert len(keys) == len(set(keys))  # one ledger row per entry, however often the month is run
+    finally:
+        store.dispose()
+
+
+def test_without_the_ledger_the_late_gift_is_never_reported(force):
+    """The defect the ledger fixes: the same schedule with the late pass switched off misses it."""
+    settings = _settings(force)
+    settings.audit.late_lookback_months = 0
+    _schedule(settings, force)
+    assert not [a for a in _alerts(settings, OCT, "gifts_declared_late") if "2026-10-15" in a.title]
+
+
+def test_a_truncated_extract_raises_no_deletions_and_says_why(force):
+    settings = _settings(force)
+    _run(settings, SEP)
+    path = force / GIFTS
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    path.write_text("\n".join(lines[:40]) + "\n", encoding="utf-8-sig")  # 39 of 149 rows left
+    outcome = _run(settings, OCT)
+    assert _alerts(settings, OCT, "register_entry_deleted") == []
+    assert "no deletion inferred" in (outcome.error or "")
+    # the full file returns: nothing is deleted, and the rows October could not see are caught up:
+    # October's findings that cite them are reported late now, and only those (September saw them)
+    shutil.copy(ROOT / GIFTS, path)
+    nov = Period(2026, 11)
+    outcome = _run(settings, nov)
+    assert _alerts(settings, nov, "register_entry_deleted") == []
+    late = [a for a in _alerts(settings, nov) if a.novelty == "late"]
+    assert outcome.late_raised >= len(late) > 0
+    assert {a.late["event_period"] for a in late} == {"2026-10"}
+    assert all(e["how"] == "returned" for a in late for e in a.late["entries"])
+    assert all("back in its source" in a.late_text for a in late)
+    # exactly what October would have raised about gifts with the whole file
+    full = _settings(force, f"sqlite:///{force / 'full.db'}")
+    _run(full, SEP)
+    _run(full, OCT)
+    gift_rules = {"gifts_declared_late", "gifts_over_threshold_unapproved", "gifts_self_approved",
+                  "gifts_cash_or_voucher_accepted", "gifts_high_risk_keywords"}
+    expected = {(a.rule_name, a.title) for a in _alerts(full, OCT) if a.rule_name in gift_rules and a.novelty == "new"}
+    assert expected and expected <= {(a.rule_name, a.title) for a in late}
+
+
+def test_a_header_only_file_raises_no_deletions(force):
+    settings = _settings(force)
+    _run(settings, SEP)
+    path = force / GIFTS
+    path.write_text(path.read_text(encoding="utf-8-sig").splitlines()[0] + "\n", encoding="utf-8-sig")
+    _run(settings, OCT)
+    assert _alerts(settings, OCT, "register_entry_deleted") == []
+
+
+def test_first_run_on_a_single_extract_reports_a_late_declaration_made_in_its_month(force):
+    """No history: a row arrives in the month of its declared date (and the run's notes say so)."""
+    _edit_gifts(force, add=[LATE_ROW])
+    settings = _settings(force)
+    outcome = _run(settings, OCT)
+    assert [a for a in _alerts(settings, OCT, "gifts_declared_late") if "2026-10-15" in a.title]
+    assert "first audit of" in (outcome.error or "")
+    # and it does not flood: only entries made in October count as arriving now
+    late = [a for a in _alerts(settings, OCT) if a.novelty == "late"]
+    assert all(a.late["entries"] and all(e["how"] == "entered" for e in a.late["entries"]) for a in late)
+
+
+def test_an_event_alert_not_raised_again_is_not_resolved(force):
+    settings = _settings(force)
+    _run(settings, SEP)
+    _run(settings, OCT)
+    store = open_store(settings.store_url)
+    try:
+        with store.read() as s:
+            resolved = s.query(AlertOccurrence).join(
+                AlertResolved, AlertResolved.alert_id == AlertOccurrence.alert_id).filter(
+                AlertOccurrence.period == "2026-09").all()
+            assert resolved == [] or all(o.as_of is None for o in resolved)
+            # September's event alerts that October did not raise again stay open, not resolved
+            sep_event = {o.alert_id for o in s.query(AlertOccurrence).filter(
+                AlertOccurrence.period == "2026-09", AlertOccurrence.as_of.isnot(None))}
+            oct_found = {o.alert_id for o in s.query(AlertOccurrence).filter(AlertOccurrence.period == "2026-10")}
+            assert sep_event - oct_found, "the sample should have September event alerts October does not repeat"
+            assert not (sep_event - oct_found) & {r.alert_id for r in s.query(AlertResolved)}
+            assert {a.status for a in s.query(Alert).filter(Alert.id.in_(sep_event - oct_found))} == {"new"}
+    finally:
+        store.dispose()
+
+
+@pytest.mark.db
+def test_the_schedule_on_postgresql(force, pg_url):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from pgschema import scratch_schema
+
+    with scratch_schema(pg_url, "t_ledger") as url:
+        settings = _settings(force, url)
+        _schedule(settings, force)
+        _check_october(settings)
+        _run(settings, OCT)
+        _check_october(settings)
