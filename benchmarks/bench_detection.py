@@ -19,6 +19,22 @@ evaluate, record, total), the child's peak memory, and the ratio of the whole au
 reading the same input files with pandas (read_csv / read_excel / read_sql, dtype=str).
 
     .venv/bin/python benchmarks/bench_detection.py --cost --seeds 1 --scale 5
+
+Schedule (`--schedule`): the monthly runs as they happen. Per seed, generate with the monthly
+extracts (docs/generator-truth.md, "Monthly extracts"), then replay one run per month in order
+(audit.pipeline.run_period, fresh SQLite store, no publishing) with one working source folder that
+each month's files overwrite (a file missing from a month's folder is missing for that run). Scores
+from the store, per run (the run's alert occurrences, their rule and cited facts, a fact matched
+to truth by register + natural-key values):
+  schedule cases  found = an alert of the case's `kind` raised by the run of its `arrival_period`
+                  citing every one of its records; decoys alerted = an alert of the decoy's `kind`
+                  in a run from its `event_period` to its `arrival_period` citing any of its records
+  scenarios       found on schedule = an alert of its rule raised by some run up to and including
+                  its arrival (truth `scenario_arrivals`: the first month from its period whose run
+                  sees every record), covering its records of the registers the finding carries
+Prints seconds per run and the store file size after each (the ledger's cost).
+
+    .venv/bin/python benchmarks/bench_detection.py --schedule --seeds 1 2 3 --scale 1
 """
 from __future__ import annotations
 
@@ -44,12 +60,12 @@ from rich.table import Table  # noqa: E402
 console = Console(width=160)
 
 
-def generate(out: Path, seed: int, scale: float, months: int, end: str) -> None:
+def generate(out: Path, seed: int, scale: float, months: int, end: str, schedule: bool = False) -> None:
     try:
         from audit.generator.run import generate as run_generator
     except ImportError as e:
         raise SystemExit(f"the generator (audit/generator/run.py) is not available yet: {e}")
-    run_generator(out, seed=seed, months=months, end=end, scale=scale)
+    run_generator(out, seed=seed, months=months, end=end, scale=scale, schedule=schedule)
     if not (out / "truth.json").exists():
         raise SystemExit(f"the generator wrote no truth.json in {out}")
 
@@ -233,6 +249,246 @@ def cost(args) -> None:
     console.print(table)
 
 
+# ---- --schedule: the monthly runs replayed in order -------------------------------------------------
+def _source_files(settings) -> set[str]:
+    """File names the config's sources read (paths and sqlite URLs, relative to the config)."""
+    names = set()
+    for src in settings.sources:
+        if src.path:
+            names.add(Path(src.path).name)
+        elif src.url and src.url.startswith("sqlite:///"):
+            names.add(Path(src.url[len("sqlite:///"):]).name)
+    return names
+
+
+def _run_alerts(store, run_id: int) -> list[tuple[str, set[tuple]]]:
+    """The run's alert occurrences (not suppressed): (rule name, {(register, ((field, value), ...))})."""
+    from sqlalchemy import select
+
+    from audit import registers
+    from audit.store.models import Alert, AlertFact, AlertOccurrence
+
+    natural = {}
+    with store.read() as s:
+        occ = s.execute(select(AlertOccurrence.id, Alert.rule_name).join(Alert, Alert.id == AlertOccurrence.alert_id)
+                        .where(AlertOccurrence.run_id == run_id, AlertOccurrence.suppressed.is_(False))).all()
+        rule_of = {oid: name for oid, name in occ}
+        cited: dict[int, set] = {oid: set() for oid in rule_of}
+        ids = list(rule_of)
+        for i in range(0, len(ids), 900):
+            for oid, reg, values in s.execute(select(AlertFact.occurrence_id, AlertFact.register, AlertFact.values)
+                                              .where(AlertFact.occurrence_id.in_(ids[i:i + 900]))):
+                if reg is None:
+                    continue
+                if reg not in natural:
+                    try:
+                        natural[reg] = registers.get(reg).natural_key
+                    except KeyError:
+                        natural[reg] = ()
+                values = values or {}
+                if reg == "register_changes":  # a change cites the entry it is about, by register and key
+                    reg = values.get("entry_register")
+                    natural.setdefault(reg, registers.get(reg).natural_key)
+                    parts = str(values.get("entry_key") or "").split(" / ")
+                    values = {k: (v or None) for k, v in zip(natural[reg], parts)}
+                cited[oid].add((reg, tuple((k, _text(values.get(k))) for k in natural[reg])))
+    return [(rule_of[oid], cited[oid]) for oid in ids]
+
+
+def _size(db: Path) -> int:
+    """Bytes of the SQLite store (its write-ahead log included)."""
+    return sum(p.stat().st_size for p in (db, Path(f"{db}-wal")) if p.exists())
+
+
+def _text(v) -> str | None:
+    return None if v is None else str(v)
+
+
+def _record_key(rec: dict, natural: dict) -> tuple:
+    reg = rec["register"]
+    return (reg, tuple((k, _text(rec["key"].get(k))) for k in natural[reg]))
+
+
+def _sync(month: Path, work: Path, files: set[str]) -> None:
+    """Make the working folder hold exactly this month's source files (and its config.toml)."""
+    for name in sorted(files | {"config.toml"}):
+        src, dst = month / name, work / name
+        if src.exists():
+            shutil.copyfile(src, dst)
+        elif dst.exists():
+            dst.unlink()
+
+
+def schedule_seed(seed: int, args, root: Path, totals: dict, months_rows: list) -> None:
+    from audit import registers
+    from audit.period import Period
+    from audit.pipeline import load_rule_set, run_period
+    from audit.settings import load as load_settings
+    from audit.store.db import open_store
+
+    out = root / f"seed{seed}"
+    t = time.perf_counter()
+    generate(out, seed, args.scale, args.months, args.end, schedule=True)
+    gen_s = time.perf_counter() - t
+    truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
+    if "schedule" not in truth or not (out / "schedule").is_dir():
+        raise SystemExit(f"seed {seed}: the generator wrote no monthly extracts (truth `schedule`, {out}/schedule)")
+    work = root / f"seed{seed}-sources"
+    work.mkdir()
+    db = root / f"seed{seed}-store.db"
+    url = f"sqlite:///{db}"
+    store = open_store(url)
+    natural = {n: registers.get(n).natural_key for n in registers.names()}
+    files = _source_files(load_settings(out / "config.toml"))
+    by_run: dict[str, list] = {}  # period -> [(rule, cited keys)]
+    rules = None
+    try:
+        for period in truth["periods"]:
+            _sync(out / "schedule" / period, work, files)
+            settings = load_settings(work / "config.toml")
+            settings.store.url = url
+            if rules is None:
+                _, rules, _ = load_rule_set(settings)
+            t = time.perf_counter()
+            try:
+                with contextlib.chdir(work), console.status(f"seed {seed}: run of {period}"):
+                    outcome = run_period(settings, Period.parse(period), engine=args.engine, publish=False,
+                                         store=store)
+            except Exception as exc:  # the run is recorded failed; the later months still run and score
+                console.print(f"[red]seed {seed}: the run of {period} failed:[/] {type(exc).__name__}: {exc}")
+                by_run[period] = []
+                months_rows.append((seed, period, time.perf_counter() - t, "error", 0, 0, _size(db),
+                                    f"{type(exc).__name__}"))
+                continue
+            run_s = time.perf_counter() - t
+            by_run[period] = _run_alerts(store, outcome.run_id)
+            missing = sorted(f.source for f in outcome.load.failures) if outcome.load else []
+            months_rows.append((seed, period, run_s, outcome.status, len(outcome.evaluation.findings)
+                                if outcome.evaluation else 0, len(by_run[period]), _size(db), ", ".join(missing)))
+    finally:
+        store.dispose()
+
+    periods = truth["periods"]
+
+    def runs(lo: str, hi: str):
+        return [p for p in periods if lo <= p <= hi]
+
+    # the schedule cases
+    for case in truth["schedule"]:
+        want = {_record_key(r, natural) for r in case["records"]}
+        key = (case["case"], case["kind"])
+        tot = totals["schedule"][key]
+        tot["planted"] += 1
+        if case["case"] == "decoy":
+            hit = any(rule == case["kind"] and want & cited for p in runs(case["event_period"], case["arrival_period"])
+                      for rule, cited in by_run.get(p, []))
+            tot["alerted"] += hit
+            if hit:
+                tot["notes"].append(f"seed {seed} {case['id']}: {case['note'][:100]}")
+        else:
+            hit = bool(want) and any(rule == case["kind"] and want <= cited
+                                     for rule, cited in by_run.get(case["arrival_period"], []))
+            tot["found"] += hit
+            if not hit:
+                tot["notes"].append(f"seed {seed} {case['id']} {case['event_period']} -> {case['arrival_period']}: "
+                                    f"{case['note'][:100]}")
+
+    # the standard scenarios, on schedule
+    reads = {r.name: {i.register for a, i in r.inputs.items() if a != r.match.missing} for r in rules or []}
+    arrival = {a["id"]: a["arrival_period"] for a in truth.get("scenario_arrivals", [])}
+    for sc in truth["scenarios"]:
+        kind = sc["kind"]
+        want = {_record_key(r, natural) for r in sc["records"] if r["register"] in reads.get(kind, set())}
+        deadline = arrival.get(sc["id"], sc["period"]) or sc["period"]
+        deadline = max(deadline, sc["period"])
+        hit = bool(want) and any(rule == kind and want <= cited for p in runs(periods[0], deadline)
+                                 for rule, cited in by_run.get(p, []))
+        tot = totals["scenarios"][kind]
+        tot["planted"] += 1
+        tot["found"] += hit
+        if not hit:
+            tot["notes"].append(f"seed {seed} {sc['id']} {sc['period']} (due {deadline}): {sc['note'][:100]}")
+    for d in truth["decoys"]:
+        want = {_record_key(r, natural) for r in d["records"]}
+        hit = any(rule == d["kind"] and want & cited for lst in by_run.values() for rule, cited in lst)
+        tot = totals["scenarios"][d["kind"]]
+        tot["decoys"] += 1
+        tot["alerted"] += hit
+        if hit:
+            tot["decoy_notes"].append(f"seed {seed} {d['id']}: {d['note'][:100]}")
+    failed = ", ".join(f"{f['source']} {f['how']} in {f['period']}" for f in truth.get("schedule_failed_sources", []))
+    console.print(f"seed {seed}: generated with the monthly extracts in {gen_s:.1f} s; {len(periods)} runs; "
+                  f"{len(truth['schedule'])} schedule cases; failed sources: {failed or 'none'}")
+
+
+def schedule(args) -> None:
+    def blank():
+        return {"planted": 0, "found": 0, "alerted": 0, "decoys": 0, "notes": [], "decoy_notes": []}
+
+    totals = {"schedule": defaultdict(blank), "scenarios": defaultdict(blank)}
+    months_rows: list[tuple] = []
+    root = Path(tempfile.mkdtemp(prefix="bench_schedule_"))
+    try:
+        for seed in args.seeds:
+            schedule_seed(seed, args, root, totals, months_rows)
+    finally:
+        if args.keep:
+            console.print(f"generated forces, monthly source folders and stores kept in {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+    title = f"seeds {args.seeds}, scale {args.scale}, {args.months} months to {args.end}, engine {args.engine}"
+    table = Table(title=f"Monthly runs: {title}")
+    for col in ("seed", "period", "run s", "status", "findings", "alerts (occurrences)", "store MB after",
+                "sources failed"):
+        table.add_column(col, justify="left" if col in ("status", "sources failed") else "right")
+    for seed, period, run_s, status, findings, occ, size, missing in months_rows:
+        table.add_row(str(seed), period, f"{run_s:.1f}", status, str(findings), str(occ), f"{size / 1e6:.1f}", missing)
+    console.print(table)
+
+    table = Table(title=f"Schedule cases (late, altered, deleted entries): {title}")
+    for col in ("case", "kind", "planted", "found on schedule", "recall", "decoys alerted"):
+        table.add_column(col, justify="left" if col in ("case", "kind") else "right")
+    by_case: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for (case, kind), t in sorted(totals["schedule"].items()):
+        if case == "decoy":
+            table.add_row(case, kind, str(t["planted"]), "-", "-", str(t["alerted"]))
+            by_case[case][0] += t["planted"]
+            by_case[case][2] += t["alerted"]
+        else:
+            table.add_row(case, kind, str(t["planted"]), str(t["found"]), f"{t['found'] / t['planted']:.0%}", "-")
+            by_case[case][0] += t["planted"]
+            by_case[case][1] += t["found"]
+    for case, (planted, found, alerted) in sorted(by_case.items()):
+        if case == "decoy":
+            table.add_row(case, "ALL", str(planted), "-", "-", str(alerted), style="bold")
+        else:
+            table.add_row(case, "ALL", str(planted), str(found), f"{found / planted:.0%}" if planted else "-", "-",
+                          style="bold")
+    console.print(table)
+
+    table = Table(title=f"Standard scenarios scored on schedule: {title}")
+    for col in ("rule", "planted", "found on schedule", "recall", "decoys", "decoys alerted"):
+        table.add_column(col, justify="left" if col == "rule" else "right")
+    p_all = f_all = d_all = a_all = 0
+    for kind, t in sorted(totals["scenarios"].items()):
+        p_all, f_all = p_all + t["planted"], f_all + t["found"]
+        d_all, a_all = d_all + t["decoys"], a_all + t["alerted"]
+        recall = f"{t['found'] / t['planted']:.0%}" if t["planted"] else "-"
+        table.add_row(kind, str(t["planted"]), str(t["found"]), recall, str(t["decoys"]), str(t["alerted"]))
+    table.add_row("ALL", str(p_all), str(f_all), f"{f_all / p_all:.1%}" if p_all else "-", str(d_all), str(a_all),
+                  style="bold")
+    console.print(table)
+    if args.misses:
+        for group in ("schedule", "scenarios"):
+            for key, t in sorted(totals[group].items()):
+                colour = "red" if isinstance(key, tuple) and key[0] == "decoy" else "yellow"
+                for line in t["notes"]:  # a case missed, or a schedule decoy alerted
+                    console.print(f"[{colour}]{group} {key}[/]: {line}")
+                for line in t["decoy_notes"]:
+                    console.print(f"[red]decoy alerted[/] {key}: {line}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
@@ -244,12 +500,17 @@ def main() -> None:
     ap.add_argument("--misses", action="store_true", help="list missed scenarios and alerted decoys")
     ap.add_argument("--cost", action="store_true", help="measure one monthly audit end to end instead")
     ap.add_argument("--cost-child", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--schedule", action="store_true",
+                    help="replay the monthly runs on the generated monthly extracts and score on schedule")
     args = ap.parse_args()
     if args.cost_child:
         print(json.dumps(cost_child(args.cost_child, args.end, args.engine)))
         return
     if args.cost:
         cost(args)
+        return
+    if args.schedule:
+        schedule(args)
         return
 
     try:

@@ -22,6 +22,10 @@ def register(app: typer.Typer) -> None:
         scale: float = typer.Option(1.0, help="1 = about 2,000 people; 10 = about 20,000"),
         embedded_config: Optional[Path] = typer.Option(
             None, help="Also write a documented config.toml here whose sources point at --out"),
+        schedule: bool = typer.Option(
+            False, "--schedule",
+            help="Also write OUT/schedule/YYYY-MM/: each month's sources as that month's run saw them "
+                 "(late, changed and deleted entries; see docs/generator-truth.md)"),
     ) -> None:
         """Generate a realistic fictional force with planted scenarios, decoys and dirty rows."""
         from audit.generator import generate as run
@@ -32,7 +36,7 @@ def register(app: typer.Typer) -> None:
                 SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                 console=console, transient=True) as progress:
             task = progress.add_task("starting", total=None)
-            result = run(out, seed=seed, months=months, end=end, scale=scale,
+            result = run(out, seed=seed, months=months, end=end, scale=scale, schedule=schedule,
                          step=lambda name: progress.update(task, description=name))
         table = Table(title=f"Generated {out} (seed {seed}, scale {scale:g}, {months} months to {end})")
         for col in ("source", "rows", "dirty rows"):
@@ -41,7 +45,11 @@ def register(app: typer.Typer) -> None:
             table.add_row(name, f"{n:,}", str(result.dirty[name]))
         table.add_row("total", f"{sum(result.rows.values()):,}", str(sum(result.dirty.values())))
         console.print(table)
-        console.print(f"{result.scenarios} scenarios, {result.decoys} decoys; {result.seconds:.1f} s")
+        console.print(f"{result.scenarios} scenarios, {result.decoys} decoys, {result.schedule} late / altered / "
+                      f"deleted entries and near misses; {result.seconds:.1f} s")
+        if schedule:
+            console.print(f"monthly extracts in {Path(out) / 'schedule'} (one folder per month, each with its "
+                          f"config.toml)")
         if embedded_config:
             # config paths are relative to the config's folder, which need not contain --out
             embedded_config.parent.mkdir(parents=True, exist_ok=True)

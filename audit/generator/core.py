@@ -18,7 +18,7 @@ from faker import Faker
 
 from audit.period import Period
 
-VERSION = 1
+VERSION = 2  # 2: procurement "Posted" column, late / altered / deleted entries (truth `schedule`)
 FORCE_NAME = "Generated Constabulary"
 
 
@@ -97,6 +97,14 @@ class Gen:
         self.hospitality_days: set[tuple[str, date]] = set()  # accepted hospitality (person, day)
         self.reviewed_change: set[str] = set()  # people whose aftercare review follows a new declaration
         self.truth = Truth()
+        # the monthly extracts (audit/generator/schedule.py): handle -> first period without the row;
+        # handle -> (first period with the final values, {field: value shown before it});
+        # expense line handle -> its claim date (a late claim); schedule truth entries (handles)
+        self.gone: dict[int, Period] = {}
+        self.before: dict[int, tuple[Period, dict]] = {}
+        self.claim_date_of: dict[int, date] = {}
+        self.schedule: list[dict] = []
+        self.failed_sources: list[tuple[Period, str, str]] = []  # (period, source, missing | header_only)
         self._h = 0
         self._pick = self.rng("scenario-people")
 

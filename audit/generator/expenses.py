@@ -3,7 +3,8 @@
 Each claimant travels on "trip days" at least 8 days apart, moved off weekends (a few weekend
 trips keep mileage / travel only) and never on a day of absence or accepted hospitality. A trip
 day has at most one line per type, so duplicates and 7-day splits cannot arise; mileage is paid
-at or under 45p a mile; subsistence is within the £35 scale. Claims group a person's lines by month.
+at or under 45p a mile; subsistence is within the £35 scale. Claims group a person's lines by month
+and are claimed 1-15 days after the month ends (a line planted as a late claim: on its own day).
 """
 from __future__ import annotations
 
@@ -135,6 +136,16 @@ def claims(g: Gen, bg: pd.DataFrame) -> pd.DataFrame:
     df["claim_date"] = claim_date.to_numpy()[seq - 1]
     df["approved_date"] = approved.to_numpy()[seq - 1]
     df["paid_date"] = paid.to_numpy()[seq - 1]
+    late = df["_h"].isin(list(g.claim_date_of)).to_numpy()
+    if late.any():  # late claims (audit/generator/schedule.py): each its own claim, claimed on the planted day
+        rng = g.rng("expense-late-claims")
+        n = int(late.sum())
+        cd = pd.to_datetime(pd.Series([g.claim_date_of[int(h)] for h in df.loc[late, "_h"]]))
+        ap = cd + pd.to_timedelta(rng.integers(1, 8, n), unit="D")
+        pd_ = ap + pd.to_timedelta(rng.integers(3, 15, n), unit="D")
+        df.loc[late, "claim_date"] = cd.to_numpy()
+        df.loc[late, "approved_date"] = ap.where(ap <= end).to_numpy()
+        df.loc[late, "paid_date"] = pd_.where(pd_ <= end).to_numpy()
     return df.drop(columns=["_month", "_t", "claim_group"])
 
 

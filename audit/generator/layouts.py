@@ -128,7 +128,8 @@ LAYOUTS: tuple[Layout, ...] = (
         dirty=(("expense_date", "bad date"), ("amount", "bad amount"), ("expense_type", "unknown enum value"),
                ("expense_type", "missing required value"))),
     Layout("procurement", "procurement", "csv", "ap_transactions.csv", (
-        ("Client", None), ("Transaction Date", "transaction_date"), ("Trans No", "transaction_id+line_no"),
+        ("Client", None), ("Transaction Date", "transaction_date"), ("Posted", "posted_date"),
+        ("Trans No", "transaction_id+line_no"),
         ("Type", "transaction_type"), ("Supplier ID", "supplier_id"), ("Supplier Name", "supplier_name"),
         ("Company Reg No", "company_number"), ("VAT Reg No", "vat_number"), ("Supplier Address", "supplier_address"),
         ("Supplier Postcode", "supplier_postcode"), ("Supplier Bank Account", "supplier_bank_hash"),

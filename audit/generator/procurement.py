@@ -4,6 +4,9 @@ Background is clean against the catalogue: one supplier's invoices are at least 
 invoice references are unique, an order, its invoice and its payment never share a date, at
 most one single-tender waiver per supplier, suppliers are created by procurement officers who
 never approve spend, and no supplier shares a bank account or address with an employee.
+
+Posting: orders and payments are entered in the ledger on their date; invoices and credit notes
+0-10 days after it (never after the window). A row planted to be posted late carries `_posted`.
 """
 from __future__ import annotations
 
@@ -135,6 +138,17 @@ class Procurement:
             out["payment"] = self._lines("payment", rec, pay_day, [total], req=None, app=payer.person_id,
                                          route=None, contract=contract, ref=None, dept=dept)
         return out
+
+    def post(self) -> None:
+        """Set every row's posted_date (one per transaction), after all rows are planted."""
+        rng, g = self.g.rng("procurement-posted"), self.g
+        posted: dict[int, date] = {}
+        for r in g.rows.get("procurement", []):
+            tx = r["_tx"]
+            if tx not in posted:
+                lag = int(rng.integers(0, 11)) if r["transaction_type"] in ("invoice", "credit") else 0
+                posted[tx] = r.get("_posted") or min(g.end, r["transaction_date"] + timedelta(days=lag))
+            r["posted_date"] = posted[tx]
 
     # ---- background ---------------------------------------------------------------------------
     def background(self) -> None:

@@ -1,6 +1,7 @@
-"""One generation run: build the force, plant scenarios, write the sources, config.toml and
-truth.json. Order matters: scenario people are reserved before the background is drawn, so the
-background never touches them.
+"""One generation run: build the force, plant scenarios (and the late / altered / deleted entries
+of audit/generator/schedule.py), write the sources, config.toml and truth.json, and with
+`schedule` the monthly extracts. Order matters: scenario people are reserved before the background
+is drawn, so the background never touches them.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from audit.generator import declarations, expenses, hr_records, keys, people, writers
+from audit.generator import schedule as sched
 from audit.generator.config_writer import write_mapping
 from audit.generator.core import FORCE_NAME, VERSION, Gen
 from audit.generator.layouts import LAYOUTS
@@ -27,10 +29,14 @@ class Result:
     seconds: float
     scenarios: int
     decoys: int
+    schedule: int = 0  # truth `schedule` entries (late, altered, deleted, decoys)
 
 
 def generate(out: Path, seed: int = 1, months: int = 12, end: str = "2026-10", scale: float = 1.0,
-             step: Callable[[str], None] = lambda name: None) -> Result:
+             step: Callable[[str], None] = lambda name: None, schedule: bool = False) -> Result:
+    """Write the force to `out`; with `schedule`, also `out/schedule/<YYYY-MM>/` for every month
+    (the sources as each month's run saw them, docs/generator-truth.md). The main output does not
+    depend on `schedule`."""
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -44,6 +50,8 @@ def generate(out: Path, seed: int = 1, months: int = 12, end: str = "2026-10", s
     proc = Procurement(g, orgs)
     step("scenarios")
     plant_all(g, orgs, proc)
+    step("late, altered and deleted entries")
+    sched.plant(g, orgs, proc)
     step("background registers")
     people.barred_rows(g, forces)
     barred = {(r["first_name"], r["last_name"], r["date_of_birth"]) for r in g.rows["barred_list"]}
@@ -52,17 +60,22 @@ def generate(out: Path, seed: int = 1, months: int = 12, end: str = "2026-10", s
     declarations.associations(g, orgs, barred)
     step("procurement")
     proc.background()
+    proc.post()
     step("expenses")
     g.expenses_bg = expenses.background(g)
     step("keys")
     frames, handle_keys = keys.assign(g)
-    protected = {h for e in g.truth.scenarios + g.truth.decoys for _, h in e["records"]}
-    rows, dirty = {}, {}
+    protected = {h for e in g.truth.scenarios + g.truth.decoys + g.schedule for _, h in e["records"]}
+    rows, dirty, main, dirty_handles = {}, {}, {}, set()
+    extracts = sched.Extracts(g)
     rng = g.rng("dirty")
     for layout in LAYOUTS:
         step(f"write {layout.file}")
-        df = frames[layout.name]
-        cells = writers.format_frame(df, layout, for_xlsx=layout.kind == "xlsx")
+        every = frames[layout.name]
+        kept = extracts.add(layout, every)  # deleted rows are only in the monthly extracts
+        all_cells = writers.format_frame(every, layout, for_xlsx=layout.kind == "xlsx")
+        df = every[kept].reset_index(drop=True)
+        cells = all_cells[kept].reset_index(drop=True)
         eligible = None
         if layout.name == "vetting":
             eligible = (df["status"] == "expired").reset_index(drop=True)
@@ -70,15 +83,23 @@ def generate(out: Path, seed: int = 1, months: int = 12, end: str = "2026-10", s
             eligible = ~df["person_id"].isin(g.reserved) & df["line_manager_id"].notna()
             eligible &= ~df["person_id"].isin({p.line_manager_id for p in g.people})
         entries = writers.plant_dirty(cells, df, layout, protected, rng, eligible)
+        dirty_handles |= {int(df["_h"].iat[i]) for i in writers.planted_rows(layout, entries)}
         writers.write(cells, layout, out)
+        if schedule:
+            extracts.set_cells(layout.name, all_cells, cells)
+        main[layout.name] = df
         rows[layout.name], dirty[layout.name] = len(cells), len(entries)
         g.truth.dirty_rows += entries
         g.truth.sources.append({"name": layout.name, "register": layout.register, "file": layout.file,
                                 "rows": len(cells), "dirty_rows": len(entries)})
     step("truth")
     write_mapping(LAYOUTS, out / "config.toml", FORCE_NAME)
-    _write_truth(out / "truth.json", _truth(g, frames, handle_keys))
-    return Result(out, rows, dirty, time.perf_counter() - t0, len(g.truth.scenarios), len(g.truth.decoys))
+    _write_truth(out / "truth.json", _truth(g, main, handle_keys, extracts, dirty_handles))
+    if schedule:
+        step("monthly extracts")
+        extracts.write(out)
+    return Result(out, rows, dirty, time.perf_counter() - t0, len(g.truth.scenarios), len(g.truth.decoys),
+                  len(g.schedule) + len(g.failed_sources))
 
 
 def _write_truth(path: Path, truth: dict) -> None:
@@ -95,15 +116,22 @@ def _write_truth(path: Path, truth: dict) -> None:
     path.write_text("{\n" + ",\n".join(parts) + "\n}\n", encoding="utf-8")
 
 
-def _truth(g: Gen, frames, handle_keys) -> dict:
+def _truth(g: Gen, frames, handle_keys, extracts: sched.Extracts, dirty_handles: set[int]) -> dict:
+    arrivals = []
+
     def entries(items, prefix):
         items = sorted(items, key=lambda e: (e["kind"], e["period"], json.dumps(
             [handle_keys[h] for _, h in e["records"]], sort_keys=True, default=str)))
+        for i, e in enumerate(items, start=1):
+            arrivals.append({"id": f"{prefix}{i:04d}", "arrival_period": extracts.arrival(
+                [h for _, h in e["records"]], e["period"])})
         return [{"id": f"{prefix}{i:04d}", "kind": e["kind"], "period": e["period"], "people": e["people"],
                  "orgs": e["orgs"], "records": [{"register": handle_keys[h][0], "key": handle_keys[h][1]}
                                                  for _, h in e["records"]], "note": e["note"]}
                 for i, e in enumerate(items, start=1)]
 
+    scenarios, decoys = entries(g.truth.scenarios, "S"), entries(g.truth.decoys, "D")
+    schedule, failed = sched.truth(g, extracts, handle_keys, dirty_handles)
     org_mentions, person_mentions = [], []
     for layout in LAYOUTS:
         df = frames[layout.name]
@@ -123,11 +151,14 @@ def _truth(g: Gen, frames, handle_keys) -> dict:
         "force": FORCE_NAME,
         "periods": [str(p) for p in g.periods],
         "sources": g.truth.sources,
-        "scenarios": entries(g.truth.scenarios, "S"),
-        "decoys": entries(g.truth.decoys, "D"),
+        "scenarios": scenarios,
+        "decoys": decoys,
         "dirty_rows": g.truth.dirty_rows,
         "organisations": [{"org": o.org, "name": o.name, "company_number": o.company_number, "decoy_of": o.decoy_of}
                           for o in g.orgs],
         "org_mentions": org_mentions,
         "person_mentions": person_mentions,
+        "schedule": schedule,
+        "schedule_failed_sources": failed,
+        "scenario_arrivals": arrivals,
     }

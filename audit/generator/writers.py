@@ -121,6 +121,12 @@ def row_number(layout: Layout, i: int) -> int:
     return i + 1  # SQL: 1-based ordinal of the query result
 
 
+def planted_rows(layout: Layout, entries: list[dict]) -> list[int]:
+    """The 0-based data records of dirty-row truth entries (row_number inverted)."""
+    first = row_number(layout, 0)
+    return [e["row"] - first for e in entries]
+
+
 def write(cells: pd.DataFrame, layout: Layout, out: Path) -> Path:
     path = out / layout.file
     if path.exists():
@@ -163,8 +169,14 @@ def _sqlite(cells: pd.DataFrame, layout: Layout, path: Path) -> None:
     con = sqlite3.connect(str(path))
     try:
         con.execute(f"CREATE TABLE {layout.table} (" + ", ".join(f"{c} {types.get(c, 'TEXT')}" for c in cols) + ")")
-        data = [tuple(None if v == "" else (float(v) if c == "miles" and v is not None else v)
-                      for c, v in zip(cols, row)) for row in cells.itertuples(index=False)]
+        columns = []
+        for c in cols:
+            a = cells[c].to_numpy(dtype=object)
+            a = np.where(a == "", None, a)
+            if c == "miles":
+                a = np.array([None if v is None else float(v) for v in a], dtype=object)
+            columns.append(a.tolist())
+        data = list(zip(*columns))
         con.executemany(f"INSERT INTO {layout.table} VALUES ({', '.join('?' * len(cols))})", data)
         con.commit()
     finally:

@@ -35,7 +35,11 @@ def test_every_catalogue_rule_is_planted_with_a_period_in_the_window(truth):
     names = catalogue_rule_names(CATALOGUE)
     assert len(names) >= 40
     planted = {s["kind"] for s in truth["scenarios"]}
-    assert set(names) - planted == set()
+    # a rule about a register's history (an entry altered or deleted after a run saw it) cannot fire on
+    # one final extract: it is planted in the monthly extracts (truth `schedule`, test_schedule.py)
+    history = {e["kind"] for e in truth["schedule"] if e["case"] in ("altered", "deleted")}
+    assert set(names) - planted - history == set()
+    assert history <= set(names)
     assert {s["kind"] for s in truth["scenarios"] + truth["decoys"]} <= set(names)
     assert all(s["period"] in truth["periods"] for s in truth["scenarios"] + truth["decoys"])
     assert len({s["id"] for s in truth["scenarios"]}) == len(truth["scenarios"])
