@@ -210,7 +210,7 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                 with stage("evaluate"):
                     evaluation = rules_api.evaluate(compiled, resolution.frames, period, settings.rules.params,
                                                     engine, progress=lambda name: note("evaluate", name),
-                                                    fresh=set(review.fresh),
+                                                    fresh=set(review.fresh), fresh_from=review.fresh_from,
                                                     late_lookback_months=settings.audit.late_lookback_months)
                     evaluation.findings, late_raised = _late_findings(store, evaluation.findings, review, period)
             except Exception as exc:  # recorded as a failed run (with what did load), then raised: never silent
@@ -285,16 +285,20 @@ def _late_findings(store: Store, findings: list[Finding], review: ledger.LedgerR
     late = [f for f in findings if f.as_of is not None and f.as_of < period.start]
     if not late:
         return own, 0
+    # raised before by another month's run, or raised by this run as a finding of its own month
     earlier = raised_before(store, {fingerprint(f.rule_id, f.dedup) for f in late}, str(period))
+    earlier |= {fingerprint(f.rule_id, f.dedup) for f in own}
     fresh = review.fresh
     kept = []
-    for f in late:
+    for f in sorted(late, key=lambda f: f.as_of):  # one late alert per fingerprint: its earliest month's
         month = str(Period.containing(f.as_of))
         # a row seen again after runs that missed it counts for the months it was missing in only
         why = [a for ids in f.facts.values() for fid in ids
                if (a := fresh.get(fid)) and (a.since is None or a.since < month)]
-        if not why or fingerprint(f.rule_id, f.dedup) in earlier:
+        fp = fingerprint(f.rule_id, f.dedup)
+        if not why or fp in earlier:
             continue
+        earlier.add(fp)
         entries = [{"register": a.register, "key": a.key, "how": a.how, "entry_field": a.entry_field,
                     "entry_date": a.entry_date.isoformat() if a.entry_date else None,
                     "event_date": a.event_date.isoformat() if a.event_date else None} for a in why]

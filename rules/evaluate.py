@@ -171,13 +171,14 @@ def evaluate_rule(compiled: CompiledRule, register_frames: dict[str, pd.DataFram
 
 def _evaluate_with_late(compiled: CompiledRule, frames: dict[str, pd.DataFrame], period: Period,
                         overrides: dict[str, Any] | None, engine: str, fresh: set[str] | None,
-                        late_lookback_months: int) -> tuple[list[Finding], RuleStats]:
+                        late_lookback_months: int, fresh_from: dict[str, Period] | None
+                        ) -> tuple[list[Finding], RuleStats]:
     from rules.late import late_findings
 
     found, st = evaluate_rule(compiled, frames, period, overrides, engine)
     if fresh and not st.skipped:
         late, st.late_months = late_findings(compiled, frames, period, fresh, late_lookback_months,
-                                             overrides, engine)
+                                             overrides, engine, fresh_from)
         st.late_findings = len(late)
         found = found + late
     return found, st
@@ -186,11 +187,12 @@ def _evaluate_with_late(compiled: CompiledRule, frames: dict[str, pd.DataFrame],
 def evaluate(compiled_rules: list[CompiledRule], register_frames: dict[str, pd.DataFrame], period: Period,
              params_overrides: dict[str, dict[str, Any]] | None = None, engine: str = "durable",
              progress: Callable[[str], None] | None = None, fresh: set[str] | None = None,
-             late_lookback_months: int = 0) -> Evaluation:
+             late_lookback_months: int = 0, fresh_from: dict[str, Period] | None = None) -> Evaluation:
     """Run every compiled rule; `progress(rule_name)` is called before each rule.
 
     With `fresh` (fact ids first seen or changed since the previous run), findings of the
-    `late_lookback_months` before the period that cite a fresh row are added (rules.late)."""
+    `late_lookback_months` before the period that cite a fresh row are added (rules.late); rules with
+    no event input only for the rows of `fresh_from` (fact id -> first month it could be cited in)."""
     started = time.perf_counter()
     findings: list[Finding] = []
     stats: dict[str, RuleStats] = {}
@@ -200,14 +202,14 @@ def evaluate(compiled_rules: list[CompiledRule], register_frames: dict[str, pd.D
         overrides = (params_overrides or {}).get(compiled.name)
         try:
             found, st = _evaluate_with_late(compiled, register_frames, period, overrides, engine, fresh,
-                                            late_lookback_months)
+                                            late_lookback_months, fresh_from)
             st.engine = engine
         except EngineCrash as crash:
             # The C core died twice on this rule (rules.engines.isolated). The reference engine is
             # the oracle both engines are tested against, so it stands in; the run records that it
             # did, and why, so nobody reads this rule's result as the production engine's.
             found, st = _evaluate_with_late(compiled, register_frames, period, overrides, "reference", fresh,
-                                            late_lookback_months)
+                                            late_lookback_months, fresh_from)
             st.engine, st.fallback = "reference", str(crash)
         findings += found
         stats[compiled.name] = st

@@ -14,6 +14,7 @@ Whether such a finding was raised before is the store's business, not this modul
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -102,25 +103,57 @@ def months_back(period: Period, months: int) -> Period:
     return p
 
 
+def _state_months(fresh_from: dict[str, Period], frames: dict[str, pd.DataFrame], compiled: CompiledRule,
+                  first: Period, period: Period) -> tuple[set[str], list[Period]]:
+    """For a rule with no event input: the fresh rows it can cite in an earlier month, and the months
+    from the earliest month any of them could have been cited in, up to the month before `period`."""
+    ids = set()
+    for inp in compiled.inputs:
+        df = frames[inp.register]
+        ids |= set(df["fact_id"][df["fact_id"].isin(fresh_from.keys())]) if "fact_id" in df else set()
+    if not ids:
+        return set(), []
+    q, months = max(first, min(fresh_from[i] for i in ids)), []
+    while q < period:
+        months.append(q)
+        q = q.next()
+    return ids, months
+
+
 def late_findings(compiled: CompiledRule, frames: dict[str, pd.DataFrame], period: Period, fresh: set[str],
-                  lookback_months: int, overrides: dict[str, Any] | None = None,
-                  engine: str = "durable") -> tuple[list[Finding], int]:
+                  lookback_months: int, overrides: dict[str, Any] | None = None, engine: str = "durable",
+                  fresh_from: dict[str, Period] | None = None) -> tuple[list[Finding], int]:
     """Findings of months before `period` (within the look-back) citing a fresh row; and how many
-    months were evaluated."""
-    if lookback_months <= 0 or not fresh or not any(i.register_kind == "event" for i in compiled.inputs):
+    months were evaluated.
+
+    A rule with no event input (a condition as of a month's end) is evaluated for earlier months only
+    with the fresh rows of `fresh_from` (fact id -> the first month it could have been cited in: a row
+    back after months its source could not be read, a state entry made before it was first seen), and
+    its findings there are dated the end of their month."""
+    if lookback_months <= 0 or not fresh or any(i.register not in frames for i in compiled.inputs):
         return [], 0
-    if any(i.register not in frames for i in compiled.inputs):
-        return [], 0
+    first = months_back(period, lookback_months)
+    stateful = not any(i.register_kind == "event" for i in compiled.inputs)
+    if stateful:
+        fresh, months = _state_months(fresh_from or {}, frames, compiled, first, period)
+        if not months:
+            return [], 0
     pruned = prune(compiled, frames, fresh)
     if pruned is None:
         return [], 0
     params = params_in_force(compiled, overrides)
     _ = lookback_days(compiled, params)  # checks the params resolve before any month is run
-    months = _months(compiled, pruned, fresh, months_back(period, lookback_months), period)
+    if not stateful:
+        months = _months(compiled, pruned, fresh, first, period)
     found: dict[tuple, Finding] = {}
     for q in months:
         for f in evaluate_rule(compiled, pruned, q, overrides, engine)[0]:
-            if any(fid in fresh for ids in f.facts.values() for fid in ids):
+            cited = [fid for ids in f.facts.values() for fid in ids if fid in fresh]
+            if stateful:
+                if not any(fresh_from[fid] <= q for fid in cited):
+                    continue
+                f = replace(f, as_of=q.end)
+            if cited:
                 found.setdefault(f.key(), f)
     return sorted(found.values(), key=lambda f: f.key()), len(months)
 

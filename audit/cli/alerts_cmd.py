@@ -22,6 +22,7 @@ from audit.cli.runs_cmd import open_store_from
 from audit.store import lifecycle
 from audit.store.queries import NotFound, alert_view, list_alerts
 
+NOVELTIES = ("new", "late", "carried")
 alerts_app = typer.Typer(help="Review alerts: list, show evidence, record decisions.", no_args_is_help=True)
 
 
@@ -40,6 +41,8 @@ def list_cmd(config: Optional[Path] = ConfigOption,
                  None, help="new | late (of an earlier month, first seen by this run) | carried"),
              as_json: bool = typer.Option(False, "--json", help="JSON instead of a table")) -> None:
     """List alerts, newest period first."""
+    if novelty is not None and novelty not in NOVELTIES:
+        fail(f"--novelty must be one of {', '.join(NOVELTIES)}, not {novelty!r}", 2)
     store = open_store_from(config)
     alerts = list_alerts(store, period=period, status=status, rule=rule, person=person, level=level,
                          novelty=novelty)

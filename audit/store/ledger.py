@@ -126,6 +126,19 @@ class LedgerReview:
         return {fid: a for s in self.sources for fid, a in s.fresh.items()}
 
     @property
+    def fresh_from(self) -> dict[str, Period]:
+        """fact id -> the first earlier month a finding about a condition (a rule with no event input)
+        could have cited the row in: the month after it was last seen, for a row back after audits
+        that missed it; the month of its entry date, for an entry made before it was first seen."""
+        out = {}
+        for fid, a in self.fresh.items():
+            if a.how == "returned" and a.since:
+                out[fid] = Period.parse(a.since).next()
+            elif a.how == "first seen" and a.entry_date and a.entry_date < self.period.start:
+                out[fid] = Period.containing(a.entry_date)
+        return out
+
+    @property
     def changes(self) -> list[Change]:
         return [c for s in self.sources for c in s.changes]
 

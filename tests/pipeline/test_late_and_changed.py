@@ -217,3 +217,25 @@ def test_the_schedule_on_postgresql(force, pg_url):
         _check_october(settings)
         _run(settings, OCT)
         _check_october(settings)
+
+
+def test_cli_lists_late_arrivals_and_refuses_an_unknown_novelty(force):
+    import json
+
+    from typer.testing import CliRunner
+
+    from audit.cli import app
+
+    settings = _settings(force)
+    _schedule(settings, force)
+    cfg = str(force / "config.toml")
+    out = CliRunner().invoke(app, ["alerts", "list", "--config", cfg, "--period", "2026-10", "--novelty", "late",
+                                   "--json"])
+    assert out.exit_code == 0, out.output
+    listed = json.loads(out.stdout)
+    assert listed and {a["novelty"] for a in listed} == {"late"}
+    assert any(a["late"]["entries"][0]["key"] == "GH900001" for a in listed)
+    bad = CliRunner().invoke(app, ["alerts", "list", "--config", cfg, "--novelty", "bogus"])
+    assert bad.exit_code == 2 and "--novelty must be one of new, late, carried" in bad.output
+    shown = CliRunner().invoke(app, ["alerts", "show", "--config", cfg, str(listed[0]["id"])])
+    assert "Reported late" in shown.output

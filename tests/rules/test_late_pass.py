@@ -68,3 +68,41 @@ def test_the_sample_has_late_findings_to_compare(frames, fresh):
 def test_nothing_fresh_evaluates_nothing(frames):
     for compiled in EVENT_RULES:
         assert late_findings(compiled, frames, PERIOD, set(), LOOKBACK) == ([], 0)
+
+
+STATE_RULES = [c for c in RULES if c not in EVENT_RULES]
+
+
+@pytest.fixture(scope="module")
+def fresh_from(frames) -> dict:
+    """Rows of the state registers back after months their source could not be read (from a month on)."""
+    rng = random.Random(5)
+    out = {}
+    for name in ("business_interests", "notifiable_associations", "vetting", "absence", "workforce"):
+        for fid in frames[name]["fact_id"]:
+            if rng.random() < 0.3:
+                out[fid] = months_back(PERIOD, rng.randint(1, LOOKBACK))
+    return out
+
+
+def _brute_state(compiled, frames, fresh_from) -> set:
+    q, out = months_back(PERIOD, LOOKBACK), set()
+    while q < PERIOD:
+        for f in evaluate_rule(compiled, frames, q, None, "reference")[0]:
+            if any(fid in fresh_from and fresh_from[fid] <= q for ids in f.facts.values() for fid in ids):
+                out.add(f.key())
+        q = q.next()
+    return out
+
+
+@pytest.mark.parametrize("compiled", STATE_RULES, ids=lambda c: c.name)
+def test_late_pass_of_a_condition_rule_equals_every_month_evaluated_whole(compiled, frames, fresh_from):
+    expected = _brute_state(compiled, frames, fresh_from)
+    for engine in ("reference", "durable"):
+        found, _ = late_findings(compiled, frames, PERIOD, set(fresh_from), LOOKBACK, None, engine, fresh_from)
+        assert {f.key() for f in found} == expected, engine
+        assert all(f.as_of is not None and f.as_of < PERIOD.start for f in found)
+
+
+def test_condition_rules_have_late_findings_to_compare(frames, fresh_from):
+    assert len([c.name for c in STATE_RULES if _brute_state(c, frames, fresh_from)]) >= 5
