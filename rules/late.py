@@ -71,9 +71,13 @@ def prune(compiled: CompiledRule, frames: dict[str, pd.DataFrame], fresh: set[st
 
 
 def _months(compiled: CompiledRule, frames: dict[str, pd.DataFrame], fresh: set[str], first: Period,
-            period: Period) -> list[Period]:
-    """Months in [first, period) that can hold a late finding: some candidate row is dated there, and
-    it is no earlier than the earliest fresh row of an event input."""
+            period: Period, lookback: int) -> list[Period]:
+    """Months in [first, period) that can hold a late finding citing a fresh row.
+
+    A finding of month Q is the latest of its facts' dates, and the run of Q reads rows dated from
+    Q's start minus the rule's look-back: so a fresh row dated d can only be cited by findings of
+    the months from d's to (d + look-back)'s. A fresh row of a state input has no date: any month
+    holding a candidate row's date can then hold such a finding."""
     dates, fresh_dates, state_fresh = [], [], False
     for inp in compiled.inputs:
         df = frames[inp.register]
@@ -85,15 +89,19 @@ def _months(compiled: CompiledRule, frames: dict[str, pd.DataFrame], fresh: set[
         fresh_dates.append(d[_fresh_mask(df, fresh)].dropna())
     if not dates:
         return []
-    all_dates = pd.concat(dates)
-    earliest_fresh = pd.concat(fresh_dates).min() if any(len(f) for f in fresh_dates) else pd.NaT
-    floor = pd.Timestamp(first.start)
-    if not state_fresh and pd.notna(earliest_fresh):
-        floor = max(floor, earliest_fresh.normalize().replace(day=1))
-    elif not state_fresh:
-        return []
-    picked = all_dates[(all_dates >= floor) & (all_dates < pd.Timestamp(period.start))]
-    return sorted({Period(ts.year, ts.month) for ts in picked})
+    lo, hi = pd.Timestamp(first.start), pd.Timestamp(period.start)
+    candidates = pd.concat(dates)
+    candidates = candidates[(candidates >= lo) & (candidates < hi)]
+    months = {Period(ts.year, ts.month) for ts in candidates}
+    if state_fresh:
+        return sorted(months)
+    reach = set()
+    for ts in pd.concat(fresh_dates).drop_duplicates():
+        q, last = Period(ts.year, ts.month), Period.containing((ts + pd.Timedelta(days=lookback)).date())
+        while q <= last:
+            reach.add(q)
+            q = q.next()
+    return sorted(months & reach)
 
 
 def months_back(period: Period, months: int) -> Period:
@@ -141,10 +149,9 @@ def late_findings(compiled: CompiledRule, frames: dict[str, pd.DataFrame], perio
     pruned = prune(compiled, frames, fresh)
     if pruned is None:
         return [], 0
-    params = params_in_force(compiled, overrides)
-    _ = lookback_days(compiled, params)  # checks the params resolve before any month is run
+    lookback = lookback_days(compiled, params_in_force(compiled, overrides))
     if not stateful:
-        months = _months(compiled, pruned, fresh, first, period)
+        months = _months(compiled, pruned, fresh, first, period, lookback)
     found: dict[tuple, Finding] = {}
     for q in months:
         for f in evaluate_rule(compiled, pruned, q, overrides, engine)[0]:

@@ -54,9 +54,11 @@ def _text(s: pd.Series, ftype: str) -> pd.Series:
     if ftype == "date":
         d = pd.to_datetime(s, errors="coerce")
         return d.dt.strftime("%Y-%m-%d").fillna("")
-    out = s.astype("object").where(s.notna(), None).map(lambda v: "" if v is None else str(v).strip())
+    blank = s.isna().to_numpy(dtype=bool)
+    out = s.astype("object").astype(str).str.strip()
+    out[blank] = ""
     if ftype == "number":  # 6 and 6.0 are one value
-        out = out.map(lambda v: v[:-2] if v.endswith(".0") else v)
+        out = out.str.replace(r"\.0$", "", regex=True)
     return out
 
 
@@ -192,10 +194,12 @@ def _is_alteration(register: registers.Register, before: dict, after: dict) -> l
 
 def _current(df: pd.DataFrame, register: registers.Register) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(key/hash frame, material text frame) of a source's accepted rows."""
+    df = df.reset_index(drop=True)  # positions = index from here on
     fields = [f for f in register.source_fields if f.name in df.columns]
     text = pd.DataFrame({f.name: _text(df[f.name], f.type) for f in fields}, index=df.index)
     mat_cols = [c for c in register.material_fields if c in text.columns]
-    keys = text[list(register.natural_key)].agg(_SEP.join, axis=1) if len(text) else pd.Series([], dtype=object)
+    first, *rest = register.natural_key
+    keys = text[first].str.cat([text[k] for k in rest], sep=_SEP) if rest else text[first]
     cur = pd.DataFrame({
         "nk": keys.astype(object), "content": _hash(text), "mhash": _hash(text[mat_cols]),
         "fact_id": df["fact_id"].astype(object).to_numpy(),
@@ -207,7 +211,7 @@ def _current(df: pd.DataFrame, register: registers.Register) -> tuple[pd.DataFra
     return cur, text[mat_cols]
 
 
-def _material(row: pd.Series) -> dict[str, str]:
+def _material(row: dict) -> dict[str, str]:
     return {k: v for k, v in row.items() if v != ""}
 
 
@@ -245,6 +249,8 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
     moved = rest_cur.reset_index().merge(rest_led, on=["nk", "occ"], suffixes=("", "_l"))
     new = rest_cur.drop(index=moved["index"])
     missing = rest_led[~rest_led["id"].isin(moved["id"])]
+    needed = sorted(set(new.index) | set(moved["index"]))  # rows whose material values are kept
+    mat_rows = dict(zip(needed, mat.iloc[needed].to_dict("records"))) if len(mat.columns) else {}
 
     # material values of the ledger rows we need to compare or show
     wanted = set(moved["id"]) | set(exact.loc[exact["changed_period"] == P, "id"]) | set(missing["id"])
@@ -257,19 +263,21 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
                                            .where(LedgerRow.id.in_(ids[i:i + 1000]))):
                     stored[rid] = (m or {}, b)
 
+    nk_at, fact_at = cur["nk"].to_numpy(), cur["fact_id"].to_numpy()
+    entry_at, event_at = cur["entry_date"].to_numpy(), cur["event_date"].to_numpy()
+
     def arrival(pos, how) -> Arrival:
-        r = cur.loc[pos]
-        return Arrival(how, key_text(r["nk"]), register_name, register.entry_date_field,
-                       _as_date(r["entry_date"]), _as_date(r["event_date"]))
+        return Arrival(how, key_text(nk_at[pos]), register_name, register.entry_date_field,
+                       _as_date(entry_at[pos]), _as_date(event_at[pos]))
 
     # fresh rows
     if history:
         if advance:
             for pos in new.index:
-                rv.fresh[cur.at[pos, "fact_id"]] = arrival(pos, "first seen")
+                rv.fresh[fact_at[pos]] = arrival(pos, "first seen")
         again = exact[exact["first_period"] == P]  # a re-run of this month: what its first run saw arrive
         for pos in again["index"]:
-            rv.fresh[cur.at[pos, "fact_id"]] = arrival(pos, "first seen")
+            rv.fresh[fact_at[pos]] = arrival(pos, "first seen")
         # seen again after the previous run(s) missed it (the source failed, was empty or came back
         # short): findings of the months it was missing in were never evaluated with it
         back = pd.concat([exact, moved])
@@ -290,12 +298,12 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
         entry = cur["entry_date"]
         in_month = ((entry >= pd.Timestamp(period.start)) & (entry <= pd.Timestamp(period.end))).fillna(False)
         for pos in cur.index[in_month.to_numpy(dtype=bool)]:
-            rv.fresh[cur.at[pos, "fact_id"]] = arrival(pos, "entered")
+            rv.fresh[fact_at[pos]] = arrival(pos, "entered")
         rv.first_audit = (len(rv.fresh), len(cur))
 
     # changed content (matched by key): alterations, completions, non-material edits
     for r in moved.itertuples(index=False):
-        after = _material(mat.loc[r.index])
+        after = _material(mat_rows.get(r.index, {}))
         old, before_kept = stored.get(int(r.id), ({}, None))
         if r.mhash == r.mhash_l and r.changed_period != P:
             if advance:
@@ -308,7 +316,7 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
         if fields_changed:
             rv.changes.append(Change("altered", source, register_name, key_text(r.nk), before, after,
                                      fields_changed, r.first_period, r.last_period,
-                                     _as_date(cur.at[r.index, "event_date"]), r.fact_id))
+                                     _as_date(event_at[r.index]), r.fact_id))
         if advance:
             rv.content_updates.append({"id": int(r.id), "content_hash": r.content, "material_hash": r.mhash,
                                        "material": after, "content_period": P, "before": before,
@@ -321,7 +329,7 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
         if fields_changed:
             rv.changes.append(Change("altered", source, register_name, key_text(r.nk), before or {}, old,
                                      fields_changed, r.first_period, r.last_period,
-                                     _as_date(cur.at[r.index, "event_date"]), r.fact_id))
+                                     _as_date(event_at[r.index]), r.fact_id))
 
     # rows gone: deleted, aged out of a rolling extract, or a source too short to judge
     gone = missing[(missing["state"] == "present") | ((missing["state"] == "deleted") & (missing["gone_period"] == P))]
@@ -352,11 +360,11 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
         back = back[back["state"] != "present"]
         rv.state_updates += [{"id": int(i), "state": "present", "gone_period": None} for i in back["id"]]
         rv.seen_ids = np.concatenate([exact["id"].to_numpy(), moved["id"].to_numpy()]).astype("int64")
+        content_at, mhash_at = cur["content"].to_numpy(), cur["mhash"].to_numpy()
         for pos in new.index:
-            r = cur.loc[pos]
-            rv.inserts.append({"source": source, "register": register_name, "natural_key": r["nk"],
-                               "content_hash": r["content"], "material_hash": r["mhash"],
-                               "material": _material(mat.loc[pos]), "event_date": _as_date(r["event_date"]),
+            rv.inserts.append({"source": source, "register": register_name, "natural_key": nk_at[pos],
+                               "content_hash": content_at[pos], "material_hash": mhash_at[pos],
+                               "material": _material(mat_rows.get(pos, {})), "event_date": _as_date(event_at[pos]),
                                "first_period": P, "content_period": P, "last_period": P, "state": "present"})
     if len(aged_out):
         rv.notes.append(f"source {source}: {len(aged_out):,} entries older than anything in this extract are "
