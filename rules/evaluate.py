@@ -46,6 +46,7 @@ class RuleStats:
     fallback: str | None = None  # why the reference engine stood in for durable (recorded, reported)
     late_findings: int = 0  # findings of earlier months citing a fresh row (rules.late)
     late_months: int = 0  # earlier months the late pass evaluated
+    late_seconds: float = 0.0
 
 
 @dataclass
@@ -177,9 +178,10 @@ def _evaluate_with_late(compiled: CompiledRule, frames: dict[str, pd.DataFrame],
 
     found, st = evaluate_rule(compiled, frames, period, overrides, engine)
     if fresh and not st.skipped:
+        started = time.perf_counter()
         late, st.late_months = late_findings(compiled, frames, period, fresh, late_lookback_months,
                                              overrides, engine, fresh_from)
-        st.late_findings = len(late)
+        st.late_findings, st.late_seconds = len(late), time.perf_counter() - started
         found = found + late
     return found, st
 

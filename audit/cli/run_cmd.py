@@ -113,7 +113,7 @@ def _print_outcome(outcome) -> None:
     c = outcome.summary.counts if outcome.summary else {}
     console.print(f"run {outcome.run_id}: [bold]{outcome.status}[/bold]  findings {c.get('findings', 0):,}  "
                   f"new alerts {c.get('alerts_new', 0):,}  carried {c.get('alerts_carried', 0):,}  "
-                  f"resolved {c.get('alerts_resolved', 0):,}")
+                  f"resolved {c.get('alerts_resolved', 0):,} (conditions that ended; an event alert stays open until reviewed)")
     if outcome.ledger is not None:
         changes = outcome.ledger.changes
         console.print(f"late arrivals: {outcome.late_raised:,} finding(s) of earlier months first seen now; "
