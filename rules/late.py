@@ -92,7 +92,8 @@ def _months(compiled: CompiledRule, frames: dict[str, pd.DataFrame], fresh: set[
     lo, hi = pd.Timestamp(first.start), pd.Timestamp(period.start)
     candidates = pd.concat(dates)
     candidates = candidates[(candidates >= lo) & (candidates < hi)]
-    months = {Period(ts.year, ts.month) for ts in candidates}
+    months = {Period(int(y), int(m)) for y, m in
+              pd.DataFrame({"y": candidates.dt.year, "m": candidates.dt.month}).drop_duplicates().itertuples(index=False)}
     if state_fresh:
         return sorted(months)
     reach = set()

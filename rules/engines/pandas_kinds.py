@@ -24,44 +24,50 @@ def single(compiled: CompiledRule, frames: dict[str, pd.DataFrame]) -> EngineRes
     return EngineResult(matches=[{alias: (fid,)} for fid in frames[alias]["fact_id"]])
 
 
-def _window_value(h: dict, lo: int, hi: int, cums: dict, values: dict) -> Any:
-    if h["function"] == "count":
-        return hi - lo
-    if h["function"] == "sum":
-        c = cums[h["field"]]
-        return c[hi] - c[lo]
-    return len(set(values[h["field"]][lo:hi]))
-
-
 def aggregate(compiled: CompiledRule, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> EngineResult:
+    """Vectorised over all groups at once: rows sorted by (group, date, fact_id) and each row's
+    window found with one searchsorted on a key that keeps groups apart (group * span + day), so
+    a window never crosses into another group; count and sum come from global cumulative sums.
+    Only `distinct` and the merge of overlapping windows loop, over the windows that pass."""
     alias = compiled.aliases[0]
     agg = compiled.aggregate
     n_days = int(resolve(agg["within_days"], params))
     having = [{**h, "value": resolve(h["value"], params)} for h in agg["having"]]
-    df = frames[alias].sort_values([agg["date"], "fact_id"], kind="stable")
-    out: list[dict] = []
+    df = frames[alias]
     if df.empty:
-        return EngineResult(matches=out)
-    for _, g in df.groupby(agg["group_by"], sort=True, dropna=False):
-        dates = g[agg["date"]].to_numpy(dtype="int64")
-        ids = g["fact_id"].to_numpy()
-        cums = {h["field"]: np.concatenate([[0], np.cumsum(g[h["field"]].to_numpy())])
-                for h in having if h["function"] == "sum"}
-        values = {h["field"]: g[h["field"]].to_numpy() for h in having if h["function"] == "distinct"}
-        los = np.searchsorted(dates, dates - n_days, side="right")
-        his = np.searchsorted(dates, dates, side="right")
-        intervals = []
-        for lo, hi in sorted(set(zip(los.tolist(), his.tolist()))):
-            if all(OPS[h["op"]](_window_value(h, lo, hi, cums, values), h["value"]) for h in having):
-                intervals.append([lo, hi])
-        merged: list[list[int]] = []
-        for lo, hi in intervals:  # sorted by lo; windows sharing a row (lo < previous hi) merge
-            if merged and lo < merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], hi)
-            else:
-                merged.append([lo, hi])
-        out += [{alias: tuple(sorted(ids[lo:hi]))} for lo, hi in merged]
-    return EngineResult(matches=out)
+        return EngineResult(matches=[])
+    df = df.assign(_group=df.groupby(agg["group_by"], sort=True, dropna=False).ngroup().to_numpy())
+    df = df.sort_values(["_group", agg["date"], "fact_id"], kind="stable")
+    groups = df["_group"].to_numpy(dtype="int64")
+    dates = df[agg["date"]].to_numpy(dtype="int64")
+    ids = df["fact_id"].to_numpy()
+    span = int(dates.max() - dates.min()) + n_days + 1
+    key = groups * span + (dates - dates.min())
+    los = np.searchsorted(key, key - n_days, side="right")
+    his = np.searchsorted(key, key, side="right")
+    pairs = np.unique(np.stack([los, his], axis=1), axis=0)  # sorted by lo, then hi
+    lo, hi = pairs[:, 0], pairs[:, 1]
+    keep = np.ones(len(pairs), dtype=bool)
+    for h in having:
+        if h["function"] == "count":
+            value = hi - lo
+        elif h["function"] == "sum":
+            cum = np.concatenate([[0], np.cumsum(df[h["field"]].to_numpy())])
+            value = cum[hi] - cum[lo]
+        else:
+            continue
+        keep &= np.asarray(OPS[h["op"]](value, h["value"]), dtype=bool)
+    distinct = [h for h in having if h["function"] == "distinct"]
+    values = {h["field"]: df[h["field"]].to_numpy() for h in distinct}
+    merged: list[list[int]] = []
+    for a, b in pairs[keep].tolist():
+        if distinct and not all(OPS[h["op"]](len(set(values[h["field"]][a:b])), h["value"]) for h in distinct):
+            continue
+        if merged and a < merged[-1][1]:  # windows sharing a row merge (never across groups)
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return EngineResult(matches=[{alias: tuple(sorted(ids[a:b]))} for a, b in merged])
 
 
 def shared(compiled: CompiledRule, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> EngineResult | None:
