@@ -15,6 +15,7 @@ import pandas as pd
 
 import connectors
 from audit import registers
+from audit.faults import kill_point
 from audit.entities import Resolution, resolve
 from audit.period import Period
 from audit.settings import Settings
@@ -177,6 +178,7 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
     @contextmanager
     def stage(name: str):
         started = time.perf_counter()
+        kill_point(name)  # test-only: INTEGRITY_AUDIT_TEST_KILL_AT=<stage> (audit.faults)
         yield
         timings[name] = time.perf_counter() - started
 
@@ -242,18 +244,18 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                     deprecated_rules=_deprecated_rule_infos(library), findings=evaluation.findings,
                     facts=facts, links=links, people=_people(resolution.frames), status=status, error=error,
                     actor=actor, run_id=run_id, ledger=review))
-        outcome = RunOutcome(period=period, run_id=summary.run_id, status=summary.status, summary=summary,
-                             load=load, evaluation=evaluation, resolution=resolution, rule_problems=problems,
-                             error=error, stage_seconds=timings, ledger=review, late_raised=late_raised)
-        if publish:
-            from reports import publish as publish_run
+            outcome = RunOutcome(period=period, run_id=summary.run_id, status=summary.status, summary=summary,
+                                 load=load, evaluation=evaluation, resolution=resolution, rule_problems=problems,
+                                 error=error, stage_seconds=timings, ledger=review, late_raised=late_raised)
+            if publish:  # still under the period lock: recorded and published, or recorded and not current
+                from reports import publish as publish_run
 
-            with stage("publish"):
-                note("publish", "report and exports")
-                result = publish_run(store, settings, summary.run_id, actor=actor)
-            outcome.report_path = str(result.report_path)
-            outcome.export_paths = [str(p) for p in result.export_paths]
-            outcome.deliveries = result.deliveries
+                with stage("publish"):
+                    note("publish", "report and exports")
+                    result = publish_run(store, settings, summary.run_id, actor=actor)
+                outcome.report_path = str(result.report_path)
+                outcome.export_paths = [str(p) for p in result.export_paths]
+                outcome.deliveries = result.deliveries
         log.info("run %s: period %s %s", summary.run_id, period, summary.status)
         return outcome
     finally:

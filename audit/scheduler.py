@@ -6,12 +6,19 @@ the server was down happens exactly once on restart (the job's stored next run t
 restarts instead of being reset by replace_existing). Each firing runs the previous calendar month
 through `audit.pipeline.run_period(settings, period, actor="scheduler")` (imported lazily; tests
 inject another runner by reference) under the period lock, skipping a period that already has a
-successful run, so two schedulers on one database run a period once.
+successful run that was published, so two schedulers on one database run a period once. A period
+whose run was recorded but not published (the process was killed while publishing) is published
+by the next firing or `run-due` instead of being run again.
+
+Two schedulers started at once on a fresh store: the schema is migrated under the migrations' own
+lock, and APScheduler's job table is created here under a lock of its own (ensure_jobs_table)
+before APScheduler looks for it, so neither dies with "table apscheduler_jobs already exists".
 """
 from __future__ import annotations
 
 import logging
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,16 +29,21 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.util import ref_to_obj
 from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import DBAPIError
 
 from audit import settings as settings_mod
 from audit.period import Period
 from audit.store import RunLocked, Store, open_store, period_lock, trail
+from audit.store.db import make_engine
 from audit.store.models import Delivery, Run
+from audit.store.queries import unpublished_run_id
+from audit.store.record import mark_crashed_runs
 
 JOB_ID = "monthly-audit"
 JOBS_TABLE = "apscheduler_jobs"
 DEFAULT_RUNNER = "audit.pipeline:run_period"
 MAX_CATCH_UP = 12  # run-due never runs more than this many periods at once
+JOBS_TABLE_LOCK_KEY = 7_304_211_008  # PostgreSQL advisory lock: "integrity-audit scheduler job table"
 log = logging.getLogger("audit.scheduler")
 
 
@@ -58,20 +70,28 @@ def trigger_for(settings: settings_mod.Settings) -> CronTrigger:
 
 
 def period_done(store: Store, period: Period | str) -> bool:
-    """True when the period's current run succeeded (or was partial)."""
+    """True when the period's current run succeeded (or was partial) and was published."""
     with store.read() as s:
         return s.execute(select(Run.id).where(Run.period == str(period), Run.superseded_by.is_(None),
-                                              Run.status.in_(("succeeded", "partial"))).limit(1)).first() is not None
+                                              Run.status.in_(("succeeded", "partial")),
+                                              Run.published_at.is_not(None)).limit(1)).first() is not None
 
 
 def run_once(settings: settings_mod.Settings, period: Period, runner: str = DEFAULT_RUNNER) -> str:
-    """Run one period under its lock unless it is done: "ran" | "skipped" | "locked" | "error"."""
+    """Run one period under its lock unless it is done:
+    "ran" | "skipped" | "published" | "locked" | "error".
+
+    "published": the period's run was recorded but its publishing was interrupted; it is published
+    (report, exports, delivery) instead of running the period again."""
     store = open_store(settings.store_url)
     try:
-        with period_lock(store, str(period)):
+        with period_lock(store, str(period)):  # also marks runs of dead processes failed
             if period_done(store, period):
                 log.info("period %s already has a successful run; not running it again", period)
                 return "skipped"
+            pending = unpublished_run_id(store, str(period))
+            if pending is not None:
+                return _republish(store, settings, period, pending)
             log.info("running period %s", period)
             try:
                 result = ref_to_obj(runner)(settings, period, actor="scheduler")
@@ -89,6 +109,22 @@ def run_once(settings: settings_mod.Settings, period: Period, runner: str = DEFA
         return "locked"
     finally:
         store.dispose()
+
+
+def _republish(store: Store, settings: settings_mod.Settings, period: Period, run_id: int) -> str:
+    from reports.publishing import publish
+
+    log.warning("run %s of %s was recorded but its report and exports were never published "
+                "(publishing was interrupted): publishing it now", run_id, period)
+    try:
+        result = publish(store, settings, run_id, actor="scheduler")
+    except Exception as exc:
+        log.exception("publishing run %s of %s failed", run_id, period)
+        trail.log(store, actor="scheduler", action="schedule.error", obj=f"period:{period}",
+                  details={"error": repr(exc), "run": run_id})
+        return "error"
+    log.info("period %s: run %s published to %s", period, run_id, result.manifest_path.parent)
+    return "published"
 
 
 def scheduled_job(config_path: str | None, runner: str = DEFAULT_RUNNER) -> str:
@@ -111,6 +147,31 @@ def stored_next_run_time(url: str) -> datetime | None:
         store.dispose()
 
 
+def ensure_jobs_table(url: str, jobstore: SQLAlchemyJobStore | None = None, attempts: int = 5) -> None:
+    """Create APScheduler's job table unless it exists, safely when several schedulers start at
+    once: the check and the CREATE run in one transaction under a lock (PostgreSQL: an advisory
+    lock; SQLite: the store's BEGIN IMMEDIATE), and on any other database a creation that lost the
+    race is retried, which then finds the table."""
+    table = (jobstore or SQLAlchemyJobStore(url=url, tablename=JOBS_TABLE)).jobs_t
+    engine = make_engine(url, immediate=True)
+    try:
+        for attempt in range(attempts):
+            try:
+                with engine.begin() as conn:
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": JOBS_TABLE_LOCK_KEY})
+                    table.create(conn, checkfirst=True)
+                return
+            except DBAPIError:
+                if inspect(engine).has_table(JOBS_TABLE):
+                    return  # another scheduler created it meanwhile
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
+    finally:
+        engine.dispose()
+
+
 def build_scheduler(settings: settings_mod.Settings, runner: str = DEFAULT_RUNNER,
                     scheduler_cls: type = BlockingScheduler) -> Any:
     """A scheduler with the monthly job, keeping a missed run time so it catches up once."""
@@ -118,8 +179,12 @@ def build_scheduler(settings: settings_mod.Settings, runner: str = DEFAULT_RUNNE
     tz = ZoneInfo(settings.schedule.timezone)
     url = settings.store_url
     open_store(url).dispose()  # the schema exists before APScheduler adds its table
+    # APScheduler's own engine, with the store's SQLite settings (busy timeout, WAL), and its table
+    # made here under a lock: its start() would otherwise check-then-create and race another scheduler
+    jobstore = SQLAlchemyJobStore(engine=make_engine(url, immediate=False), tablename=JOBS_TABLE)
+    ensure_jobs_table(url, jobstore)
     grace = max(1, settings.schedule.misfire_grace_days * 86400)
-    sched = scheduler_cls(jobstores={"default": SQLAlchemyJobStore(url=url, tablename=JOBS_TABLE)}, timezone=tz,
+    sched = scheduler_cls(jobstores={"default": jobstore}, timezone=tz,
                           job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace})
     upcoming = trigger.get_next_fire_time(None, datetime.now(tz))
     pending = stored_next_run_time(url)
@@ -150,7 +215,8 @@ def due_periods(settings: settings_mod.Settings, now: datetime | None = None) ->
     try:
         with store.read() as s:
             last = s.execute(select(Run.period).where(Run.actor == "scheduler", Run.superseded_by.is_(None),
-                                                      Run.status.in_(("succeeded", "partial")))
+                                                      Run.status.in_(("succeeded", "partial")),
+                                                      Run.published_at.is_not(None))
                              .order_by(Run.period.desc()).limit(1)).scalar()
         start = (datetime.combine(Period.parse(last).next().next().start, datetime.min.time(), tz) if last
                  else now - timedelta(days=366))
@@ -181,6 +247,7 @@ def status(settings: settings_mod.Settings, limit: int = 5) -> dict[str, Any]:
     trigger, tz = trigger_for(settings), ZoneInfo(settings.schedule.timezone)
     store = open_store(settings.store_url)
     try:
+        mark_crashed_runs(store, actor="scheduler")
         stored = stored_next_run_time(settings.store_url)
         with store.read() as s:
             runs = s.execute(select(Run).order_by(Run.id.desc()).limit(limit)).scalars().all()
@@ -193,7 +260,8 @@ def status(settings: settings_mod.Settings, limit: int = 5) -> dict[str, Any]:
                 "next_run_source": "job store" if stored else "cron (no scheduler has started yet)",
                 "last_runs": [{"id": r.id, "period": r.period, "status": r.status, "actor": r.actor,
                                "finished_at": r.finished_at, "error": r.error,
-                               "superseded_by": r.superseded_by} for r in runs],
+                               "superseded_by": r.superseded_by, "published_at": r.published_at}
+                              for r in runs],
                 "failed_deliveries": [{"run_id": d.run_id, "destination": d.destination, "at": d.at,
                                        "attempts": d.attempts, "error": d.error} for d in failed],
             }

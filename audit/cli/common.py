@@ -56,14 +56,74 @@ def parse_period(text: str) -> str:
         fail(str(e), 2)
 
 
-def latest_run_view(settings, period: str):
-    """The period's latest run (audit.store.views.RunView), or exit 1 if none was recorded."""
+def settle_runs(store, period: str | None = None, actor: str = "cli") -> list[int]:
+    """Mark runs whose process is gone as failed (interrupted) before a command reads runs, and
+    say so; returns their ids (audit.store.record.mark_crashed_runs)."""
+    from audit.store.record import mark_crashed_runs
+
+    marked = mark_crashed_runs(store, period, actor=actor)
+    for run_id in marked:
+        err_console.print(f"[yellow]note:[/yellow] run {run_id} was still marked running but its process is "
+                          "gone: marked failed (interrupted)", highlight=False)
+    return marked
+
+
+def latest_run_view(settings, period: str, *, republish: bool = False, actor: str = "cli"):
+    """The period's current run (audit.store.views.RunView): its latest run that succeeded or was
+    partial AND was published; never a running or failed one, nor one whose publishing did not
+    finish. Runs left running by dead processes are marked failed first.
+
+    If the period's recorded run is not published (its publishing was interrupted, or it ran with
+    --no-publish), republish=True publishes it now and says so; otherwise exit 1 saying how.
+    Exit 1 if the period has no completed run, 4 if another process holds the period."""
     from audit.store import open_store
-    from audit.store.queries import latest_run
+    from audit.store.locks import RunLocked, live_holder
+    from audit.store.queries import latest_run, list_runs, unpublished_run_id
+
+    from reports.publishing import settle_outputs
 
     store = open_store(settings.store_url)
-    with console.status(f"Reading the {period} run from the store"):
-        run = latest_run(store, period)
-    if run is None:
-        fail(f"no run recorded for {period}: run `integrity-audit run --period {period}` first")
-    return run
+    try:
+        settle_runs(store, period, actor=actor)
+        for line in settle_outputs(store, settings, period):  # after a publish killed part way
+            err_console.print(f"[yellow]note:[/yellow] {line}", highlight=False)
+        pending = unpublished_run_id(store, period)
+        if pending is not None:
+            busy = live_holder(store, period)
+            if busy is not None:
+                fail(f"run {pending} of {period} is recorded but not yet published, and pid {busy.pid} on "
+                     f"{busy.host} holds the period (publishing it, or running it again): try again when "
+                     "it has finished", 4)
+            if not republish:
+                fail(f"run {pending} of {period} was recorded but its report and exports were never published "
+                     "(publishing was interrupted, or it ran with --no-publish): "
+                     f"`integrity-audit report --period {period}` publishes it", 1)
+            _republish(store, settings, period, pending, actor)
+        with console.status(f"Reading the {period} run from the store"):
+            run = latest_run(store, period, published=True)
+        if run is None:
+            runs = list_runs(store, limit=1, period=period)
+            if not runs:
+                fail(f"no run recorded for {period}: run `integrity-audit run --period {period}` first")
+            last = runs[0]
+            fail(f"no completed run for {period}: its last run, {last.id}, {last.status}"
+                 + (f" ({last.error})" if last.error else "")
+                 + f"; run `integrity-audit run --period {period}` again")
+        return run
+    except RunLocked as e:
+        fail(str(e), 4)
+    finally:
+        store.dispose()
+
+
+def _republish(store, settings, period: str, run_id: int, actor: str) -> None:
+    from reports.publishing import publish
+
+    console.print(f"run {run_id} of {period} was recorded but its report and exports were never published "
+                  "(publishing was interrupted, or it ran with --no-publish): publishing it now", highlight=False)
+    with console.status(f"Publishing run {run_id}"):
+        result = publish(store, settings, run_id, actor=actor)
+    console.print(f"published run {run_id}: {result.manifest_path.parent}", highlight=False)
+    for d in result.deliveries:
+        console.print(f"delivery {d.destination}: {d.status}" + (f" ({d.error})" if d.error else ""),
+                      highlight=False)

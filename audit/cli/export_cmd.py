@@ -1,5 +1,9 @@
 """`integrity-audit export --period YYYY-MM --format csv|xlsx|json|all [--to DIR] [--pseudonymise]`:
-the CCU exports of the period's latest run, with manifest.json (files, row counts, SHA-256)."""
+the CCU exports of the period's current run, with manifest.json (files, row counts, SHA-256).
+
+The current run is the period's latest run that succeeded or was partial and was published: never a
+running or failed one. If the period's results were recorded but not published (publishing was
+interrupted), the command stops and says to publish them with `report --period` first."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +17,7 @@ from audit.cli.common import ConfigOption, console, fail, friendly_errors, lates
 def register(app: typer.Typer) -> None:
     @app.command("export")
     def export_cmd(
-        period: str = typer.Option(..., "--period", help="YYYY-MM: the month whose latest run to export"),
+        period: str = typer.Option(..., "--period", help="YYYY-MM: the month whose current run to export"),
         formats: List[str] = typer.Option(["all"], "--format", "-f",
                                           help="csv, xlsx, json or all (repeatable)"),
         to: Optional[Path] = typer.Option(None, "--to", file_okay=False,
@@ -50,6 +54,7 @@ def register(app: typer.Typer) -> None:
             rows = ", ".join(f"{k} {v}" for k, v in (entry["rows"] or {}).items())
             console.print(f"{folder / entry['name']}  ({rows}; sha256 {entry['sha256'][:12]})")
         console.print(f"manifest: {files.manifest_path}")
+        console.print(f"exports for {period} (run {run.id}, {len(run.alerts)} alerts)")
         if run.incomplete:
             console.print(f"[yellow]warning:[/yellow] run {run.id} is incomplete ({run.status}); "
                           "the manifest says so")

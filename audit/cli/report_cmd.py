@@ -1,5 +1,9 @@
 """`integrity-audit report --period YYYY-MM`: render the monthly HTML report of the period's
-latest run from the store (default: <exports.out_dir>/<period>/report-<period>.html)."""
+current run from the store (default: <exports.out_dir>/<period>/report-<period>.html).
+
+The current run is the period's latest run that succeeded or was partial and was published; a run
+still running or failed is never reported. A run recorded but not published (its publishing was
+interrupted) is published first, and the command says so."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +17,7 @@ from audit.cli.common import ConfigOption, console, friendly_errors, latest_run_
 def register(app: typer.Typer) -> None:
     @app.command("report")
     def report_cmd(
-        period: str = typer.Option(..., "--period", help="YYYY-MM: the month whose latest run to report"),
+        period: str = typer.Option(..., "--period", help="YYYY-MM: the month whose current run to report"),
         out: Optional[Path] = typer.Option(None, "--out", dir_okay=False,
                                            help="HTML file to write (default: data/out/<period>/report-<period>.html)"),
         include_sensitive: bool = typer.Option(
@@ -28,7 +32,7 @@ def register(app: typer.Typer) -> None:
         period = parse_period(period)
         settings = load_settings(config)
         with friendly_errors():
-            run = latest_run_view(settings, period)
+            run = latest_run_view(settings, period, republish=True)
             target = out or output_dir(settings, period) / report_name(
                 period, "" if include_sensitive else "reviewers")
             with console.status(f"Rendering {len(run.alerts)} alerts"):

@@ -9,9 +9,9 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from audit.cli.common import ConfigOption, console, fail, friendly_errors, load_settings
+from audit.cli.common import ConfigOption, console, fail, friendly_errors, load_settings, settle_runs
 from audit.store import Store, open_store
-from audit.store.queries import NotFound, list_runs, run_view
+from audit.store.queries import NotFound, latest_run_id, list_runs, period_of, published_at, run_view
 from connectors.frame import open_ended_note
 from reports.summary import open_ended
 
@@ -33,17 +33,24 @@ def list_cmd(config: Optional[Path] = ConfigOption, period: Optional[str] = type
              limit: int = typer.Option(30), as_json: bool = typer.Option(False, "--json")) -> None:
     """List runs, newest first."""
     store = open_store_from(config)
+    settle_runs(store, period)
     runs = list_runs(store, limit=limit, period=period)
     if as_json:
-        console.print_json(json.dumps([{**r.__dict__} for r in runs], default=str))
+        console.print_json(json.dumps([{**r.__dict__, "unpublished": r.unpublished} for r in runs], default=str))
         return
     t = Table("run", "period", "status", "started", "finished", "by", "new", "carried", "resolved",
               "sources failed", "note")
     for r in runs:
         note = f"replaced by run {r.superseded_by}" if r.superseded_by else (r.error or "")
-        t.add_row(str(r.id), r.period, r.status, _when(r.started_at), _when(r.finished_at), r.actor,
+        if r.superseded_by and r.status in ("succeeded", "partial") and r.published_at is None:
+            note += " before it was published"
+        if r.unpublished:
+            note = (f"not published (interrupted, or --no-publish): `report --period {r.period}` publishes it"
+                    + (f"; {note}" if note else ""))
+        t.add_row(str(r.id), r.period, r.status + (", unpublished" if r.unpublished else ""),
+                  _when(r.started_at), _when(r.finished_at), r.actor,
                   str(r.counts["alerts_new"]), str(r.counts["alerts_carried"]), str(r.counts["alerts_resolved"]),
-                  str(r.counts["sources_failed"]), note[:80])
+                  str(r.counts["sources_failed"]), note[:120])
     console.print(t if runs else "no runs recorded yet")
 
 
@@ -52,15 +59,26 @@ def show_cmd(run_id: int, config: Optional[Path] = ConfigOption) -> None:
     """Counts, sources (with failures in plain words), rules and deliveries of one run."""
     store = open_store_from(config)
     try:
+        settle_runs(store, period_of(store, run_id))
         run = run_view(store, run_id, evidence=False)
     except NotFound as e:
         fail(str(e))
     c = run.counts
+    published = published_at(store, run_id)
     console.print(f"[bold]Run {run.id}[/bold] for {run.period}: [bold]{run.status}[/bold] "
                   f"(engine {run.engine}, started {_when(run.started_at)}, finished {_when(run.finished_at)})")
     if run.status == "running":
-        console.print("[yellow]This run has not finished: it is still going, or its process died "
-                      "(the next run of this period replaces it).[/yellow]")
+        console.print("[yellow]This run has not finished: its process is still going.[/yellow]")
+    elif published:
+        console.print(f"Published {_when(published)}: report and exports in place and delivered.")
+    elif run.status in ("succeeded", "partial"):
+        current = latest_run_id(store, run.period)
+        if current == run.id:
+            console.print("[yellow]Not published: the run was recorded but its report and exports were not "
+                          "(publishing was interrupted, or it ran with --no-publish); "
+                          f"`integrity-audit report --period {run.period}` publishes it.[/yellow]")
+        else:
+            console.print("Not published.")
     if run.error:
         console.print(f"[red]Error:[/red] {run.error}")
     if run.incomplete:

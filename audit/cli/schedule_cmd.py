@@ -47,6 +47,8 @@ def status_cmd(config: Optional[Path] = ConfigOption) -> None:
     for r in st["last_runs"]:
         extra = f" - {r['error']}" if r["error"] else ""
         extra += f" (replaced by run {r['superseded_by']})" if r["superseded_by"] else ""
+        if r["status"] in ("succeeded", "partial") and not r["superseded_by"] and not r.get("published_at"):
+            extra += " (NOT PUBLISHED: the next firing or `schedule run-due` publishes it)"
         finished = f"{r['finished_at']:%Y-%m-%d %H:%M}" if r["finished_at"] else "not finished"
         console.print(f"  run {r['id']} {r['period']} {r['status']} by {r['actor']}, {finished}{extra}")
     for d in st["failed_deliveries"]:
@@ -56,7 +58,9 @@ def status_cmd(config: Optional[Path] = ConfigOption) -> None:
 
 @schedule_app.command("run-due")
 def run_due_cmd(config: Optional[Path] = ConfigOption) -> None:
-    """Run every period that is due now (once each) and exit; exit 1 if any failed."""
+    """Run every period that is due now (once each) and exit; exit 1 if any failed.
+
+    A due period whose run was recorded but not published (interrupted) is published instead."""
     from audit import scheduler
 
     settings = load_settings(config)

@@ -48,6 +48,12 @@ class Run(Base):
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     superseded_by: Mapped[int | None] = mapped_column(Integer)  # a later run of the period replaced it
+    # migration 0006: when the run's report and exports were swapped into the output folder (and
+    # delivered); NULL while it is being published, if publishing was interrupted, or with --no-publish.
+    published_at: Mapped[datetime | None]
+    # migration 0006: the token of the period lock the run was started under (audit.store.locks), so
+    # a reader can tell whether the run's process still holds it (audit.store.record.crashed_runs)
+    lock_token: Mapped[str | None] = mapped_column(String(64))
     sources_loaded: Mapped[int] = mapped_column(default=0)
     sources_failed: Mapped[int] = mapped_column(default=0)
     rows_read: Mapped[int] = mapped_column(default=0)
@@ -68,6 +74,8 @@ class RunLock(Base):
     pid: Mapped[int]
     host: Mapped[str] = mapped_column(String(255))
     acquired_at: Mapped[datetime]
+    # migration 0006: refreshed by the holder every locks.HEARTBEAT_SECONDS (NULL: an older holder)
+    heartbeat_at: Mapped[datetime | None]
 
 
 class SourceLoad(Base):

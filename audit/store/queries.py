@@ -1,8 +1,15 @@
 """Read queries that fill the views in audit.store.views (the only way readers see the store).
 
 run_view(store, run_id), latest_run(store, period), alert_view(store, alert_id, run_id=None),
-list_alerts(store, ...), list_runs(store). A period's *current* run is its newest run that was
-not replaced by a rerun (superseded_by is null).
+list_alerts(store, ...), list_runs(store).
+
+A period's *recorded* run is its newest run that succeeded or was partial and was not replaced by
+a rerun (superseded_by is null): its results are the period's results in the store. A running or
+failed run is never chosen (a failed run records no results; a run left "running" by a dead
+process is marked failed by audit.store.record.mark_crashed_runs). The period's *current* run for
+report, export, the web app's downloads and delivery is the recorded run once it is also
+published (runs.published_at: its files are in the output folder, reports.publishing); a recorded
+run whose publishing was interrupted is `unpublished_run_id` until it is published again.
 """
 from __future__ import annotations
 
@@ -37,10 +44,25 @@ class RunListItem:
     error: str | None
     superseded_by: int | None
     counts: dict[str, int]
+    published_at: datetime | None = None
+
+    @property
+    def unpublished(self) -> bool:
+        """Recorded (succeeded or partial, not replaced) but its report and exports not published."""
+        return self.status in DONE and self.superseded_by is None and self.published_at is None
 
 
 class NotFound(LookupError):
     pass
+
+
+DONE = ("succeeded", "partial")  # a run whose results were recorded
+
+
+def _recorded(period: str):
+    """The period's recorded run (see the module docstring), newest first."""
+    return (select(Run.id).where(Run.period == str(period), Run.superseded_by.is_(None),
+                                 Run.status.in_(DONE)).order_by(Run.id.desc()).limit(1))
 
 
 def _counts(run: Run) -> dict[str, int]:
@@ -122,7 +144,7 @@ def _sources(s: Session, run_id: int) -> list[SourceLoadView]:
 
 def _trend(s: Session, period: str) -> list[dict[str, Any]]:
     runs = s.execute(select(Run).where(Run.period <= period, Run.superseded_by.is_(None),
-                                       Run.status.in_(("succeeded", "partial")))
+                                       Run.status.in_(DONE))
                      .order_by(Run.period.desc(), Run.id.desc())).scalars()
     seen: dict[str, dict[str, Any]] = {}
     for r in runs:
@@ -166,16 +188,51 @@ def _last_occurrence(s: Session, alert_id: int, run_id: int | None = None) -> Al
                      ).scalar_one_or_none()
 
 
-def latest_run_id(store: Store, period: str) -> int | None:
+def latest_run_id(store: Store, period: str, *, published: bool = False) -> int | None:
+    """The period's recorded run: its newest run that succeeded or was partial and that no rerun
+    replaced; never a running or failed one. published=True: only once it is also published (the
+    run whose report and exports are current), else None."""
+    q = _recorded(period)
+    if published:
+        q = q.where(Run.published_at.is_not(None))
     with store.read() as s:
-        return s.execute(select(Run.id).where(Run.period == str(period), Run.superseded_by.is_(None))
-                         .order_by(Run.id.desc()).limit(1)).scalar_one_or_none()
+        return s.execute(q).scalar_one_or_none()
 
 
-def latest_run(store: Store, period: str, *, evidence: bool = True) -> RunView | None:
-    """The period's newest run that no rerun replaced (it may be running or failed), or None."""
-    run_id = latest_run_id(store, period)
+def latest_run(store: Store, period: str, *, evidence: bool = True, published: bool = False) -> RunView | None:
+    """The RunView of latest_run_id(store, period, published=...), or None."""
+    run_id = latest_run_id(store, period, published=published)
     return run_view(store, run_id, evidence=evidence) if run_id else None
+
+
+def unpublished_run_id(store: Store, period: str) -> int | None:
+    """The period's recorded run if it is not published (its publishing was interrupted, or it ran
+    with --no-publish), else None. Its results are complete in the store; publishing makes it current."""
+    with store.read() as s:
+        return s.execute(_recorded(period).where(Run.published_at.is_(None))).scalar_one_or_none()
+
+
+def period_of(store: Store, run_id: int) -> str:
+    """The run's period (NotFound if there is no such run)."""
+    with store.read() as s:
+        period = s.execute(select(Run.period).where(Run.id == run_id)).scalar_one_or_none()
+    if period is None:
+        raise NotFound(f"there is no run {run_id}")
+    return period
+
+
+def replaced_unpublished(store: Store, run_id: int) -> list[int]:
+    """Runs that `run_id` replaced while they were recorded but not published (their publishing
+    was interrupted): publishing `run_id` is what finally publishes their period."""
+    with store.read() as s:
+        return list(s.execute(select(Run.id).where(Run.superseded_by == run_id, Run.status.in_(DONE),
+                                                   Run.published_at.is_(None)).order_by(Run.id)).scalars())
+
+
+def published_at(store: Store, run_id: int) -> datetime | None:
+    """When the run was published (None: not published, or no such run)."""
+    with store.read() as s:
+        return s.execute(select(Run.published_at).where(Run.id == run_id)).scalar_one_or_none()
 
 
 def alert_view(store: Store, alert_id: int, run_id: int | None = None) -> AlertView:
@@ -201,10 +258,8 @@ def list_alerts(store: Store, period: str | None = None, status: str | None = No
     """
     with store.read() as s:
         occ = AlertOccurrence
-        if period:
-            run_id = s.execute(select(Run.id).where(Run.period == str(period), Run.superseded_by.is_(None),
-                                                    Run.status.in_(("succeeded", "partial")))
-                               .order_by(Run.id.desc()).limit(1)).scalar_one_or_none()
+        if period:  # the period's recorded run (never a running or failed one)
+            run_id = s.execute(_recorded(period)).scalar_one_or_none()
             if run_id is None:
                 return []
             q = select(occ, Alert).join(Alert, Alert.id == occ.alert_id).where(occ.run_id == run_id)
@@ -238,7 +293,7 @@ def list_runs(store: Store, limit: int = 50, period: str | None = None) -> list[
             q = q.where(Run.period == str(period))
         return [RunListItem(id=r.id, period=r.period, status=r.status, engine=r.engine, actor=r.actor,
                             started_at=r.started_at, finished_at=r.finished_at, error=r.error,
-                            superseded_by=r.superseded_by, counts=_counts(r))
+                            superseded_by=r.superseded_by, counts=_counts(r), published_at=r.published_at)
                 for r in s.execute(q).scalars()]
 
 

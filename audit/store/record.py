@@ -23,7 +23,9 @@ record_run(store, run_input) -> RunSummary(run_id, status, counts)
 - Holds the period lock (re-entrant: the pipeline may already hold it) and writes the whole result
   in ONE transaction. If that transaction fails the previous results of the period stay intact and
   the run is marked failed with the error; if the process dies, the run stays "running" until the
-  next run of the period replaces it.
+  next command that reads runs finds its process gone (crashed_runs: the period lock it was started
+  under is dead or held by another process) and marks it failed as interrupted
+  (mark_crashed_runs, with a run.fail audit event).
 - A succeeded/partial run replaces the period's earlier runs' results (occurrences, evidence,
   source loads, quarantine); those run rows stay, marked superseded_by. Alerts are never
   duplicated: fingerprint = sha256(rule_id + "\\x1f".join(dedup values)); dispositions, notes,
@@ -35,6 +37,8 @@ record_run(store, run_input) -> RunSummary(run_id, status, counts)
   failed to load in this partial run); an event finding not raised again was reported, not resolved. Fingerprints under
   an unexpired suppression are recorded with suppressed=True and not raised.
 - A failed run records its sources, quarantine and error only; earlier results stay current.
+- Publishing (reports.publishing) marks a recorded run published (mark_published) once its files
+  are in place; until then report, export and the web app's downloads keep to the last published run.
 """
 from __future__ import annotations
 
@@ -48,8 +52,8 @@ from sqlalchemy import select, update
 from audit.period import Period
 from audit.store import trail
 from audit.store.db import Store
-from audit.store.locks import period_lock
-from audit.store.models import UNRECORDED_STATUS, Run
+from audit.store.locks import dead_reason, held_token, period_lock
+from audit.store.models import UNRECORDED_STATUS, Run, RunLock
 from audit.store.writer import write_results
 from rules.finding import Finding
 
@@ -116,10 +120,13 @@ def fingerprint(rule_id: str, dedup: tuple | list) -> str:
 
 
 def start_run(store: Store, period: Period | str, engine: str, actor: str = "cli") -> int:
-    """Insert the run as "running" in its own short transaction and return its id."""
+    """Insert the run as "running" in its own short transaction and return its id.
+
+    Called under the period lock (the pipeline, record_run): the run keeps the lock's token, which
+    tells readers whether its process is still alive (crashed_runs)."""
     with store.write() as s:
         run = Run(period=str(period), status="running", engine=engine, actor=actor,
-                  started_at=store.now())
+                  started_at=store.now(), lock_token=held_token(store, str(period)))
         s.add(run)
         s.flush()
         trail.append(s, store, actor=actor, action="run.start", obj=f"run:{run.id}",
@@ -174,13 +181,70 @@ def _mark_failed(store: Store, run_id: int, actor: str, error: str) -> None:
                      details={"error": error})
 
 
-def crashed_runs(store: Store, period: str | None = None) -> list[int]:
-    """Runs still marked running whose period is not locked (their process died)."""
-    from audit.store.models import RunLock
+INTERRUPTED = "interrupted"
 
+
+def _dead(run: Run, lock: RunLock | None, now) -> str | None:
+    """Why the process of a run still marked running is gone, or None if it may be alive."""
+    if lock is None:  # only the lock's holder runs a period, and it holds the lock to the end
+        return "its process ended without finishing it"
+    reason = dead_reason(lock, now)
+    if reason is not None:
+        return f"its process ended without finishing it (the period lock is dead: {reason})"
+    if run.lock_token is not None and lock.token != run.lock_token:
+        return (f"its process ended without finishing it (the period is now locked by pid {lock.pid} "
+                f"on {lock.host})")
+    if run.lock_token is None and lock.acquired_at > run.started_at:
+        return "its process ended without finishing it (the period was locked again after it started)"
+    return None
+
+
+def crashed_runs(store: Store, period: str | None = None) -> list[int]:
+    """Runs still marked running whose process is gone: the period lock they were started under
+    is no longer there, is dead (audit.store.locks.dead_reason: pid gone on this host, heartbeat
+    stopped) or is now held by another process."""
+    return [run_id for run_id, _ in _crashed(store, period)]
+
+
+def _crashed(store: Store, period: str | None) -> list[tuple[int, str]]:
     with store.read() as s:
-        q = select(Run.id).where(Run.status == "running", Run.superseded_by.is_(None),
-                                 Run.period.not_in(select(RunLock.period)))
+        q = select(Run).where(Run.status == "running")
         if period:
             q = q.where(Run.period == str(period))
-        return list(s.execute(q).scalars())
+        running = list(s.execute(q.order_by(Run.id)).scalars())
+        if not running:
+            return []
+        held = {lk.period: lk for lk in s.execute(
+            select(RunLock).where(RunLock.period.in_(sorted({r.period for r in running})))).scalars()}
+    now = store.now()
+    return [(r.id, why) for r in running if (why := _dead(r, held.get(r.period), now)) is not None]
+
+
+def mark_crashed_runs(store: Store, period: str | None = None, actor: str = "system") -> list[int]:
+    """Mark every run whose process is gone (crashed_runs) failed as interrupted, each with a
+    run.fail audit event; returns their ids. Cheap when there is none (one query); safe to call
+    from any command that reads runs, and from several processes at once (a run is marked once)."""
+    marked = []
+    for run_id, why in _crashed(store, period):
+        error = f"{INTERRUPTED}: {why}; its results were not recorded, the period's earlier results stay current"
+        with store.write() as s:
+            done = s.execute(update(Run).where(Run.id == run_id, Run.status == "running")
+                             .values(status="failed", error=error, finished_at=store.now())).rowcount
+            if done != 1:
+                continue  # another command marked it (or it finished) meanwhile
+            trail.append(s, store, actor=actor, action="run.fail", obj=f"run:{run_id}",
+                         details={"error": error, "interrupted": True})
+        marked.append(run_id)
+    return marked
+
+
+def mark_published(store: Store, run_id: int, actor: str = "publish",
+                   details: dict[str, Any] | None = None) -> None:
+    """Record that the run's report and exports are in place (and were delivered)."""
+    with store.write() as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            raise ValueError(f"there is no run {run_id}")
+        s.execute(update(Run).where(Run.id == run_id).values(published_at=store.now()))
+        trail.append(s, store, actor=actor, action="run.publish", obj=f"run:{run_id}",
+                     details={"period": run.period, **(details or {})})

@@ -42,11 +42,12 @@ def rules_overview(store: Store) -> tuple[list[RuleRow], list[str]]:
     """(rules, the last MONTHS periods with a current run, newest first)."""
     with store.read() as s:
         latest = current_rule_versions(s)
-        periods = list(s.execute(select(Run.period).where(Run.superseded_by.is_(None))
+        recorded = (Run.superseded_by.is_(None), Run.status.in_(("succeeded", "partial")))  # never running/failed
+        periods = list(s.execute(select(Run.period).where(*recorded)
                                  .distinct().order_by(Run.period.desc()).limit(MONTHS)).scalars())
         volumes: dict[str, dict[str, int]] = {}
         if periods:
-            current = select(Run.id).where(Run.superseded_by.is_(None), Run.period.in_(periods))
+            current = select(Run.id).where(*recorded, Run.period.in_(periods))
             for rule_id, period, n in s.execute(
                     select(Alert.rule_id, AlertOccurrence.period, func.count())
                     .join(Alert, Alert.id == AlertOccurrence.alert_id)

@@ -4,6 +4,11 @@ request, so no path can escape it.
 
 Need-to-know: the CCU may download everything; reviewers and auditors only the report variant
 without sensitive registers (report-<period>-reviewers.html) and the manifest.
+
+Whose files: the folder holds one run's set, swapped in whole by reports.publishing; its
+manifest.json names the run (`owner`). A run's page offers the files only when they are its own
+and it is published (routes_runs), so a failed, running or unpublished run never shows, and never
+serves, another run's report.
 """
 from __future__ import annotations
 
@@ -30,6 +35,13 @@ def folder(settings: Settings, period: str) -> Path:
 
 def _open_to_all(period: str, name: str) -> bool:
     return name in (f"report-{period}-reviewers.html", "manifest.json")
+
+
+def owner(settings: Settings, period: str) -> int | None:
+    """The run whose outputs the period's folder holds, as its manifest says (None: none named)."""
+    from reports.publishing import folder_run_id
+
+    return folder_run_id(folder(settings, period))
 
 
 def listing(settings: Settings, period: str) -> list[OutputFile]:

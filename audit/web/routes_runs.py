@@ -1,11 +1,16 @@
 """Runs (status, sources, quarantine counts, failures in plain words, downloads of the report and
-exports), the rules overview and the audit trail."""
+exports), the rules overview and the audit trail.
+
+A run's page offers downloads only of its own published set (the output folder's manifest names
+the run, and the run is published): never for a running, failed or unpublished run, which says
+why instead. Reading the runs marks those whose process is gone as failed (interrupted)."""
 from __future__ import annotations
 
 from starlette.responses import FileResponse
 
 from audit.store import trail
-from audit.store.queries import NotFound, list_runs, run_view
+from audit.store.queries import NotFound, latest_run_id, list_runs, published_at, run_view
+from audit.store.record import mark_crashed_runs
 from audit.web import access, catalogue, outputs
 from audit.web.pages import BadRequest, Ctx, Denied, route
 from reports.summary import failures
@@ -18,18 +23,47 @@ def _run(ctx: Ctx):
         raise Denied("no such run", f"run:{ctx.request.path_params.get('run_id')}") from None
 
 
+def _files_of(ctx: Ctx, run) -> tuple[bool, str]:
+    """(whether the period's output folder holds this run's published files, else why not in words).
+
+    The folder's manifest names the run whose set it holds (a folder whose manifest names none
+    belongs to the period's current run: its latest published run that succeeded or was partial)."""
+    owner = outputs.owner(ctx.settings, run.period)
+    if owner is None:
+        owner = latest_run_id(ctx.store, run.period, published=True)
+    published = published_at(ctx.store, run.id)
+    if owner == run.id and published is not None:
+        return True, ""
+    elsewhere = f" The output folder for {run.period} holds run {owner}'s files." if owner else ""
+    if run.status == "running":
+        return False, "This run has not finished: it has no report or exports yet." + elsewhere
+    if run.status == "failed":
+        return False, "This run failed: it has no report or exports." + elsewhere
+    recorded = latest_run_id(ctx.store, run.period)
+    if recorded != run.id:
+        return False, f"This run's outputs were replaced by run {recorded or owner} of the same period."
+    if published is None:
+        return False, ("This run was recorded but its report and exports were not published (publishing "
+                       "was interrupted, or it ran with --no-publish); `integrity-audit report --period "
+                       f"{run.period}` publishes it.{elsewhere}")
+    return False, f"This run's report and exports are no longer in the output folder.{elsewhere}"
+
+
 @route("/runs", ("GET",), access.SEE_RUNS)
 def runs_page(ctx: Ctx):
+    mark_crashed_runs(ctx.store, actor="web")
     return ctx.render("runs.html", runs=list_runs(ctx.store, limit=100))
 
 
 @route("/runs/{run_id}", ("GET",), access.SEE_RUNS)
 def run_page(ctx: Ctx):
     run = _run(ctx)
-    current = next((r.id for r in list_runs(ctx.store, limit=1, period=run.period)), None)
-    files = outputs.listing(ctx.settings, run.period) if current == run.id else []
+    if run.status == "running" and mark_crashed_runs(ctx.store, run.period, actor="web"):
+        run = _run(ctx)
+    own, why = _files_of(ctx, run)
+    files = outputs.listing(ctx.settings, run.period) if own else []
     ctx.audit("run.view", f"run:{run.id}")
-    return ctx.render("run.html", run=run, failures=failures(run), current=current,
+    return ctx.render("run.html", run=run, failures=failures(run), own_files=own, files_note=why,
                       files=[(f, outputs.allowed(ctx.user, f)) for f in files])
 
 
@@ -37,7 +71,8 @@ def run_page(ctx: Ctx):
 def download(ctx: Ctx):
     run = _run(ctx)
     name = ctx.request.path_params["name"]
-    f = outputs.find(ctx.settings, run.period, name)
+    own, _ = _files_of(ctx, run)
+    f = outputs.find(ctx.settings, run.period, name) if own else None
     if f is None:
         raise Denied("no such output file", f"run:{run.id}/{name[:200]}")
     if not outputs.allowed(ctx.user, f):

@@ -54,7 +54,8 @@ def test_sigkill_mid_transaction_leaves_previous_results_and_rerun_succeeds(stor
         statuses = dict(s.execute(select(Run.id, Run.status)).all())
     assert statuses[previous.run_id] == "succeeded" and sorted(statuses.values()) == ["running", "succeeded"]
     assert len(list_alerts(store, period="2026-10")) == 3
-    assert latest_run(store, "2026-10", evidence=False).status == "running"  # shown as such
+    # the killed run is never the period's run: the previous one stays current
+    assert latest_run(store, "2026-10", evidence=False).id == previous.run_id
     # the dead process's lock is stale (pid gone on this host): the rerun breaks it and succeeds
     again = record_run(store, factory.build("2026-10", ["a", "b", "c", "d"]))
     assert again.counts["alerts_new"] == 4

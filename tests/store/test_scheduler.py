@@ -84,7 +84,9 @@ def test_run_due_runs_each_due_period_once(config_file, store_url):
     store = open_store(store_url)
     import factory
 
-    record_run(store, factory.build("2026-07", ["a"], actor="scheduler"))
+    from audit.store.record import mark_published
+
+    mark_published(store, record_run(store, factory.build("2026-07", ["a"], actor="scheduler")).run_id)
     assert [str(p) for p in scheduler.due_periods(cfg, now)] == ["2026-08", "2026-09", "2026-10"]
     assert scheduler.run_due(cfg, RUNNER, now) == [("2026-08", "ran"), ("2026-09", "ran"), ("2026-10", "ran")]
     assert scheduler.run_due(cfg, RUNNER, now) == []

@@ -9,7 +9,7 @@ import pandas as pd
 
 from audit.period import Period
 from audit.store import open_store
-from audit.store.record import RuleInfo, RunInput, SourceLoadInput, record_run
+from audit.store.record import RuleInfo, RunInput, SourceLoadInput, mark_published, record_run
 from audit.web import users
 from rules.finding import Finding
 
@@ -88,9 +88,10 @@ def run_input(period: str, n_gifts: int, n_vetting: int, *, hostile: bool = True
 
 
 def seed(url: str, *, n_gifts: int = 30, n_vetting: int = 10, period: str = "2026-10"):
-    """A migrated store at `url` with one recorded run and the USERS; returns the Store."""
+    """A migrated store at `url` with one recorded and published run and the USERS; returns the Store."""
     store = open_store(url)
-    record_run(store, run_input(period, n_gifts, n_vetting))
+    summary = record_run(store, run_input(period, n_gifts, n_vetting))
+    mark_published(store, summary.run_id, actor="seed")  # its outputs: webtest.write_outputs
     for name, (role, dept, pid) in USERS.items():
         users.add_user(store, name, role, PASSWORD, actor="seed", department=dept, person_id=pid)
     return store
