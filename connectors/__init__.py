@@ -2,6 +2,8 @@
 
 Owns reading, mapping and validating source data. May import only audit.registers.
 Public API: `pull(source, base_dir)` for one source and `load_sources(sources, base_dir)` for a run.
+A source that reads 0 data rows fails (SourceError "... read 0 rows ...") unless its config says
+`allow_empty = true`.
 """
 from __future__ import annotations
 
@@ -64,7 +66,29 @@ def _pull(source: SourceConfig, base_dir: Path) -> RegisterFrame:
             tables.append(table)
             infos.append(info)
             warnings += notes
-    return assemble(source, register, tables, infos, location, warnings)
+        if len(tables) > 1:  # one empty file of a glob is worth a word even when the others have rows
+            warnings += [f"{t.label}: header only (0 rows)" for t in tables if not t.rows]
+    frame = assemble(source, register, tables, infos, location, warnings)  # config errors first
+    if frame.rows_read == 0:
+        if not source.allow_empty:
+            raise SourceError(source.name, _empty_message(source, register, tables))
+        frame.provenance.warnings.append("read 0 rows (allowed: allow_empty = true)")
+    return frame
+
+
+def _empty_message(source: SourceConfig, register, tables: list[RawTable]) -> str:
+    """Why an empty read fails the source: an empty extract is far more often a broken export
+    than an empty register, and every rule over the register would see nothing (an `absent` rule
+    would accuse every row it checks)."""
+    if source.kind == "sql":
+        what = "the query returned no rows, so the source read 0 rows"
+    elif len(tables) == 1:
+        what = f"{tables[0].label} has a header row but read 0 rows"
+    else:
+        what = f"its {len(tables)} files have header rows but read 0 rows"
+    return (f"{what}; an empty extract would leave the {register.label.lower()} register empty and "
+            "the rules over it would see nothing. If the register really has no entries, set "
+            "allow_empty = true for this source")
 
 
 @dataclass

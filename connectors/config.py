@@ -53,3 +53,12 @@ class SourceConfig(BaseModel):
                     "review-due), written in the source's date_formats, e.g. ['01/01/2100']; dates "
                     "from 2262-01-01 on (31/12/9999 ...) are open-ended without listing")
     required: bool = Field(True, description="If this source fails, the audit is incomplete")
+    allow_empty: bool = Field(
+        False, description="Accept a read of 0 data rows (a header-only file, an empty query result). "
+                           "Off by default: an empty extract fails the source, because every rule over "
+                           "the register would see nothing (an `absent` rule would accuse everyone)")
+    allow_shrink: bool = Field(
+        False, description="Accept a read that is much smaller than the last audit's (more than "
+                           "[audit] deletion_guard_percent fewer rows, or of the entries earlier audits "
+                           "saw). Off by default: such a source fails as a truncated or wrong extract "
+                           "(audit.health) and no deletion is inferred from it")

@@ -18,7 +18,7 @@ from audit.registers import Register
 
 from .config import SourceConfig
 from .frame import SourceError
-from .parse import CellError, norm_key, read_open_end_dates
+from .parse import CellError, UnreadableCell, norm_key, read_open_end_dates
 
 
 @dataclass
@@ -171,6 +171,9 @@ def map_table(source: SourceConfig, register: Register, table: RawTable,
             continue
         parts: dict[str, list[Any]] = {g: [None] * n for g in rx.groupindex}
         for pos, raw in enumerate(column(header)):
+            if isinstance(raw, UnreadableCell):  # never split a formula's text into fields
+                errors.append((pos, next(iter(rx.groupindex)), header, raw, raw.reason))
+                continue
             text = "" if raw is None else str(raw).strip()
             if not text:
                 continue

@@ -13,6 +13,7 @@ Owns the value rules of every register field type (see connectors/frame.py for t
   hash    HMAC-SHA-256 hex of the value normalised to upper-case letters and digits; the raw value
           is never kept. Key from INTEGRITY_AUDIT_HASH_KEY, else DEV_HASH_KEY (with a warning).
 Blank and redacted cells are missing (None); redaction is reported by the caller for required fields.
+An UnreadableCell (an xlsx formula with no saved value, an Excel error) is quarantined in every field.
 """
 from __future__ import annotations
 
@@ -51,6 +52,42 @@ _FALSE = {"n", "no", "false", "f", "0"}
 
 class CellError(ValueError):
     """A cell that cannot be read as its field's type; the message is the quarantine reason."""
+
+
+@dataclass(frozen=True)
+class UnreadableCell:
+    """A cell whose value the reader cannot know: always quarantined with `reason`, in every field
+    type and on both parsing paths (parse_cells, connectors.vector), never read as blank and never
+    as its text. `text` is what the cell holds (a formula, an error code); str() gives it."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def reason(self) -> str:  # pragma: no cover - every kind says its own
+        return f"{self.text} cannot be read"
+
+
+@dataclass(frozen=True)
+class UncachedFormula(UnreadableCell):
+    """An xlsx formula cell saved without its value (written by a program that cannot compute it,
+    e.g. openpyxl or a script): the value it shows in Excel is not in the file."""
+
+    @property
+    def reason(self) -> str:
+        return (f"formula {self.text} has no saved value: open and save the workbook in Excel, or "
+                "export values")
+
+
+@dataclass(frozen=True)
+class ExcelError(UnreadableCell):
+    """An xlsx cell holding an Excel error value (#N/A, #REF!, #VALUE!, ...), not data."""
+
+    @property
+    def reason(self) -> str:
+        return f"the cell holds the Excel error {self.text}, not a value: correct it in the workbook"
 
 
 class _OpenEnd:
@@ -328,8 +365,9 @@ def parse_cells(cells: list[Any], parse: Callable[[Any], Any], ctx: CellContext
         ck = (type(raw), raw)
         hit = cache.get(ck)
         if hit is None:
-            state = classify(raw, ctx)
-            if state is not None:
+            if isinstance(raw, UnreadableCell):  # an uncached formula, an Excel error: never a value
+                hit = (None, raw.reason, None)
+            elif (state := classify(raw, ctx)) is not None:
                 hit = (None, None, state)
             elif isinstance(raw, str) and len(raw) > MAX_CHARS:
                 hit = (None, f"longer than {MAX_CHARS:,} characters ({len(raw):,})", None)

@@ -33,6 +33,18 @@ def rule_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def load_rule(path: str | Path) -> tuple[Rule | None, list[Problem]]:
+    """One rule file -> (the rule, or None if it has an error; every problem found).
+
+    Never raises for a bad file: whatever goes wrong while loading or checking it (even an error
+    of this code) comes back as a problem naming the file, so one file cannot stop the others."""
+    try:
+        return _load_rule(path)
+    except Exception as e:  # noqa: BLE001 - a bad rule file is a problem, never a traceback
+        return None, [Problem(str(path), 1, 1, f"could not be checked ({type(e).__name__}: "
+                                               f"{str(e)[:200] or 'no detail'}); the rule is left out")]
+
+
+def _load_rule(path: str | Path) -> tuple[Rule | None, list[Problem]]:
     try:
         doc = load_file(path)
     except RuleLoadError as e:

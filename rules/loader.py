@@ -2,9 +2,13 @@
 
 Owns: turning bytes into plain Python data (dict / list / str / int / float / bool / None) plus a
 position map, and refusing anything hostile or ambiguous:
-- files over MAX_FILE_BYTES and strings over MAX_STRING_CHARS;
-- duplicate keys; tags (`!!python/object`, `!foo`, even `!!str`); anchors and aliases (a rule has no
-  use for them, and refusing them makes billion-laughs expansion impossible);
+- bounded work, whatever the input: a file over MAX_FILE_BYTES is refused before it is read; then
+  one pass over the YAML event stream (no nodes built yet) refuses nesting deeper than MAX_DEPTH,
+  more than MAX_NODES nodes, tags, anchors / aliases and directives, at the event where the limit is
+  crossed; only then is the document composed (its depth now bounded, so no RecursionError);
+- strings over MAX_STRING_CHARS; duplicate keys; tags (`!!python/object`, `!foo`, even `!!str`);
+  anchors and aliases (a rule has no use for them, and refusing them makes billion-laughs
+  expansion impossible); `%YAML` / `%TAG` directives (`%YAML 1.1` would turn `no` into false);
 - YAML 1.2 core schema only, so `no` / `yes` stay strings, `2026-11-26` stays a string and a quoted
   `"012345"` stays a string (an unquoted 012345 is an int; the validators refuse ints for ids).
 Every error reads `file:line:col: message` (1-based line and column).
@@ -19,9 +23,14 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-MAX_FILE_BYTES = 1_000_000
+#: Limits on one rule file. The largest shipped rule is under 7 KB, 7 levels deep and under 500
+#: nodes; these leave ample room for a force's own rules while bounding the work a file can cause
+#: (ruamel's scanner does work proportional to the nesting for every token, and its composer
+#: recurses once per level: an unbounded file could hang `rules validate` or blow the stack).
+MAX_FILE_BYTES = 256 * 1024  # 256 KiB
 MAX_STRING_CHARS = 10_000
-MAX_DEPTH = 20
+MAX_DEPTH = 32  # nested mappings / sequences, the top-level mapping included
+MAX_NODES = 20_000  # scalars, mappings and sequences (keys included)
 
 Path_ = tuple  # a path into the document: ("inputs", "gift", "where", "outcome|eq")
 
@@ -87,19 +96,59 @@ _CORE_TAGS = {
 }
 
 
-def _check_tags(text: str, file: str) -> None:
-    """Refuse explicit tags and anchors/aliases at the token level (before any construction)."""
-    from ruamel.yaml.tokens import AliasToken, AnchorToken, TagToken
+def _check_events(text: str, file: str) -> None:
+    """One pass over the YAML event stream, before any node is composed: refuse directives, tags,
+    anchors and aliases, nesting deeper than MAX_DEPTH and more than MAX_NODES nodes, each at the
+    event where it appears. The parser is a state machine (no recursion) and the scan stops at the
+    first refusal, so this costs little more than the scan of the part of the file before it."""
+    from ruamel.yaml.events import (AliasEvent, CollectionEndEvent, CollectionStartEvent,
+                                    DocumentStartEvent, NodeEvent)
 
-    y = _yaml()
+    depth = nodes = 0
     try:
-        for tok in y.scan(text):
-            if isinstance(tok, TagToken):
-                raise _fail(file, tok, "YAML tags are not allowed in a rule file (a rule is plain data)")
-            if isinstance(tok, (AnchorToken, AliasToken)):
-                raise _fail(file, tok, "YAML anchors and aliases (&name / *name) are not allowed in a rule file")
+        for ev in _yaml().parse(text):
+            if isinstance(ev, DocumentStartEvent) and (
+                    getattr(ev, "tags", None) or getattr(ev, "version", None) not in (None, (1, 2))):
+                # the event is at the '---'; point at the first directive line above it
+                lines = text.split("\n", ev.start_mark.line + 1)[: ev.start_mark.line + 1]
+                line = next((i for i, t in enumerate(lines) if t.startswith("%")), ev.start_mark.line)
+                raise RuleLoadError(Problem(file, line + 1, 1, "YAML directives (%TAG, or %YAML other than 1.2) "
+                                            "are not allowed in a rule file (rules are read as YAML 1.2 core)"))
+            if isinstance(ev, AliasEvent):
+                raise _fail(file, ev, "YAML anchors and aliases (&name / *name) are not allowed in a rule file")
+            if not isinstance(ev, NodeEvent):
+                if isinstance(ev, CollectionEndEvent):
+                    depth -= 1
+                continue
+            if getattr(ev, "anchor", None) is not None:
+                raise _fail(file, ev, "YAML anchors and aliases (&name / *name) are not allowed in a rule file")
+            if getattr(ev, "tag", None) is not None:
+                raise _fail(file, ev, "YAML tags are not allowed in a rule file (a rule is plain data)")
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise _fail(file, ev, f"more than {MAX_NODES:,} YAML nodes (values, keys, lists and "
+                                      "mappings); a rule needs far fewer")
+            if isinstance(ev, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _fail(file, ev, f"nested deeper than {MAX_DEPTH} levels")
     except MarkedYAMLError as e:
         raise _fail(file, e.problem_mark or e.context_mark, f"not valid YAML: {e.problem}") from None
+    except YAMLError as e:  # e.g. a ReaderError: a character YAML does not allow (NUL, ...)
+        raise _yaml_error(file, e, text) from None
+
+
+def _yaml_error(file: str, e: Exception, text: str) -> RuleLoadError:
+    """An unmarked ruamel error as a located problem (a ReaderError knows its character index)."""
+    position, reason = getattr(e, "position", None), getattr(e, "reason", None)
+    if isinstance(position, int) and 0 <= position <= len(text) and reason:
+        line = text.count("\n", 0, position) + 1
+        col = position - (text.rfind("\n", 0, position) + 1) + 1
+        char = getattr(e, "character", None)
+        shown = f" (character #x{ord(char):04x})" if isinstance(char, str) and len(char) == 1 else ""
+        return RuleLoadError(Problem(file, line, col, f"not valid YAML: {reason}{shown}"))
+    first = str(e).splitlines()[0] if str(e) else type(e).__name__
+    return RuleLoadError(Problem(file, 1, 1, f"not valid YAML: {first}"))
 
 
 def _walk(node: Node, path: tuple, doc: Document, depth: int) -> Any:
@@ -161,16 +210,17 @@ def _construct_scalar(node: ScalarNode, doc: Document) -> Any:
 
 def load_text(text: str, file: str = "<string>") -> Document:
     """Parse one rule document from text. Raises RuleLoadError (file:line:col: message)."""
-    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
-        raise RuleLoadError(Problem(file, 1, 1, f"file is larger than {MAX_FILE_BYTES:,} bytes"))
-    _check_tags(text, file)
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_FILE_BYTES:
+        raise RuleLoadError(Problem(file, 1, 1, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}"))
+    _check_events(text, file)  # bounded: depth and node count are known before composing
     y = _yaml()
     try:
         nodes = list(y.compose_all(text))
     except MarkedYAMLError as e:
         raise _fail(file, e.problem_mark or e.context_mark, f"not valid YAML: {e.problem}") from None
-    except YAMLError as e:  # pragma: no cover - unmarked parser errors are rare
-        raise RuleLoadError(Problem(file, 1, 1, f"not valid YAML: {e}")) from None
+    except YAMLError as e:  # pragma: no cover - the event pass meets these first
+        raise _yaml_error(file, e, text) from None
     if not nodes or nodes[0] is None:
         raise RuleLoadError(Problem(file, 1, 1, "the file is empty; a rule file holds one rule"))
     if len(nodes) > 1:
@@ -183,15 +233,21 @@ def load_text(text: str, file: str = "<string>") -> Document:
 
 
 def load_file(path: str | Path) -> Document:
+    """Load one rule file; its size is checked before it is read (and again while reading it, in
+    case it grows in between). Raises RuleLoadError."""
     path = Path(path)
     try:
         size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise RuleLoadError(Problem(str(path), 1, 1, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}"))
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as e:
-        raise RuleLoadError(Problem(str(path), 1, 1, f"cannot read file: {e.strerror}")) from None
-    if size > MAX_FILE_BYTES:
-        raise RuleLoadError(Problem(str(path), 1, 1, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}"))
+        raise RuleLoadError(Problem(str(path), 1, 1, f"cannot read file: {e.strerror or e}")) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise RuleLoadError(Problem(str(path), 1, 1, f"file is over {MAX_FILE_BYTES:,} bytes (the limit)"))
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise RuleLoadError(Problem(str(path), 1, 1, f"not UTF-8 text ({e.reason} at byte {e.start})")) from None
-    return load_text(text, str(path))
+    return load_text(text.replace("\r\n", "\n").replace("\r", "\n"), str(path))  # as read_text would

@@ -108,10 +108,12 @@ def test_duplicate_headers_mapped_is_error_unmapped_is_ignored(tmp_path, write):
     assert any("occurs 2 times" in w for w in f.provenance.warnings)
 
 
-def test_empty_file_is_an_error_header_only_is_zero_rows(tmp_path, write):
+def test_empty_file_is_an_error_header_only_is_refused_unless_allowed(tmp_path, write):
     with pytest.raises(SourceError, match=r"file is empty \(0 bytes\)"):
         load(tmp_path, write(b"", "empty.csv"))
-    f = load(tmp_path, write(HEADER, "header.csv"))
+    with pytest.raises(SourceError, match=r"header.csv has a header row but read 0 rows"):
+        load(tmp_path, write(HEADER, "header.csv"))
+    f = load(tmp_path, "header.csv", allow_empty=True)
     assert (f.rows_read, f.rows_accepted, f.rows_quarantined) == (0, 0, 0)
     assert list(f.df.columns)[-4:] == ["fact_id", "_source", "_file", "_row"]
 

@@ -6,9 +6,10 @@ import io
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from connectors import pull
+from connectors import SourceError, pull
 
 from connector_helpers import COLUMNS, procurement_source
 
@@ -19,7 +20,8 @@ good = {"Trans": st.from_regex(r"[0-9]{1,6}", fullmatch=True),
         "Supplier": st.sampled_from(["Acme Ltd", "", "=HYPERLINK()", "REDACTED"]),
         "Type": st.sampled_from(["INV", "crn", "payment", ""]),
         "Bank": st.sampled_from(["", "12-34-56 12345678"])}
-bad = st.one_of(st.text(max_size=12), st.sampled_from(["", "REDACTED PERSONAL DATA", "31/02/2020",
+# (no NUL: a file holding one is refused as a whole, see test_bad_inputs.py)
+bad = st.one_of(st.text(st.characters(blacklist_characters="\x00"), max_size=12), st.sampled_from(["", "REDACTED PERSONAL DATA", "31/02/2020",
                                                         "1.234", "banana", "x" * 10_001]))
 
 
@@ -38,11 +40,15 @@ def test_rows_never_vanish(rows):
     writer = csv.DictWriter(buf, fieldnames=list(COLUMNS))  # quotes cells holding \r or \n
     writer.writeheader()
     writer.writerows(rows)
-    with tempfile.TemporaryDirectory() as d:
-        Path(d, "spend.csv").write_text(buf.getvalue(), encoding="utf-8")
-        f = pull(procurement_source("spend.csv"), Path(d))
     # wholly blank records are not rows (reported as skipped lines)
     expected = sum(1 for r in rows if any(v.strip() for v in r.values()))
+    with tempfile.TemporaryDirectory() as d:
+        Path(d, "spend.csv").write_text(buf.getvalue(), encoding="utf-8")
+        if not expected:  # a source that reads 0 rows fails loud (unless allow_empty = true)
+            with pytest.raises(SourceError, match="read 0 rows"):
+                pull(procurement_source("spend.csv"), Path(d))
+            return
+        f = pull(procurement_source("spend.csv"), Path(d))
     assert f.rows_read == expected == f.rows_accepted + f.rows_quarantined
     assert f.df["fact_id"].is_unique
     assert f.df["net_amount"].notna().all() and f.df["transaction_date"].notna().all()
