@@ -14,7 +14,7 @@ from typing import Any, Callable
 import pandas as pd
 
 import connectors
-from audit import registers
+from audit import health, registers
 from audit.faults import kill_point
 from audit.entities import Resolution, resolve
 from audit.period import Period
@@ -83,12 +83,16 @@ def _enabled_rules(settings: Settings, rules: list[rules_api.Rule], problems: li
 
 def _with_sources(compiled: list[rules_api.CompiledRule], rules: list[rules_api.Rule],
                   load: connectors.LoadResult) -> tuple[list, list, list[str]]:
-    """The rules whose every register had a source that loaded, and a note naming the rest.
+    """The rules whose every register is whole (it has a source that loaded, and no required source
+    of it failed), and a note naming the rest.
 
     A rule over a register with no loaded source is not run: its silence would read as "nothing
     found", and worse, an `absent` rule would accuse everyone ("holds no clearance") when the
-    vetting register simply was not provided or failed to load."""
-    loaded = {f.register for f in load.frames} | {r for r in registers.names() if registers.get(r).generated}
+    vetting register simply was not provided or failed to load. The same holds for a register one
+    of whose sources failed: the rows of the others are only part of it."""
+    failed = _incomplete_registers(load)
+    loaded = ({f.register for f in load.frames} - set(failed)) | {
+        r for r in registers.names() if registers.get(r).generated}
     missing: dict[str, list[str]] = {}
     keep = []
     for c, r in zip(compiled, rules):
@@ -97,9 +101,22 @@ def _with_sources(compiled: list[rules_api.CompiledRule], rules: list[rules_api.
             missing.setdefault(register, []).append(c.name)
         if not lacking:
             keep.append((c, r))
-    notes = [f"{len(names)} rule(s) not run because no source for the {registers.get(register).label.lower()} "
-             f"register loaded: {', '.join(sorted(names))}" for register, names in sorted(missing.items())]
+    notes = []
+    for register, names in sorted(missing.items()):
+        label = registers.get(register).label.lower()
+        why = (f"the {label} register is incomplete (source {', '.join(failed[register])} did not load)"
+               if register in failed else f"no source for the {label} register loaded")
+        notes.append(f"{len(names)} rule(s) not run because {why}: {', '.join(sorted(names))}")
     return [c for c, _ in keep], [r for _, r in keep], notes
+
+
+def _incomplete_registers(load: connectors.LoadResult) -> dict[str, list[str]]:
+    """register -> its required sources that failed (or were taken out as unhealthy)."""
+    out: dict[str, list[str]] = {}
+    for f in load.failures:
+        if f.required:
+            out.setdefault(f.register, []).append(f.source)
+    return out
 
 
 def _deprecated_rule_infos(library: list[rules_api.Rule]) -> list[RuleInfo]:
@@ -200,11 +217,16 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                 with stage("ledger"):
                     note("ledger", "what earlier runs saw: late, altered and deleted entries")
                     review = ledger.review(store, load.frames, period,
-                                           guard_percent=settings.audit.deletion_guard_percent)
+                                           guard_percent=settings.audit.deletion_guard_percent,
+                                           unguarded={s.name for s in settings.sources if s.allow_shrink})
+                    health.take_out_unhealthy(store, load, review, period, settings.audit.deletion_guard_percent,
+                                              settings.sources)
                 with stage("resolve"):
                     library, problems = _load_library(settings)
                     compiled, rules, problems = _enabled_rules(settings, library, problems)
                     compiled, rules, not_run = _with_sources(compiled, rules, load)
+                    # no rule read an incomplete register: the ledger must not count its rows as seen
+                    review.drop_registers(set(_incomplete_registers(load)))
                     note("resolve", "people and organisations")
                     frames = load.by_register()
                     frames["register_changes"] = _changes_frame(review)

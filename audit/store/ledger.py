@@ -105,6 +105,8 @@ class SourceReview:
     source: str
     register: str
     history: bool
+    guarded: bool = False  # lost more entries than the guard allows: no deletion inferred (audit.health)
+    guard_note: str = ""
     first_audit: tuple[int, int] | None = None  # no history: (entries arriving now by entry date, entries)
     fresh: dict[str, Arrival] = field(default_factory=dict)  # fact_id -> why
     changes: list[Change] = field(default_factory=list)
@@ -122,6 +124,11 @@ class LedgerReview:
     period: Period
     advance: bool
     sources: list[SourceReview] = field(default_factory=list)
+
+    def drop_registers(self, names: set[str]) -> None:
+        """Forget this run's view of the sources of these registers (their rules were not run): the
+        ledger is not advanced for them, so their rows count as back, and fresh, next time."""
+        self.sources = [s for s in self.sources if s.register not in names]
 
     @property
     def fresh(self) -> dict[str, Arrival]:
@@ -170,15 +177,17 @@ def latest_period(store: Store, before: str | None = None) -> str | None:
         return s.execute(q.order_by(Run.period.desc()).limit(1)).scalar_one_or_none()
 
 
-def review(store: Store, frames: list[Any], period: Period, *, guard_percent: float = 10.0) -> LedgerReview:
-    """Compare each loaded source (objects with .source, .register, .df) with the ledger."""
+def review(store: Store, frames: list[Any], period: Period, *, guard_percent: float = 10.0,
+           unguarded: set[str] = frozenset()) -> LedgerReview:
+    """Compare each loaded source (objects with .source, .register, .df) with the ledger. Sources in
+    `unguarded` (configured `allow_shrink`) may lose any share of their entries: each is a deletion."""
     latest = latest_period(store)
     out = LedgerReview(period, advance=latest is None or latest <= str(period))
     previous = latest_period(store, before=str(period))
     for frame in frames:
         if tracked(frame.register):
-            out.sources.append(_review_source(store, frame.source, frame.register, frame.df, period,
-                                              out.advance, guard_percent, previous))
+            out.sources.append(_review_source(store, frame.source, frame.register, frame.df, period, out.advance,
+                                              100.0 if frame.source in unguarded else guard_percent, previous))
     return out
 
 
@@ -340,12 +349,14 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
     aged_out, vanished = gone[aged.astype(bool)], gone[~aged.astype(bool)]
     expected = int(((led["state"] == "present") | (led["gone_period"] == P)).sum()) - len(aged_out)
     share = 100.0 * len(vanished) / expected if expected else 0.0
-    guarded = len(vanished) > 0 and (len(cur) == 0 or (share > guard_percent and len(vanished) > GUARD_MIN_ROWS))
+    guarded = len(vanished) > 0 and guard_percent < 100 and (
+        len(cur) == 0 or (share > guard_percent and len(vanished) > GUARD_MIN_ROWS))
     if guarded:
-        rv.notes.append(
-            f"source {source}: {len(vanished):,} of {expected:,} entries earlier runs saw are missing "
-            f"({share:.0f}%, more than the {guard_percent:g}% guard): read as a failed or truncated extract, "
-            f"no deletion inferred; check the extract")
+        rv.guarded = True
+        rv.guard_note = (f"misses {len(vanished):,} of the {expected:,} entries earlier audits saw "
+                         f"({share:.0f}%, more than the {guard_percent:g}% guard)")
+        rv.notes.append(f"source {source} {rv.guard_note}: read as a failed or truncated extract, "
+                        f"no deletion inferred; check the extract")
     else:
         for r in vanished.itertuples(index=False):
             old, _ = stored.get(int(r.id), ({}, None))

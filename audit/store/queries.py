@@ -306,3 +306,17 @@ def raised_before(store: Store, fingerprints: set[str], period: str) -> set[str]
             out |= set(s.execute(select(Alert.fingerprint).where(
                 Alert.fingerprint.in_(part), Alert.first_period != period)).scalars())
     return out
+
+
+def source_history(store: Store, period: str) -> tuple[str | None, dict[str, int]]:
+    """The latest period audited before `period` (a current succeeded or partial run) and the rows
+    each source that loaded then accepted."""
+    with store.read() as s:
+        run = s.execute(select(Run.id, Run.period).where(
+            Run.period < period, Run.superseded_by.is_(None), Run.status.in_(("succeeded", "partial")))
+            .order_by(Run.period.desc(), Run.id.desc()).limit(1)).first()
+        if run is None:
+            return None, {}
+        rows = s.execute(select(SourceLoad.source, SourceLoad.rows_accepted)
+                         .where(SourceLoad.run_id == run.id, SourceLoad.status == "loaded")).all()
+        return run.period, {name: int(n or 0) for name, n in rows}

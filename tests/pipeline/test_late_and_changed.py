@@ -131,20 +131,26 @@ def test_without_the_ledger_the_late_gift_is_never_reported(force):
     assert not [a for a in _alerts(settings, OCT, "gifts_declared_late") if "2026-10-15" in a.title]
 
 
-def test_a_truncated_extract_raises_no_deletions_and_says_why(force):
+def test_a_truncated_extract_fails_loud_and_is_caught_up_when_it_returns(force):
     settings = _settings(force)
     _run(settings, SEP)
     path = force / GIFTS
     lines = path.read_text(encoding="utf-8-sig").splitlines()
     path.write_text("\n".join(lines[:40]) + "\n", encoding="utf-8-sig")  # 39 of 149 rows left
     outcome = _run(settings, OCT)
+    # the source fails loud: the run is partial, the gifts register is not audited (not even from the
+    # divisional returns, which are only part of it), and nothing is read as deleted
+    assert outcome.status == "partial"
+    assert "source 'gifts' accepted 38 rows where the audit of 2026-09 accepted 145 (74% fewer)" in outcome.error
+    assert "the gifts and hospitality register is incomplete (source gifts did not load)" in outcome.error
     assert _alerts(settings, OCT, "register_entry_deleted") == []
-    assert "no deletion inferred" in (outcome.error or "")
-    # the full file returns: nothing is deleted, and the rows October could not see are caught up:
-    # October's findings that cite them are reported late now, and only those (September saw them)
+    assert _alerts(settings, OCT, "gifts_declared_late") == []
+    # the full file returns: nothing is deleted, and October's gift findings, which October could
+    # not raise, are caught up now as late arrivals, and only those (September saw its own)
     shutil.copy(ROOT / GIFTS, path)
     nov = Period(2026, 11)
     outcome = _run(settings, nov)
+    assert outcome.status == "succeeded"
     assert _alerts(settings, nov, "register_entry_deleted") == []
     late = [a for a in _alerts(settings, nov) if a.novelty == "late"]
     assert outcome.late_raised >= len(late) > 0
@@ -161,12 +167,45 @@ def test_a_truncated_extract_raises_no_deletions_and_says_why(force):
     assert expected and expected <= {(a.rule_name, a.title) for a in late}
 
 
+def test_an_extract_of_the_same_size_but_other_rows_fails_loud(force):
+    """The ledger's guard: 40% of the entries September saw are gone (replaced by as many others)."""
+    settings = _settings(force)
+    _run(settings, SEP)
+    path = force / GIFTS
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    swapped = [lines[0]] + [line.replace("GH0000", "GX0000", 1) if i % 5 < 2 else line
+                            for i, line in enumerate(lines[1:])]
+    path.write_text("\n".join(swapped) + "\n", encoding="utf-8-sig")
+    outcome = _run(settings, OCT)
+    assert outcome.status == "partial" and "entries earlier audits saw" in outcome.error
+    assert _alerts(settings, OCT, "register_entry_deleted") == []
+
+
+def test_allow_shrink_accepts_a_real_drop(force):
+    config = force / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('path = "sample/gifts_hospitality_register.csv"',
+                                   'path = "sample/gifts_hospitality_register.csv"\nallow_shrink = true', 1),
+                      encoding="utf-8")
+    settings = _settings(force)
+    before = next(f for f in _run(settings, SEP).load.frames if f.source == "gifts").rows_accepted
+    path = force / GIFTS
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    path.write_text("\n".join(lines[:40]) + "\n", encoding="utf-8-sig")
+    outcome = _run(settings, OCT)
+    assert outcome.status == "succeeded"
+    after = next(f for f in outcome.load.frames if f.source == "gifts").rows_accepted
+    # every entry gone from a source said to shrink for real is a deletion (145 - 38 on the sample)
+    assert len(_alerts(settings, OCT, "register_entry_deleted")) == before - after > 100
+
+
 def test_a_header_only_file_raises_no_deletions(force):
     settings = _settings(force)
     _run(settings, SEP)
     path = force / GIFTS
     path.write_text(path.read_text(encoding="utf-8-sig").splitlines()[0] + "\n", encoding="utf-8-sig")
-    _run(settings, OCT)
+    outcome = _run(settings, OCT)
+    assert outcome.status == "partial"
     assert _alerts(settings, OCT, "register_entry_deleted") == []
 
 
