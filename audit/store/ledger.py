@@ -220,8 +220,37 @@ def _current(df: pd.DataFrame, register: registers.Register) -> tuple[pd.DataFra
     return cur, text[mat_cols]
 
 
-def _material(row: dict) -> dict[str, str]:
-    return {k: v for k, v in row.items() if v != ""}
+_FIELD, _VALUE = "\x1f", "\x1e"
+
+
+def pack(values: dict[str, str]) -> str:
+    """Material values as stored: "field\\x1evalue" items joined by \\x1f, blanks left out (compact,
+    and built column-wise for a whole source by _packed)."""
+    return _FIELD.join(f"{k}{_VALUE}{_clean(v)}" for k, v in values.items() if v != "")
+
+
+def _clean(v: str) -> str:
+    """A cell holding the separators themselves (a hostile file) keeps its shape: they become U+FFFD."""
+    return v.replace(_FIELD, "\ufffd").replace(_VALUE, "\ufffd")
+
+
+def unpack(text: str | None) -> dict[str, str]:
+    out = {}
+    for item in (text or "").split(_FIELD):
+        if item:
+            k, _, v = item.partition(_VALUE)
+            out[k] = v
+    return out
+
+
+def _packed(mat: pd.DataFrame) -> pd.Series:
+    """pack() of every row, vectorised."""
+    if not len(mat.columns):
+        return pd.Series([""] * len(mat), index=mat.index, dtype=object)
+    clean = {c: mat[c].str.replace(f"[{_FIELD}{_VALUE}]", "\ufffd", regex=True) for c in mat.columns}
+    items = [(c + _VALUE + clean[c]).where(mat[c] != "", "") for c in mat.columns]
+    joined = items[0].str.cat(items[1:], sep=_FIELD) if len(items) > 1 else items[0]
+    return joined.str.replace(f"{_FIELD}+", _FIELD, regex=True).str.strip(_FIELD)
 
 
 def _as_date(v) -> date | None:
@@ -258,8 +287,7 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
     moved = rest_cur.reset_index().merge(rest_led, on=["nk", "occ"], suffixes=("", "_l"))
     new = rest_cur.drop(index=moved["index"])
     missing = rest_led[~rest_led["id"].isin(moved["id"])]
-    needed = sorted(set(new.index) | set(moved["index"]))  # rows whose material values are kept
-    mat_rows = dict(zip(needed, mat.iloc[needed].to_dict("records"))) if len(mat.columns) else {}
+    packed = _packed(mat).to_numpy()
 
     # material values of the ledger rows we need to compare or show
     wanted = set(moved["id"]) | set(exact.loc[exact["changed_period"] == P, "id"]) | set(missing["id"])
@@ -270,7 +298,7 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
             for i in range(0, len(ids), 1000):
                 for rid, m, b in s.execute(select(LedgerRow.id, LedgerRow.material, LedgerRow.before)
                                            .where(LedgerRow.id.in_(ids[i:i + 1000]))):
-                    stored[rid] = (m or {}, b)
+                    stored[rid] = (unpack(m), unpack(b) if b is not None else None)
 
     nk_at, fact_at = cur["nk"].to_numpy(), cur["fact_id"].to_numpy()
     entry_at, event_at = cur["entry_date"].to_numpy(), cur["event_date"].to_numpy()
@@ -312,12 +340,12 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
 
     # changed content (matched by key): alterations, completions, non-material edits
     for r in moved.itertuples(index=False):
-        after = _material(mat_rows.get(r.index, {}))
+        after = unpack(packed[r.index])
         old, before_kept = stored.get(int(r.id), ({}, None))
         if r.mhash == r.mhash_l and r.changed_period != P:
             if advance:
                 rv.content_updates.append({"id": int(r.id), "content_hash": r.content, "material_hash": r.mhash,
-                                           "material": after, "content_period": P})
+                                           "material": packed[r.index], "content_period": P})
             continue  # a non-material edit (a typo in a description): remembered, not reported
         before = before_kept if (r.changed_period == P and before_kept is not None) else old
         rv.fresh[r.fact_id] = arrival(r.index, "changed")
@@ -328,7 +356,7 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
                                      _as_date(event_at[r.index]), r.fact_id))
         if advance:
             rv.content_updates.append({"id": int(r.id), "content_hash": r.content, "material_hash": r.mhash,
-                                       "material": after, "content_period": P, "before": before,
+                                       "material": packed[r.index], "content_period": P, "before": pack(before),
                                        "changed_period": P})
     # a re-run of this month: alterations its first run found, content unchanged since
     for r in exact[exact["changed_period"] == P].itertuples(index=False):
@@ -375,7 +403,7 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
         for pos in new.index:
             rv.inserts.append({"source": source, "register": register_name, "natural_key": nk_at[pos],
                                "content_hash": content_at[pos], "material_hash": mhash_at[pos],
-                               "material": _material(mat_rows.get(pos, {})), "event_date": _as_date(event_at[pos]),
+                               "material": packed[pos], "event_date": _as_date(event_at[pos]),
                                "first_period": P, "content_period": P, "last_period": P, "state": "present"})
     if len(aged_out):
         rv.notes.append(f"source {source}: {len(aged_out):,} entries older than anything in this extract are "

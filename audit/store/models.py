@@ -216,7 +216,7 @@ class LedgerRow(Base):
     natural_key: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(16))
     material_hash: Mapped[str] = mapped_column(String(16))
-    material: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    material: Mapped[str] = mapped_column(Text, default="")  # audit.store.ledger.pack: field\x1evalue\x1f...
     event_date: Mapped[date | None] = mapped_column(Date)
     first_period: Mapped[str] = mapped_column(String(7))
     first_run: Mapped[int] = mapped_column(Integer)
@@ -224,7 +224,7 @@ class LedgerRow(Base):
     last_period: Mapped[str] = mapped_column(String(7))
     last_run: Mapped[int] = mapped_column(Integer)
     # the material values before the latest alteration, and the period whose run found it
-    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    before: Mapped[str | None] = mapped_column(Text, nullable=True)
     changed_period: Mapped[str | None] = mapped_column(String(7))
     # present | deleted (gone, and the source was whole) | aged_out (older than the extract reaches)
     state: Mapped[str] = mapped_column(String(16), default="present")
