@@ -7,9 +7,9 @@ against `[audit] deletion_guard_percent` (default 10) and more than a handful of
 - rows: fewer rows accepted than the last audit accepted from the same source;
 - entries (registers the ledger follows): entries earlier audits saw that are missing now
   (audit.store.ledger's guard), which also catches an extract of the same size but other rows.
-Such a source is taken out of the run as failed: its rules are not run, the run is partial and the
-report says why. Its rows are not marked as seen, so when it comes back whole the months it missed
-are caught up (late arrivals). A source whose config says `allow_shrink = true` is exempt.
+Such a source is taken out of the run as failed (the run is partial and the report says why; rules
+over its register run on its other sources only, see audit.pipeline._with_sources). Its rows are not
+marked as seen, so when it comes back whole the months it missed are caught up (late arrivals). A source whose config says `allow_shrink = true` is exempt.
 """
 from __future__ import annotations
 
@@ -25,8 +25,7 @@ MIN_ROWS = ledger.GUARD_MIN_ROWS
 
 def take_out_unhealthy(store: Store, load: connectors.LoadResult, review: ledger.LedgerReview, period: Period,
                        percent: float, sources: list[connectors.SourceConfig]) -> list[connectors.SourceFailure]:
-    """Move every shrunken source of `load` to its failures (and so its register out of the run:
-    audit.pipeline then drops the register's ledger review); return them."""
+    """Move every shrunken source of `load` (and its ledger review) to the failures; return them."""
     configs = {s.name: s for s in sources}
     last_period, before = source_history(store, str(period))
     guarded = {s.source: s for s in review.sources if s.guarded}
@@ -50,5 +49,6 @@ def take_out_unhealthy(store: Store, load: connectors.LoadResult, review: ledger
                                                  required=config.required if config is not None else True))
         load.frames.remove(frame)
     load.failures += failures
+    review.drop_sources({f.source for f in failures})  # not audited: its rows do not count as seen
     return failures
 

@@ -83,30 +83,33 @@ def _enabled_rules(settings: Settings, rules: list[rules_api.Rule], problems: li
 
 def _with_sources(compiled: list[rules_api.CompiledRule], rules: list[rules_api.Rule],
                   load: connectors.LoadResult) -> tuple[list, list, list[str]]:
-    """The rules whose every register is whole (it has a source that loaded, and no required source
-    of it failed), and a note naming the rest.
+    """The rules that may run on what loaded, and a note naming the rest.
 
     A rule over a register with no loaded source is not run: its silence would read as "nothing
     found", and worse, an `absent` rule would accuse everyone ("holds no clearance") when the
-    vetting register simply was not provided or failed to load. The same holds for a register one
-    of whose sources failed: the rows of the others are only part of it."""
-    failed = _incomplete_registers(load)
-    loaded = ({f.register for f in load.frames} - set(failed)) | {
-        r for r in registers.names() if registers.get(r).generated}
+    vetting register simply was not provided or failed to load. Where a register has several
+    sources and one failed, the rules run on the others' rows (what they find is true; what the
+    failed source holds is caught up as late arrivals when it returns), except an `absent` rule
+    looking for what is missing from that register: the missing rows may be in the failed source."""
+    incomplete = _incomplete_registers(load)
+    loaded = {f.register for f in load.frames} | {r for r in registers.names() if registers.get(r).generated}
     missing: dict[str, list[str]] = {}
+    partial: dict[str, list[str]] = {}
     keep = []
     for c, r in zip(compiled, rules):
         lacking = sorted(set(c.registers) - loaded)
         for register in lacking:
             missing.setdefault(register, []).append(c.name)
-        if not lacking:
+        absent_from = c.input(c.absent["missing"]).register if c.absent else None
+        if not lacking and absent_from in incomplete:
+            partial.setdefault(absent_from, []).append(c.name)
+        elif not lacking:
             keep.append((c, r))
-    notes = []
-    for register, names in sorted(missing.items()):
-        label = registers.get(register).label.lower()
-        why = (f"the {label} register is incomplete (source {', '.join(failed[register])} did not load)"
-               if register in failed else f"no source for the {label} register loaded")
-        notes.append(f"{len(names)} rule(s) not run because {why}: {', '.join(sorted(names))}")
+    notes = [f"{len(names)} rule(s) not run because no source for the {registers.get(register).label.lower()} "
+             f"register loaded: {', '.join(sorted(names))}" for register, names in sorted(missing.items())]
+    notes += [f"{len(names)} rule(s) not run because the {registers.get(register).label.lower()} register is "
+              f"incomplete (source {', '.join(incomplete[register])} did not load) and they look for what is "
+              f"missing from it: {', '.join(sorted(names))}" for register, names in sorted(partial.items())]
     return [c for c, _ in keep], [r for _, r in keep], notes
 
 
@@ -225,8 +228,6 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                     library, problems = _load_library(settings)
                     compiled, rules, problems = _enabled_rules(settings, library, problems)
                     compiled, rules, not_run = _with_sources(compiled, rules, load)
-                    # no rule read an incomplete register: the ledger must not count its rows as seen
-                    review.drop_registers(set(_incomplete_registers(load)))
                     note("resolve", "people and organisations")
                     frames = load.by_register()
                     frames["register_changes"] = _changes_frame(review)

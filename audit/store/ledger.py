@@ -125,10 +125,10 @@ class LedgerReview:
     advance: bool
     sources: list[SourceReview] = field(default_factory=list)
 
-    def drop_registers(self, names: set[str]) -> None:
-        """Forget this run's view of the sources of these registers (their rules were not run): the
-        ledger is not advanced for them, so their rows count as back, and fresh, next time."""
-        self.sources = [s for s in self.sources if s.register not in names]
+    def drop_sources(self, names: set[str]) -> None:
+        """Forget this run's view of these sources (taken out of the run, so not audited): the ledger
+        is not advanced for them, and their rows count as back, and fresh, next time."""
+        self.sources = [s for s in self.sources if s.source not in names]
 
     @property
     def fresh(self) -> dict[str, Arrival]:
