@@ -314,16 +314,15 @@ def _late_findings(store: Store, findings: list[Finding], review: ledger.LedgerR
     earlier = raised_before(store, {fingerprint(f.rule_id, f.dedup) for f in late}, str(period))
     earlier |= {fingerprint(f.rule_id, f.dedup) for f in own}
     fresh = review.fresh
-    kept = []
-    for f in sorted(late, key=lambda f: f.as_of):  # one late alert per fingerprint: its earliest month's
+    kept, month_of = [], {}  # fingerprint -> the month whose findings make its late alert (the earliest)
+    for f in sorted(late, key=lambda f: f.as_of):
         month = str(Period.containing(f.as_of))
         # a row seen again after runs that missed it counts for the months it was missing in only
         why = [a for ids in f.facts.values() for fid in ids
                if (a := fresh.get(fid)) and (a.since is None or a.since < month)]
         fp = fingerprint(f.rule_id, f.dedup)
-        if not why or fp in earlier:
-            continue
-        earlier.add(fp)
+        if not why or fp in earlier or month_of.setdefault(fp, month) != month:
+            continue  # findings of one month sharing a fingerprint all stay: the store unites their facts
         entries = [{"register": a.register, "key": a.key, "how": a.how, "entry_field": a.entry_field,
                     "entry_date": a.entry_date.isoformat() if a.entry_date else None,
                     "event_date": a.event_date.isoformat() if a.event_date else None} for a in why]

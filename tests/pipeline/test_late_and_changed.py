@@ -280,3 +280,28 @@ def test_cli_lists_late_arrivals_and_refuses_an_unknown_novelty(force):
     assert bad.exit_code == 2 and "--novelty must be one of new, late, carried" in bad.output
     shown = CliRunner().invoke(app, ["alerts", "show", "--config", cfg, str(listed[0]["id"])])
     assert "Reported late" in shown.output
+
+
+def test_a_late_gift_from_a_supplier_cites_every_payment_its_month_would_have(force):
+    """One gift, several payments to the donor within the window: the late alert carries them all,
+    as the September audit would have had the gift been declared in time."""
+    from audit.store.queries import alert_view
+    from rules.api import LIBRARY, compile_rule, load_rules
+    from rules.evaluate import evaluate_rule
+
+    settings = _settings(force)
+    _run(settings, SEP)
+    _edit_gifts(force, add=["GH900002,100446,15/09/2026,20/10/2026,Sheppard Locksmiths Ltd,,Gift,Box of biscuits,"
+                            "£30.00,Accepted,100442,21/10/2026"])
+    outcome = _run(settings, OCT)
+    late = [a for a in _alerts(settings, OCT, "gift_from_recent_supplier") if a.novelty == "late"]
+    assert len(late) == 1 and late[0].late["event_period"] == "2026-09"
+    store = open_store(settings.store_url)
+    try:
+        cited = {f.fact_id for f in alert_view(store, late[0].id).facts if f.alias == "purchase"}
+    finally:
+        store.dispose()
+    rule = compile_rule(next(r for r in load_rules([LIBRARY])[0] if r.name == "gift_from_recent_supplier"))
+    expected = {fid for f in evaluate_rule(rule, outcome.resolution.frames, SEP, None, "reference")[0]
+                if f.dedup == ("GH900002",) for fid in f.facts["purchase"]}
+    assert len(expected) > 1 and cited == expected
