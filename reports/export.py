@@ -1,5 +1,6 @@
 """CCU exports of one run: CSV (alerts, evidence, links), one XLSX workbook (same three sheets,
-typed columns) and one JSON document, plus manifest.json (files, row counts, SHA-256 each).
+typed columns) and one JSON document, plus manifest.json (files, row counts, SHA-256 each; when
+publishing, the audit trail's head: `audit verify --anchor manifest.json` checks the trail against it).
 
 Every string cell bound for a spreadsheet passes through cells.neutralise (no formula injection);
 XLSX strings are written with write_string, never as formulas. Output is deterministic: the same
@@ -212,6 +213,9 @@ def export(run: RunView, folder: str | Path, formats: Iterable[str] = FORMATS, *
                   "dates": "ISO 8601 (CSV, JSON); date cells (XLSX)"},
         "notes": notes,
     }
+    head = getattr(run, "trail_head", None)  # set by audit.store.anchor.stamp when publishing
+    if head:
+        out.manifest["trail_head"] = dict(head)
     out.manifest_path = write_atomic(folder / (f"{tag}-{MANIFEST}" if pseudonymise_names else MANIFEST),
                                      manifest_bytes(out.manifest))
     return out

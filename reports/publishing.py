@@ -31,7 +31,7 @@ from pathlib import Path
 
 from audit.faults import kill_point
 from audit.settings import Settings
-from audit.store import lifecycle, queries
+from audit.store import anchor, lifecycle, queries
 from audit.store.db import Store
 from audit.store.locks import period_lock
 from audit.store.record import mark_published
@@ -144,6 +144,7 @@ def publish(store: Store, settings: Settings, run_id: int, *, backoff: float = 2
         force = settings.audit.force_name
         dests = settings.exports.destinations
         pseudo_dests = [d for d in dests if d.pseudonymise]
+        anchor.stamp(store, settings.data_dir, run)  # the trail head: data/trail-anchor.json + manifest
         staging = atomic.staging_dir(final)
         try:
             report, files = write_outputs(run, staging, force)

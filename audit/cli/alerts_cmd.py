@@ -1,6 +1,7 @@
-"""`integrity-audit alerts list|show|review|suppress|assign`: the reviewer's commands.
+"""`integrity-audit alerts list|show|review|suppress|assign|prove`: the reviewer's commands.
 
-Every change goes through audit.store.lifecycle (and is an audit event); `show` logs a view.
+Every change goes through audit.store.lifecycle (and is an audit event); `show` and `prove` log a
+view. `prove` replays the rule over the stored facts (audit.replay) for a hearing.
 """
 from __future__ import annotations
 
@@ -155,6 +156,83 @@ def assign_cmd(alert_id: int, to: str = typer.Option(..., "--to"), config: Optio
     except lifecycle.LifecycleError as e:
         fail(str(e), code=2)
     console.print(f"alert {alert_id} assigned to {to}")
+
+
+@alerts_app.command("prove")
+def prove_cmd(alert_id: Optional[int] = typer.Argument(None, help="the alert to prove"),
+              run: Optional[int] = typer.Option(None, help="its occurrence in this run (default: the latest)"),
+              export: Optional[Path] = typer.Option(None, "--export", dir_okay=False,
+                                                    help="write a signed JSON bundle of the proof to this file"),
+              check: Optional[Path] = typer.Option(None, "--check", dir_okay=False,
+                                                   help="check a bundle made by --export instead"),
+              config: Optional[Path] = ConfigOption) -> None:
+    """Re-evaluate the alert's rule over exactly its stored facts on both engines, and check the facts
+    against the audit trail: "reproduced", or what differs (exit 1)."""
+    if check is not None:
+        from audit.cli.audit_cmd import verify_bundle_cmd
+
+        verify_bundle_cmd(check)
+        return
+    if alert_id is None:
+        fail("give the alert to prove (alerts prove N), or --check FILE", 2)
+    from audit.cli.common import load_settings
+    from audit.replay import bundle, prove
+    from audit.store import open_store, trail
+    from audit.store.proof import write_bundle
+
+    settings = load_settings(config)
+    try:
+        store = open_store(settings.store_url)
+        try:
+            with console.status(f"Replaying alert {alert_id} on both engines"):
+                proof = prove(store, settings, alert_id, run)
+            trail.log(store, actor=current_user(), action="alert.prove", obj=f"alert:{alert_id}",
+                      details={"run": proof.stored.occurrence["run_id"], "verdict": proof.verdict,
+                               **({"exported": str(export)} if export else {})})
+        finally:
+            store.dispose()
+        _print_proof(proof)
+        if export is not None:
+            path = write_bundle(bundle(proof, current_user()), export)
+            console.print(f"signed bundle: {path}", highlight=False)
+    except NotFound as e:
+        fail(str(e), 2)
+    except Exception as e:  # noqa: BLE001 - a hearing's question deserves an answer, never a traceback
+        fail(f"could not prove alert {alert_id}: {type(e).__name__}: {str(e)[:300]}", 2)
+    if not proof.reproduced:
+        raise typer.Exit(1)
+
+
+def _print_proof(proof) -> None:
+    a, occ, tr = proof.stored.alert, proof.stored.occurrence, proof.stored.trail
+
+    def say(text: str, style: str | None = None) -> None:  # values from the store are never markup
+        console.print(Text(text, style=style or ""), highlight=False, emoji=False)
+
+    say(f"Alert {a['id']} [{a['level']}] {a['title']}", "bold")
+    say(f"rule {proof.rule_name} ({a['rule_id']}), stored version {proof.version_stored[:12]}"
+        + (f", file {proof.rule_file}" if proof.rule_file else ""))
+    if proof.version_note:
+        say(f"note: {proof.version_note}", "yellow")
+    say(f"occurrence: run {occ['run_id']}, period {occ['period']} ({occ['novelty']}), as of {occ['as_of'] or '-'}; "
+        f"evaluated for {proof.period or '-'}")
+    say(f"parameters: {json.dumps(occ['params'], default=str, sort_keys=True)}")
+    say(f"fingerprint {a['fingerprint'][:16]}... (dedup {json.dumps(a['dedup'], default=str)})")
+    say("Facts", "bold")
+    for f in proof.stored.facts:
+        say(f"  {f['alias']}: {f['register']} row {f['row']} of {f['file']} (fact {f['fact_id']})")
+        say("    " + ", ".join(f"{k}={v}" for k, v in sorted((f['values'] or {}).items()) if v is not None))
+    if tr.seq is not None:
+        say(f"trail: event seq {tr.seq} ({tr.action}, hash {str(tr.hash)[:16]}...): "
+            + ("the stored evidence matches its digest" if tr.matches else tr.why))
+    else:
+        say(f"trail: {tr.why}")
+    for e in proof.engines:
+        say(f"{e.engine} engine: " + ("reproduced" if e.reproduced else "; ".join(e.differences))
+            + f" ({e.findings} finding(s) on these facts)")
+    say(f"verdict: {proof.verdict}", "bold green" if proof.reproduced else "bold red")
+    for d in proof.differences:
+        say(f"  - {d}")
 
 
 def register(app: typer.Typer) -> None:

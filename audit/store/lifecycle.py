@@ -2,9 +2,10 @@
 
 Dispositions: new -> in_review -> no_further_action | management_action | referred_to_ccu |
 false_positive; a closed alert may be reopened (back to in_review). Every change needs a
-reviewer and a note, is kept in `dispositions` and is an audit event. Suppressions need a reason
-and an expiry date (in the future, at most MAX_SUPPRESSION_DAYS ahead); expired ones simply stop
-applying at the next run. This module is the only way an alert changes.
+reviewer and a note, is kept in `dispositions` and is an audit event (carrying the digest of the
+row it wrote: audit.store.digests). Suppressions need a reason and an expiry date (in the future,
+at most MAX_SUPPRESSION_DAYS ahead); expired ones simply stop applying at the next run. This module
+is the only way an alert changes.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from audit.store import trail
 from audit.store.db import Store
+from audit.store.digests import delivery_record, digest, disposition_record, suppression_record
 from audit.store.models import Alert, Delivery, Disposition, Suppression
 
 CLOSED = ("no_further_action", "management_action", "referred_to_ccu", "false_positive")
@@ -61,6 +63,7 @@ def review(store: Store, alert_id: int, status: str, note: str, reviewer: str) -
         details = {"from": alert.status, "to": status, "note": note}
         alert.status = status
         s.flush()
+        details["digests"] = {f"disposition:{d.id}": digest(disposition_record(d))}
         trail.append(s, store, actor=reviewer, action=action, obj=f"alert:{alert_id}", details=details)
         return d
 
@@ -98,7 +101,8 @@ def suppress(store: Store, alert_id: int, reason: str, until: date, actor: str,
         s.flush()
         trail.append(s, store, actor=actor, action="alert.suppress", obj=f"alert:{alert_id}",
                      details={"suppression": sup.id, "scope": scope, "reason": reason, "until": until.isoformat(),
-                              "rule_id": alert.rule_id, "subject": sup.subject})
+                              "rule_id": alert.rule_id, "subject": sup.subject,
+                              "digests": {f"suppression:{sup.id}": digest(suppression_record(sup))}})
         return sup
 
 
@@ -125,7 +129,7 @@ def record_delivery(store: Store, run_id: int, destination: str, status: str, er
         s.flush()
         trail.append(s, store, actor=actor, action="delivery", obj=f"run:{run_id}",
                      details={"destination": destination, "status": status, "attempts": attempts,
-                              "error": error})
+                              "error": error, "digests": {f"delivery:{d.id}": digest(delivery_record(d))}})
         return d.id
 
 

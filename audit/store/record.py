@@ -52,6 +52,7 @@ from sqlalchemy import select, update
 from audit.period import Period
 from audit.store import trail
 from audit.store.db import Store
+from audit.store.digests import iso_time, run_row
 from audit.store.locks import dead_reason, held_token, period_lock
 from audit.store.models import UNRECORDED_STATUS, Run, RunLock
 from audit.store.writer import write_results
@@ -130,7 +131,7 @@ def start_run(store: Store, period: Period | str, engine: str, actor: str = "cli
         s.add(run)
         s.flush()
         trail.append(s, store, actor=actor, action="run.start", obj=f"run:{run.id}",
-                     details={"period": str(period), "engine": engine})
+                     details={"period": str(period), "engine": engine, "digests": run_row(s, run.id)})
         return run.id
 
 
@@ -164,9 +165,11 @@ def record_run(store: Store, ri: RunInput) -> RunSummary:
         try:
             with store.write() as s:
                 counts = write_results(s, store, ri, run_id)
+                replaced = sorted(s.execute(select(Run.id).where(Run.superseded_by == run_id)).scalars())
                 trail.append(s, store, actor=ri.actor, action="run.record", obj=f"run:{run_id}",
                              details={"period": period, "status": ri.status, "counts": counts,
-                                      "error": ri.error})
+                                      "error": ri.error, "supersedes": replaced,
+                                      "digests": run_row(s, run_id)})
         except Exception as exc:
             _mark_failed(store, run_id, ri.actor, f"recording the run failed: {exc!r}")
             raise
@@ -178,7 +181,7 @@ def _mark_failed(store: Store, run_id: int, actor: str, error: str) -> None:
         s.execute(update(Run).where(Run.id == run_id)
                   .values(status="failed", error=error, finished_at=store.now()))
         trail.append(s, store, actor=actor, action="run.fail", obj=f"run:{run_id}",
-                     details={"error": error})
+                     details={"error": error, "digests": run_row(s, run_id)})
 
 
 INTERRUPTED = "interrupted"
@@ -233,7 +236,7 @@ def mark_crashed_runs(store: Store, period: str | None = None, actor: str = "sys
             if done != 1:
                 continue  # another command marked it (or it finished) meanwhile
             trail.append(s, store, actor=actor, action="run.fail", obj=f"run:{run_id}",
-                         details={"error": error, "interrupted": True})
+                         details={"error": error, "interrupted": True, "digests": run_row(s, run_id)})
         marked.append(run_id)
     return marked
 
@@ -245,6 +248,8 @@ def mark_published(store: Store, run_id: int, actor: str = "publish",
         run = s.get(Run, run_id)
         if run is None:
             raise ValueError(f"there is no run {run_id}")
-        s.execute(update(Run).where(Run.id == run_id).values(published_at=store.now()))
+        at = store.now()
+        s.execute(update(Run).where(Run.id == run_id).values(published_at=at))
         trail.append(s, store, actor=actor, action="run.publish", obj=f"run:{run_id}",
-                     details={"period": run.period, **(details or {})})
+                     details={"period": run.period, **(details or {}),
+                              "values": {f"run:{run_id}#published_at": iso_time(at)}})

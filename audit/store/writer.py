@@ -2,7 +2,8 @@
 
 Called only by audit.store.record.record_run (which owns the lock, the transaction and the
 contract); kept apart so each step stays short: replace the period's previous results, sources,
-rule versions, people, alerts (fingerprinted), occurrences with evidence, resolved alerts, counts.
+rule versions, people, alerts (fingerprinted), occurrences with evidence, resolved alerts, counts,
+and the trail.digests events of what it wrote (audit.store.digests).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from audit.store import ledger
 from audit.store.db import Store
+from audit.store.digests import append_run_digests
 from audit.store.evidence import fact_records, jsonable, link_records, quarantine_rows
 from audit.store.models import (Alert, AlertFact, AlertLink, AlertOccurrence, AlertResolved, Person,
                                 QuarantineRow, Run, SourceLoad, Suppression)
@@ -45,6 +47,8 @@ def write_results(s: Session, store: Store, ri: "RunInput", run_id: int) -> dict
         _refresh_periods(s, touched - found)
         if ri.ledger is not None:
             ledger.write(s, ri.ledger, run_id)
+        # the audit trail records what was written: the alerts created or changed, the evidence
+        append_run_digests(s, store, run_id, found | touched, ri.actor)
     s.execute(update(Run).where(Run.id == run_id).values(
         status=ri.status, error=ri.error, finished_at=store.now(),
         **{k: v for k, v in counts.items()}))

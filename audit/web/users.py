@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, delete, func, select
 
 from audit.store import trail
 from audit.store.db import Store
+from audit.store.digests import digest, user_record
 from audit.store.models import WebSession, WebUser
 
 ROLES = ("reviewer", "ccu", "auditor", "admin")
@@ -89,12 +90,17 @@ def add_user(store: Store, name: str, role: str, password: str | None, *, actor:
         s.flush()
         trail.append(s, store, actor=actor, action="user.add", obj=f"user:{name}",
                      details={"role": role, "department": u.department, "person_id": u.person_id,
-                              **({"sso_only": True} if sso_only else {})})
+                              **({"sso_only": True} if sso_only else {}), "digests": _digest(u)})
         # Counted after the trail append, which serialises writers (PostgreSQL advisory lock, SQLite
         # BEGIN IMMEDIATE): every account committed before us is seen, so two setups cannot both win.
         if only_first and s.execute(select(func.count()).select_from(WebUser)).scalar_one() > 1:
             raise UserError("an account already exists, so first-run setup is closed")
         return _user(u)
+
+
+def _digest(u: WebUser) -> dict[str, str]:
+    """What the trail records of the account row just written (audit.store.digests)."""
+    return {f"user:{u.name}": digest(user_record(u))}
 
 
 def has_accounts(store: Store) -> bool:
@@ -124,7 +130,7 @@ def set_active(store: Store, name: str, active: bool, *, actor: str) -> None:
         if not active:
             s.execute(delete(WebSession).where(WebSession.user_name == name))
         trail.append(s, store, actor=actor, action="user.enable" if active else "user.disable",
-                     obj=f"user:{name}")
+                     obj=f"user:{name}", details={"digests": _digest(u)})
 
 
 def set_password(store: Store, name: str, password: str, *, actor: str) -> None:
@@ -135,7 +141,8 @@ def set_password(store: Store, name: str, password: str, *, actor: str) -> None:
             raise UserError(f"there is no user {name!r}")
         u.password_hash = _HASHER.hash(password)
         s.execute(delete(WebSession).where(WebSession.user_name == name))
-        trail.append(s, store, actor=actor, action="user.password", obj=f"user:{name}")
+        trail.append(s, store, actor=actor, action="user.password", obj=f"user:{name}",
+                     details={"digests": _digest(u)})
 
 
 def authenticate(store: Store, name: str, password: str) -> User | None:
