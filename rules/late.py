@@ -49,8 +49,8 @@ def prune(compiled: CompiledRule, frames: dict[str, pd.DataFrame], fresh: set[st
     parts = _partition_fields(compiled)
     if not parts:
         if len(compiled.inputs) == 1:  # a finding of a single-input rule cites one row: a fresh one
-            return {r: frames[r][_fresh_mask(frames[r], fresh)] if r in regs.values() else frames[r]
-                    for r in frames}
+            (alias, register), = regs.items()
+            return {**frames, register: fresh_rows[alias]}
         return frames  # no key to cut on: evaluate whole
     masks: dict[str, pd.Series] = {}
     for alias, register in regs.items():

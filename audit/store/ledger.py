@@ -287,6 +287,7 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
     moved = rest_cur.reset_index().merge(rest_led, on=["nk", "occ"], suffixes=("", "_l"))
     new = rest_cur.drop(index=moved["index"])
     missing = rest_led[~rest_led["id"].isin(moved["id"])]
+    matched = pd.concat([exact, moved])  # current rows paired with a ledger row (same or changed content)
     packed = _packed(mat).to_numpy()
 
     # material values of the ledger rows we need to compare or show
@@ -317,14 +318,13 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
             rv.fresh[fact_at[pos]] = arrival(pos, "first seen")
         # seen again after the previous run(s) missed it (the source failed, was empty or came back
         # short): findings of the months it was missing in were never evaluated with it
-        back = pd.concat([exact, moved])
         if advance and previous:
-            gap = back[(back["last_period"] < previous) & (back["first_period"] < P)]
+            gap = matched[(matched["last_period"] < previous) & (matched["first_period"] < P)]
             for r in gap.itertuples(index=False):
                 rv.returns.append({"id": int(r.id), "returned_period": P, "returned_since": r.last_period})
         else:
-            gap = back.iloc[0:0]
-        rerun = back[back["returned_period"] == P]  # a re-run of this month: what its first run saw return
+            gap = matched.iloc[0:0]
+        rerun = matched[matched["returned_period"] == P]  # a re-run of this month: what its first run saw return
         for r in pd.concat([gap.assign(since=gap["last_period"]), rerun.assign(since=rerun["returned_since"])]) \
                 .itertuples(index=False):
             if r.fact_id not in rv.fresh:
@@ -395,10 +395,9 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
                 rv.state_updates.append({"id": int(r.id), "state": "deleted", "gone_period": P})
     if advance:
         rv.state_updates += [{"id": int(i), "state": "aged_out", "gone_period": P} for i in aged_out["id"]]
-        back = pd.concat([exact, moved])
-        back = back[back["state"] != "present"]
+        back = matched[matched["state"] != "present"]  # seen again after being deleted or aged out
         rv.state_updates += [{"id": int(i), "state": "present", "gone_period": None} for i in back["id"]]
-        rv.seen_ids = np.concatenate([exact["id"].to_numpy(), moved["id"].to_numpy()]).astype("int64")
+        rv.seen_ids = matched["id"].to_numpy().astype("int64")
         content_at, mhash_at = cur["content"].to_numpy(), cur["mhash"].to_numpy()
         for pos in new.index:
             rv.inserts.append({"source": source, "register": register_name, "natural_key": nk_at[pos],
