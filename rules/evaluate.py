@@ -135,6 +135,37 @@ def _finding(compiled: CompiledRule, match: dict, facts: _Facts, params: dict[st
     )
 
 
+@dataclass
+class WindowResult:
+    """What the engine matched in one evaluation window, with the matched rows' original values."""
+
+    matches: list[dict]
+    facts: _Facts
+    params: dict[str, Any]
+
+
+def evaluate_window(compiled: CompiledRule, register_frames: dict[str, pd.DataFrame], window: tuple[int, int],
+                    period: tuple[int, int], params: dict[str, Any], engine: str, stats: RuleStats) -> WindowResult:
+    """Select every input's rows dated in `window` (day numbers; state inputs whole) and run the
+    engine; `period` is what a condition's {period: start|end} reads. Fills `stats`."""
+    selections: dict[str, Selection] = {}
+    not_eval: Counter = Counter()
+    for inp in compiled.inputs:
+        sel = select_input(compiled, inp, register_frames[inp.register], params, window, period)
+        selections[inp.alias] = sel
+        stats.rows_in[inp.alias] = sel.rows_in
+        stats.rows_selected[inp.alias] = len(sel.engine)
+        not_eval.update(sel.not_evaluable)
+    stats.not_evaluable = dict(sorted(not_eval.items()))
+    result = engines.get(engine).evaluate(compiled, {a: s.engine for a, s in selections.items()}, params)
+    stats.matches, stats.partitions, stats.pruned = len(result.matches), result.partitions, result.pruned
+    return WindowResult(result.matches, _Facts(compiled, selections, result.matches), params)
+
+
+def finding_of(compiled: CompiledRule, window: WindowResult, match: dict, as_of: date | None) -> Finding:
+    return _finding(compiled, match, window.facts, window.params, as_of)
+
+
 def evaluate_rule(compiled: CompiledRule, register_frames: dict[str, pd.DataFrame], period: Period,
                   overrides: dict[str, Any] | None = None, engine: str = "durable") -> tuple[list[Finding], RuleStats]:
     started = time.perf_counter()
@@ -146,24 +177,13 @@ def evaluate_rule(compiled: CompiledRule, register_frames: dict[str, pd.DataFram
         stats.skipped = f"register(s) not loaded: {', '.join(sorted(set(missing)))}"
         return [], stats
     start, end = day_number(period.start), day_number(period.end)
-    window = (start - stats.lookback_days, end)
-    selections: dict[str, Selection] = {}
-    not_eval: Counter = Counter()
-    for inp in compiled.inputs:
-        sel = select_input(compiled, inp, register_frames[inp.register], params, window, (start, end))
-        selections[inp.alias] = sel
-        stats.rows_in[inp.alias] = sel.rows_in
-        stats.rows_selected[inp.alias] = len(sel.engine)
-        not_eval.update(sel.not_evaluable)
-    stats.not_evaluable = dict(sorted(not_eval.items()))
-    result = engines.get(engine).evaluate(compiled, {a: s.engine for a, s in selections.items()}, params)
-    stats.matches, stats.partitions, stats.pruned = len(result.matches), result.partitions, result.pruned
-    facts = _Facts(compiled, selections, result.matches)
+    got = evaluate_window(compiled, register_frames, (start - stats.lookback_days, end), (start, end), params,
+                          engine, stats)
     findings = []
-    for m in result.matches:
-        as_of = facts.as_of(m)
+    for m in got.matches:
+        as_of = got.facts.as_of(m)
         if (as_of or period.end) in period:
-            findings.append(_finding(compiled, m, facts, params, as_of))
+            findings.append(finding_of(compiled, got, m, as_of))
     findings.sort(key=lambda f: f.key())
     stats.findings = len(findings)
     stats.seconds = time.perf_counter() - started
@@ -172,7 +192,7 @@ def evaluate_rule(compiled: CompiledRule, register_frames: dict[str, pd.DataFram
 
 def _evaluate_with_late(compiled: CompiledRule, frames: dict[str, pd.DataFrame], period: Period,
                         overrides: dict[str, Any] | None, engine: str, fresh: set[str] | None,
-                        late_lookback_months: int, fresh_from: dict[str, Period] | None
+                        late_lookback_months: int, fresh_from: dict[str, Period] | None, shared: Any
                         ) -> tuple[list[Finding], RuleStats]:
     from rules.late import late_findings
 
@@ -180,7 +200,7 @@ def _evaluate_with_late(compiled: CompiledRule, frames: dict[str, pd.DataFrame],
     if fresh and not st.skipped:
         started = time.perf_counter()
         late, st.late_months = late_findings(compiled, frames, period, fresh, late_lookback_months,
-                                             overrides, engine, fresh_from)
+                                             overrides, engine, fresh_from, shared)
         st.late_findings, st.late_seconds = len(late), time.perf_counter() - started
         found = found + late
     return found, st
@@ -195,23 +215,26 @@ def evaluate(compiled_rules: list[CompiledRule], register_frames: dict[str, pd.D
     With `fresh` (fact ids first seen or changed since the previous run), findings of the
     `late_lookback_months` before the period that cite a fresh row are added (rules.late); rules with
     no event input only for the rows of `fresh_from` (fact id -> first month it could be cited in)."""
+    from rules.late import Shared
+
     started = time.perf_counter()
     findings: list[Finding] = []
     stats: dict[str, RuleStats] = {}
+    shared = Shared(register_frames, fresh) if fresh else None
     for compiled in compiled_rules:
         if progress:
             progress(compiled.name)
         overrides = (params_overrides or {}).get(compiled.name)
         try:
             found, st = _evaluate_with_late(compiled, register_frames, period, overrides, engine, fresh,
-                                            late_lookback_months, fresh_from)
+                                            late_lookback_months, fresh_from, shared)
             st.engine = engine
         except EngineCrash as crash:
             # The C core died twice on this rule (rules.engines.isolated). The reference engine is
             # the oracle both engines are tested against, so it stands in; the run records that it
             # did, and why, so nobody reads this rule's result as the production engine's.
             found, st = _evaluate_with_late(compiled, register_frames, period, overrides, "reference", fresh,
-                                            late_lookback_months, fresh_from)
+                                            late_lookback_months, fresh_from, shared)
             st.engine, st.fallback = "reference", str(crash)
         findings += found
         stats[compiled.name] = st

@@ -22,9 +22,9 @@ import pandas as pd
 
 from audit.period import Period
 from rules.compiler import CompiledRule, lookback_days
-from rules.evaluate import evaluate_rule, params_in_force
+from rules.evaluate import RuleStats, evaluate_rule, evaluate_window, finding_of, params_in_force
 from rules.finding import Finding
-from rules.select import normalise
+from rules.select import day_number, normalise
 
 
 def _partition_fields(compiled: CompiledRule) -> list[dict[str, str]]:
@@ -40,17 +40,39 @@ def _fresh_mask(df: pd.DataFrame, fresh: set[str]) -> pd.Series:
     return df["fact_id"].isin(fresh) if "fact_id" in df and len(df) else pd.Series(False, index=df.index)
 
 
-def prune(compiled: CompiledRule, frames: dict[str, pd.DataFrame], fresh: set[str]) -> dict[str, pd.DataFrame] | None:
+class Shared:
+    """What every rule's late pass in one run reads of the whole registers, computed once: each
+    register's fresh rows, and key columns in engine text."""
+
+    def __init__(self, frames: dict[str, pd.DataFrame], fresh: set[str]):
+        self.frames, self.fresh = frames, fresh
+        self._fresh: dict[str, pd.Series] = {}
+        self._text: dict[tuple[str, str], pd.Series] = {}
+
+    def fresh_mask(self, register: str) -> pd.Series:
+        if register not in self._fresh:
+            self._fresh[register] = _fresh_mask(self.frames[register], self.fresh)
+        return self._fresh[register]
+
+    def text(self, register: str, fname: str) -> pd.Series:
+        if (register, fname) not in self._text:
+            self._text[register, fname] = normalise(self.frames[register][fname], "string")
+        return self._text[register, fname]
+
+
+def prune(compiled: CompiledRule, frames: dict[str, pd.DataFrame], fresh: set[str],
+          shared: Shared | None = None) -> dict[str, pd.DataFrame] | None:
     """The register frames cut to the partitions of fresh rows; None when nothing is fresh."""
+    shared = shared or Shared(frames, fresh)
     regs = {i.alias: i.register for i in compiled.inputs}
-    fresh_rows = {a: frames[r][_fresh_mask(frames[r], fresh)] for a, r in regs.items()}
-    if not any(len(f) for f in fresh_rows.values()):
+    fresh_at = {a: shared.fresh_mask(r).to_numpy(dtype=bool) for a, r in regs.items()}
+    if not any(m.any() for m in fresh_at.values()):
         return None
     parts = _partition_fields(compiled)
     if not parts:
         if len(compiled.inputs) == 1:  # a finding of a single-input rule cites one row: a fresh one
             (alias, register), = regs.items()
-            return {**frames, register: fresh_rows[alias]}
+            return {**frames, register: frames[register][fresh_at[alias]]}
         return frames  # no key to cut on: evaluate whole
     masks: dict[str, pd.Series] = {}
     for alias, register in regs.items():
@@ -61,10 +83,9 @@ def prune(compiled: CompiledRule, frames: dict[str, pd.DataFrame], fresh: set[st
                 continue
             values = set()
             for other, fname in per.items():
-                rows = fresh_rows[other]
-                if fname in rows:
-                    values |= set(normalise(rows[fname], "string").dropna())
-            keep &= normalise(df[per[alias]], "string").isin(values).fillna(False).astype(bool) \
+                if fname in frames[regs[other]]:
+                    values |= set(shared.text(regs[other], fname)[fresh_at[other]].dropna())
+            keep &= shared.text(register, per[alias]).isin(values).fillna(False).astype(bool) \
                 if per[alias] in df else False
         masks[register] = masks[register] | keep if register in masks else keep
     return {r: (frames[r][masks[r].to_numpy(dtype=bool)] if r in masks else frames[r]) for r in frames}
@@ -131,7 +152,8 @@ def _state_months(fresh_from: dict[str, Period], frames: dict[str, pd.DataFrame]
 
 def late_findings(compiled: CompiledRule, frames: dict[str, pd.DataFrame], period: Period, fresh: set[str],
                   lookback_months: int, overrides: dict[str, Any] | None = None, engine: str = "durable",
-                  fresh_from: dict[str, Period] | None = None) -> tuple[list[Finding], int]:
+                  fresh_from: dict[str, Period] | None = None, shared: Shared | None = None
+                  ) -> tuple[list[Finding], int]:
     """Findings of months before `period` (within the look-back) citing a fresh row; and how many
     months were evaluated.
 
@@ -147,13 +169,18 @@ def late_findings(compiled: CompiledRule, frames: dict[str, pd.DataFrame], perio
         fresh, months = _state_months(fresh_from or {}, frames, compiled, first, period)
         if not months:
             return [], 0
-    pruned = prune(compiled, frames, fresh)
+    pruned = prune(compiled, frames, fresh, shared if shared and shared.fresh is fresh and shared.frames is frames else None)
     if pruned is None:
         return [], 0
     lookback = lookback_days(compiled, params_in_force(compiled, overrides))
     if not stateful:
         months = _months(compiled, pruned, fresh, first, period, lookback)
     found: dict[tuple, Finding] = {}
+    if not stateful and _one_window_will_do(compiled):
+        for f in _in_one_window(compiled, pruned, months, overrides, engine, lookback):
+            if any(fid in fresh for ids in f.facts.values() for fid in ids):
+                found.setdefault(f.key(), f)
+        return sorted(found.values(), key=lambda f: f.key()), len(months)
     for q in months:
         for f in evaluate_rule(compiled, pruned, q, overrides, engine)[0]:
             cited = [fid for ids in f.facts.values() for fid in ids if fid in fresh]
@@ -164,6 +191,39 @@ def late_findings(compiled: CompiledRule, frames: dict[str, pd.DataFrame], perio
             if cited:
                 found.setdefault(f.key(), f)
     return sorted(found.values(), key=lambda f: f.key()), len(months)
+
+
+def _one_window_will_do(compiled: CompiledRule) -> bool:
+    """Whether one evaluation spanning many months finds each month's matches: when a match depends
+    on its own rows alone. Not for an aggregate (a group counts what its window holds), an absent
+    rule (a wider window holds more rows that could be the missing one), or a condition that reads
+    the period (it differs month by month)."""
+    if compiled.aggregate or compiled.absent:
+        return False
+    conds = [c for i in compiled.inputs for c in (*i.where, *(c for g in i.where_any for c in g))]
+    return not any(isinstance(c.get("value"), dict) and "period" in c["value"] for c in conds)
+
+
+def _in_one_window(compiled: CompiledRule, frames: dict[str, pd.DataFrame], months: list[Period],
+                   overrides: dict[str, Any] | None, engine: str, lookback: int) -> list[Finding]:
+    """The findings the runs of `months` would each have made, from one engine call over the window
+    spanning them all: a match belongs to the month of its as-of date, and only if every dated row
+    it cites lies in that month's own window (from the month's start minus the look-back)."""
+    if not months:
+        return []
+    wanted = set(months)
+    start, end = day_number(months[0].start), day_number(months[-1].end)
+    got = evaluate_window(compiled, frames, (start - lookback, end), (start, end),
+                          params_in_force(compiled, overrides), engine, RuleStats(compiled.name))
+    out = []
+    for m in got.matches:
+        as_of = got.facts.as_of(m)
+        if as_of is None or Period.containing(as_of) not in wanted:
+            continue
+        floor = day_number(Period.containing(as_of).start) - lookback
+        if all((d := got.facts.date(a, f)) is None or day_number(d) >= floor for a, ids in m.items() for f in ids):
+            out.append(finding_of(compiled, got, m, as_of))
+    return out
 
 
 def event_months_late(as_of: date | None, period: Period) -> int:

@@ -51,9 +51,24 @@ def normalise(s: pd.Series, kind: str, fld: reg.Field | None = None) -> pd.Serie
     if kind == "rank":
         ranks = {v: i for i, v in enumerate(fld.values)} if fld else {}
         return s.astype("object").map(ranks).astype("Int64")
-    text = s.astype("object")
-    blank = text.isna() | text.map(lambda v: isinstance(v, str) and not v.strip())
-    return text.where(~blank, None).map(lambda v: None if v is None else str(v)).astype("object")
+    return _text(s)
+
+
+_strip, _str = np.frompyfunc(str.strip, 1, 1), np.frompyfunc(str, 1, 1)
+
+
+def _text(s: pd.Series) -> pd.Series:
+    """Text as str, None for a blank (missing, empty or only spaces); vectorised, as every key and
+    text field of every rule passes here."""
+    values = s.astype("object").to_numpy()
+    at = np.flatnonzero(~pd.isna(values))
+    text = values[at]
+    if pd.api.types.infer_dtype(text, skipna=False) not in ("string", "empty"):  # numbers, dates: str() each
+        text = _str(text)
+    kept = np.asarray(_strip(text) != "", dtype=bool)
+    out = np.full(len(values), None, dtype=object)
+    out[at[kept]] = text[kept]
+    return pd.Series(out, index=s.index, dtype="object")
 
 
 def blank(s: pd.Series) -> pd.Series:
