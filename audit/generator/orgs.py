@@ -53,6 +53,7 @@ class Orgs:
         self.addresses: set[tuple[str, str]] = {(p.home_address, p.home_postcode) for p in g.people}
         self.fk = g.faker("orgs")
         self.by_role: dict[str, list[Org]] = {}
+        self.crowded: set[str] = set()  # kinds of name whose simple names have run out
 
     def _number(self) -> str:
         while True:
@@ -93,12 +94,22 @@ class Orgs:
         self.by_role.setdefault(role, []).append(org)
         return org
 
-    def _fresh_name(self, build) -> str:
+    def _fresh_name(self, build, kind: str) -> str:
+        """A name no organisation has. Once `kind`'s simple names run out (a large force has more
+        suppliers of one trade than there are stems), names of that kind take a second word
+        ("Pennine Hughes Security Ltd"); forces small enough never to run out keep their names."""
+        if kind not in self.crowded:
+            for _ in range(1000):
+                name = build()
+                if name not in self.names and identity(name) not in self.identities:
+                    return name
+            self.crowded.add(kind)
         for _ in range(1000):
-            name = build()
+            first, _, rest = build().partition(" ")
+            name = f"{first} {self.fk.last_name()} {rest}"
             if name not in self.names and identity(name) not in self.identities:
                 return name
-        raise RuntimeError("ran out of organisation names")
+        raise RuntimeError(f"ran out of organisation names ({kind})")
 
     def supplier(self, category: str | None = None, role: str = "supplier") -> Org:
         cats = sorted(TRADES)
@@ -108,7 +119,7 @@ class Orgs:
             stem = STEMS[int(self.rng.integers(len(STEMS)))] if self.rng.random() < 0.6 else self.fk.last_name()
             trade = TRADES[cat][int(self.rng.integers(len(TRADES[cat])))]
             return f"{stem} {trade} " + ("Ltd" if self.rng.random() < 0.75 else "Limited")
-        return self.make(self._fresh_name(build), role, cat)
+        return self.make(self._fresh_name(build, f"supplier {cat}"), role, cat)
 
     def decoy(self, of: Org, role: str = "decoy") -> Org:
         """A different company whose name is close to `of` (plural, an extra word, a sister firm)."""
@@ -118,7 +129,7 @@ class Orgs:
             options.append(base[:-1] + "ies Ltd")
         options += [f"{base} Group Ltd", f"{base} (Northern) Ltd", f"{base} Systems Ltd", f"{base}s Ltd"]
         name = next((o for o in options if o not in self.names and identity(o) not in self.identities), None) or self._fresh_name(
-            lambda: f"{base} {int(self.rng.integers(2, 99))} Ltd")
+            lambda: f"{base} {int(self.rng.integers(2, 99))} Ltd", "decoy")
         return self.make(name, role, of.category, decoy_of=of.org)
 
     def generic(self) -> list[Org]:
@@ -129,19 +140,19 @@ class Orgs:
             kind = DONOR_KINDS[int(self.rng.integers(len(DONOR_KINDS)))]
             place = self.fk.city() if self.rng.random() < 0.5 else STEMS[int(self.rng.integers(len(STEMS)))]
             return f"{place} {kind}"
-        name = self._fresh_name(build)
+        name = self._fresh_name(build, "donor")
         return self.make(name, "donor", company=name.endswith(("Hotel", "Club", "Centre")) and self.rng.random() < 0.5)
 
     def employer(self) -> Org:
         return self.make(self._fresh_name(lambda: f"{self.fk.last_name()} " + ["Taxis", "Builders", "Bakery",
                          "Lettings", "Farm Shop", "Fitness", "Photography", "Tutoring", "Garden Centre"][
-                         int(self.rng.integers(9))] + " Ltd"), "interest")
+                         int(self.rng.integers(9))] + " Ltd", "employer"), "interest")
 
     def press_or_pi(self, press: bool) -> Org:
         if press:
-            return self.make(self._fresh_name(lambda: f"{self.fk.city()} {PRESS[int(self.rng.integers(len(PRESS)))]}"),
+            return self.make(self._fresh_name(lambda: f"{self.fk.city()} {PRESS[int(self.rng.integers(len(PRESS)))]}", "press"),
                              "press", company=False)
-        return self.make(self._fresh_name(lambda: f"{self.fk.last_name()} {PI_FIRMS[int(self.rng.integers(len(PI_FIRMS)))]}"),
+        return self.make(self._fresh_name(lambda: f"{self.fk.last_name()} {PI_FIRMS[int(self.rng.integers(len(PI_FIRMS)))]}", "pi_firm"),
                          "pi_firm")
 
     def forces(self) -> list[Org]:
