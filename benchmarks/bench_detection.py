@@ -250,17 +250,6 @@ def cost(args) -> None:
 
 
 # ---- --schedule: the monthly runs replayed in order -------------------------------------------------
-def _source_files(settings) -> set[str]:
-    """File names the config's sources read (paths and sqlite URLs, relative to the config)."""
-    names = set()
-    for src in settings.sources:
-        if src.path:
-            names.add(Path(src.path).name)
-        elif src.url and src.url.startswith("sqlite:///"):
-            names.add(Path(src.url[len("sqlite:///"):]).name)
-    return names
-
-
 def _run_alerts(store, run_id: int) -> list[tuple[str, set[tuple]]]:
     """The run's alert occurrences (not suppressed): (rule name, {(register, ((field, value), ...))})."""
     from sqlalchemy import select
@@ -309,21 +298,12 @@ def _record_key(rec: dict, natural: dict) -> tuple:
     return (reg, tuple((k, _text(rec["key"].get(k))) for k in natural[reg]))
 
 
-def _sync(month: Path, work: Path, files: set[str]) -> None:
-    """Make the working folder hold exactly this month's source files (and its config.toml)."""
-    for name in sorted(files | {"config.toml"}):
-        src, dst = month / name, work / name
-        if src.exists():
-            shutil.copyfile(src, dst)
-        elif dst.exists():
-            dst.unlink()
-
-
 def schedule_seed(seed: int, args, root: Path, totals: dict, months_rows: list) -> None:
     from audit import registers
     from audit.period import Period
     from audit.pipeline import load_rule_set, run_period
     from audit.settings import load as load_settings
+    from audit.generator.schedule import use_month
     from audit.store.db import open_store
 
     out = root / f"seed{seed}"
@@ -339,12 +319,11 @@ def schedule_seed(seed: int, args, root: Path, totals: dict, months_rows: list) 
     url = f"sqlite:///{db}"
     store = open_store(url)
     natural = {n: registers.get(n).natural_key for n in registers.names()}
-    files = _source_files(load_settings(out / "config.toml"))
     by_run: dict[str, list] = {}  # period -> [(rule, cited keys)]
     rules = None
     try:
         for period in truth["periods"]:
-            _sync(out / "schedule" / period, work, files)
+            use_month(out, period, work)
             settings = load_settings(work / "config.toml")
             settings.store.url = url
             if rules is None:

@@ -52,15 +52,6 @@ def _run(tree: Path, work: Path, db: Path, period: str, mode: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _sync(month: Path, work: Path) -> None:
-    for f in work.iterdir():
-        if f.is_file() and not (month / f.name).exists():
-            f.unlink()
-    for f in month.iterdir():
-        if f.is_file():
-            shutil.copyfile(f, work / f.name)
-
-
 def _ledger_bytes(db: Path) -> tuple[int, int, int]:
     """(ledger rows, ledger bytes incl. its index, store bytes)"""
     import sqlite3
@@ -80,6 +71,7 @@ def _ledger_bytes(db: Path) -> tuple[int, int, int]:
 
 def bench(scale: float, seed: int, months: int, end: str, baseline: Path | None, root: Path) -> list[tuple]:
     from audit.generator.run import generate
+    from audit.generator.schedule import use_month
 
     out = root / f"s{scale:g}"
     t = time.perf_counter()
@@ -93,8 +85,8 @@ def bench(scale: float, seed: int, months: int, end: str, baseline: Path | None,
     tree_b, mode_b = (baseline, "full") if baseline else (ROOT, "nolate")
     rows = []
     for i, period in enumerate(periods):
-        _sync(out / "schedule" / period, work_a)
-        _sync(out / "schedule" / period, work_b)
+        use_month(out, period, work_a)
+        use_month(out, period, work_b)
         order = [("a", ROOT, work_a, db_a, "full"), ("b", tree_b, work_b, db_b, mode_b)]
         if i % 2:
             order.reverse()

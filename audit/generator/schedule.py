@@ -520,3 +520,19 @@ def truth(g: Gen, ex: Extracts, handle_keys: dict, dirty_handles: set[int]) -> t
     entries.sort(key=lambda e: (order[e["case"]], e["kind"], e["arrival_period"], e["event_period"],
                                 json.dumps(e["records"], sort_keys=True, default=str)))
     return [{"id": f"L{i:04d}", **e} for i, e in enumerate(entries, start=1)], failed
+
+
+def use_month(force: Path, period: str, work: Path) -> None:
+    """Make `work` hold exactly the sources (and config.toml) of `period`'s extract, as the force's
+    export folder looked when that month's run happened: a file the extract lacks (a source that
+    failed that month) is removed. For replaying the schedule month by month."""
+    month = force / "schedule" / period
+    if not month.is_dir():
+        raise FileNotFoundError(f"{force} has no extract for {period} (generate with schedule=True)")
+    work.mkdir(parents=True, exist_ok=True)
+    extracts = {f.name for m in (force / "schedule").iterdir() for f in m.iterdir()}
+    for name in extracts - {f.name for f in month.iterdir()}:
+        (work / name).unlink(missing_ok=True)
+    for f in month.iterdir():
+        if f.is_file():
+            shutil.copyfile(f, work / f.name)
