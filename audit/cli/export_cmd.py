@@ -1,5 +1,7 @@
 """`integrity-audit export --period YYYY-MM --format csv|xlsx|json|all [--to DIR] [--pseudonymise]`:
-the CCU exports of the period's current run, with manifest.json (files, row counts, SHA-256).
+the CCU exports of the period's current run, with manifest.json (files, row counts, SHA-256, and the
+audit trail's head now, also added to data/trail-anchor.json, so `audit verify --anchor` can check
+the store against any delivered copy).
 
 The current run is the period's latest run that succeeded or was partial and was published: never a
 running or failed one. If the period's results were recorded but not published (publishing was
@@ -46,6 +48,7 @@ def register(app: typer.Typer) -> None:
         settings = load_settings(config)
         with friendly_errors():
             run = latest_run_view(settings, period)
+            _stamp(settings, run)
             folder = to or output_dir(settings, period)
             with console.status(f"Exporting {len(run.alerts)} alerts as {', '.join(chosen)}"):
                 files = export(run, folder, chosen, pseudonymise_names=pseudonymise,
@@ -58,3 +61,13 @@ def register(app: typer.Typer) -> None:
         if run.incomplete:
             console.print(f"[yellow]warning:[/yellow] run {run.id} is incomplete ({run.status}); "
                           "the manifest says so")
+
+
+def _stamp(settings, run) -> None:
+    from audit.store import anchor, open_store
+
+    store = open_store(settings.store_url)
+    try:
+        anchor.stamp(store, settings.data_dir, run)
+    finally:
+        store.dispose()

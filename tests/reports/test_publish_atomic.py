@@ -219,6 +219,26 @@ def test_report_publishes_an_unpublished_run_and_export_waits_for_it(published):
     assert "Published" in shown
 
 
+def test_an_export_carries_the_trail_head_now_and_anchors_it(published):
+    """A copy exported after publishing (to hand over again, or elsewhere) is an anchor too: its
+    manifest holds the trail's head as it is now, which is also added to the local anchor file."""
+    store, settings, config, factory, first, tmp = published
+    anchors = (settings.data_dir / "trail-anchor.json").read_text().splitlines()
+    at_publish = json.loads((publishing.output_dir(settings, PERIOD) / "manifest.json").read_text())["trail_head"]
+    cli = CliRunner()
+    res = cli.invoke(app, ["export", "--period", PERIOD, "-f", "json", "--to", str(tmp / "again"),
+                           "--config", str(config)])
+    assert res.exit_code == 0, res.output
+    head = json.loads((tmp / "again" / "manifest.json").read_text())["trail_head"]
+    assert head == {k: trail.head(store)[k] for k in ("seq", "hash", "at", "key_id")}
+    assert head["seq"] > at_publish["seq"]  # the publish itself was written to the trail since
+    now = (settings.data_dir / "trail-anchor.json").read_text().splitlines()
+    assert len(now) == len(anchors) + 1 and json.loads(now[-1])["hash"] == head["hash"]
+    res = cli.invoke(app, ["audit", "verify", "--anchor", str(tmp / "again" / "manifest.json"),
+                           "--config", str(config)])
+    assert res.exit_code == 0, res.output
+
+
 # -- the web app: a run's files are its own published set -----------------------------------
 
 PASSWORD = "correct horse battery staple"
