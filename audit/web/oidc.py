@@ -8,6 +8,9 @@ redirect back is a cross-site navigation, on which Strict cookies are not sent.
 
 The ID token is verified here (joserfc): signature against the provider's JWKS (RS256 or ES256
 only, so "none" and HS* are refused), iss, aud (and azp), exp / iat with LEEWAY_SECONDS, nonce.
+The user name claim is taken from the ID token; a provider that keeps to OIDC Core 5.4 gives
+scope claims such as preferred_username only from its UserInfo endpoint, so when the ID token
+lacks it, it is asked there with the access token, and that answer must be about the same `sub`.
 Every failure is an OidcError carrying a plain message for the person and a reason for the
 audit trail; nothing from the provider is ever shown as a trace.
 """
@@ -111,6 +114,7 @@ class Provider:
     token_endpoint: str
     jwks_uri: str
     token_auth: str  # client_secret_basic | client_secret_post
+    userinfo_endpoint: str | None = None
 
 
 class OidcClient:
@@ -140,9 +144,9 @@ class OidcClient:
 
     # -- provider metadata ------------------------------------------------------------------
 
-    def _get_json(self, url: str, what: str) -> dict[str, Any]:
+    def _get_json(self, url: str, what: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
         try:
-            r = self.http.get(url, headers={"accept": "application/json"})
+            r = self.http.get(url, headers={"accept": "application/json", **(headers or {})})
             r.raise_for_status()
             data = r.json()
         except (httpx.HTTPError, ValueError) as e:
@@ -167,6 +171,9 @@ class OidcClient:
                             "discovery issuer differs from the configured issuer")
         urls = {k: doc.get(k) for k in ("authorization_endpoint", "token_endpoint", "jwks_uri")}
         bad = [k for k, v in urls.items() if not isinstance(v, str) or not secure_url(v)]
+        userinfo = doc.get("userinfo_endpoint")
+        if userinfo is not None and (not isinstance(userinfo, str) or not secure_url(userinfo)):
+            bad.append("userinfo_endpoint")
         if bad:
             raise OidcError("The sign-in provider gave an answer this app does not understand.",
                             f"discovery: missing or insecure {', '.join(bad)}")
@@ -175,7 +182,7 @@ class OidcClient:
         if auth is None:
             raise OidcError("Single sign-on is not set up correctly on the server: tell the administrator.",
                             f"token endpoint offers no client secret method ({methods})")
-        provider = Provider(**urls, token_auth=auth)
+        provider = Provider(**urls, token_auth=auth, userinfo_endpoint=userinfo)
         self._provider = (self.clock() + DISCOVERY_SECONDS, provider)
         return provider
 
@@ -200,15 +207,20 @@ class OidcClient:
         return endpoint + ("&" if "?" in endpoint else "?") + query
 
     def identify(self, code: str, flow: Flow, redirect_url: str) -> str:
-        """Exchange the code and verify the ID token; returns the user name claim's value."""
-        claims = self.verify(self._exchange(code, flow.verifier, redirect_url), flow.nonce)
+        """Exchange the code and verify the ID token; returns the user name claim's value (from the
+        ID token, else from the UserInfo endpoint)."""
+        id_token, access_token = self._exchange(code, flow.verifier, redirect_url)
+        claims = self.verify(id_token, flow.nonce)
         name = claims.get(self.cfg.username_claim)
+        if name is None and access_token:
+            name = self._userinfo(access_token, claims["sub"]).get(self.cfg.username_claim)
         if not isinstance(name, str) or not name.strip() or len(name) > MAX_USERNAME:
             raise OidcError(f"The sign-in provider did not say who you are (no usable "
                             f"{self.cfg.username_claim} claim).", f"no {self.cfg.username_claim} claim", 403)
         return name.strip()
 
-    def _exchange(self, code: str, verifier: str, redirect_url: str) -> str:
+    def _exchange(self, code: str, verifier: str, redirect_url: str) -> tuple[str, str | None]:
+        """The ID token and the access token (if any) for the code."""
         provider = self.provider()
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_url,
                 "code_verifier": verifier}
@@ -228,7 +240,20 @@ class OidcClient:
             error = str(body.get("error", r.status_code) if isinstance(body, dict) else r.status_code)[:80]
             raise OidcError("The sign-in provider did not accept the sign-in. Start again.",
                             f"token endpoint refused: {error}")
-        return body["id_token"]
+        access_token = body.get("access_token")
+        return body["id_token"], access_token if isinstance(access_token, str) and access_token else None
+
+    def _userinfo(self, access_token: str, sub: str) -> dict[str, Any]:
+        """The UserInfo endpoint's claims ({} if the provider has none); its `sub` must be the ID
+        token's (OIDC Core 5.3.2), or the answer is refused."""
+        endpoint = self.provider().userinfo_endpoint
+        if endpoint is None:
+            return {}
+        info = self._get_json(endpoint, "userinfo", {"authorization": f"Bearer {access_token}"})
+        if info.get("sub") != sub:
+            raise OidcError("The sign-in provider's answer could not be verified. Start again.",
+                            "userinfo sub differs from the id token's", 403)
+        return info
 
     def verify(self, id_token: str, nonce: str) -> dict[str, Any]:
         """The claims of a valid ID token for this client and nonce; OidcError otherwise."""
