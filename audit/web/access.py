@@ -1,19 +1,33 @@
-"""Who may see and do what: roles per page, need-to-know on alerts, segregation of duties.
+"""Who may see and do what: roles per page, need-to-know on alerts, segregation of duties; and the
+one place that cuts what a user may see of a run (its alerts, counts, quarantine reasons, files)
+and of the audit trail. Every page, download and count goes through these.
 
 - reviewer (PSD): alerts that are not sensitive (notifiable associations, vetting); if the
   account has a department, only alerts about staff of that department.
 - ccu: every alert. auditor: rules, runs and the audit trail; alerts read-only, not sensitive ones.
 - admin: user accounts only.
+- Need-to-know beyond alerts: a run's counts and report are of the alerts the user may see; a
+  quarantine reason from a need-to-know register (associations, vetting) quotes the cell, so it
+  reaches the CCU only; the published files (full report, exports, manifest) are the CCU's, others
+  get the report rendered for them; trail events about need-to-know alerts or their subjects, and
+  CCU users' views of people, show to others only that an event happened, not its object or details.
 - Nobody sees alerts about themselves; nobody disposes of (reviews, suppresses, reopens, takes)
   an alert about themselves or about anyone below them in the line-management chain, using the
   line managers the store keeps from the workforce register (people.line_manager_id).
 """
 from __future__ import annotations
 
+import dataclasses
+import json
+import re
+from typing import Any
+
 from sqlalchemy import select
 
+from audit import registers
 from audit.store.db import Store
-from audit.store.models import Person
+from audit.store.models import Alert, AlertOccurrence, Person, RuleVersion, WebUser
+from audit.store.views import RunView
 from audit.web.users import User
 
 READ_ALERTS = ("reviewer", "ccu", "auditor")
@@ -81,3 +95,92 @@ def conflict(store: Store, user: User, subject: str | None) -> str | None:
     if user.person_id in managers_of(store, subject):
         return "this alert is about someone you line-manage"
     return None
+
+
+# ---- what a user may see of a run, its files and the trail ------------------------------------
+
+WITHHELD = "withheld (need-to-know)"
+REASON_WITHHELD = "a value could not be read (the reason quotes it: shown to the CCU only)"
+
+
+def need_to_know_register(name: str) -> bool:
+    """A register whose entries are need-to-know as a whole, their very key sensitive (notifiable
+    associations, vetting), not one with a sensitive field among others (a supplier's bank hash)."""
+    reg = registers.registers().get(name)
+    return bool(reg and reg.natural_key) and all(reg.fields[k].sensitivity == "sensitive" for k in reg.natural_key)
+
+
+def quarantine_reason(user: User, register: str, reason: str) -> str:
+    """A reason quotes the cell it could not read: from a need-to-know register, the CCU's only."""
+    return reason if sees_sensitive(user) or not need_to_know_register(register) else REASON_WITHHELD
+
+
+def run_for(user: User, run: RunView) -> RunView:
+    """The run as `user` may see it: the alerts they may see (need-to-know values taken out of the
+    evidence), counts of those alone, quarantine reasons cut, no trend of other people's alerts."""
+    from reports.summary import redact_sensitive_values
+
+    if sees_sensitive(user) and not user.person_id:
+        return run
+
+    def mine(alerts):
+        shown = [a for a in alerts if can_see(user, sensitivity=a.sensitivity, department=a.department,
+                                              subject=a.subject)]
+        return shown if sees_sensitive(user) else [redact_sensitive_values(a) for a in shown]
+
+    alerts, resolved = mine(run.alerts), mine(run.resolved)
+    counts = {k: v for k, v in run.counts.items() if not k.startswith(("alerts_", "findings"))}
+    counts.update(alerts_new=sum(a.novelty != "carried" for a in alerts),
+                  alerts_carried=sum(a.novelty == "carried" for a in alerts), alerts_resolved=len(resolved))
+    sources = [dataclasses.replace(s, top_reasons=_reasons(user, s)) for s in run.sources]
+    return dataclasses.replace(run, alerts=alerts, resolved=resolved, counts=counts, sources=sources,
+                               trend=run.trend if sees_sensitive(user) else [])
+
+
+def _reasons(user: User, source) -> list[tuple[str, int]]:
+    merged: dict[str, int] = {}
+    for reason, n in source.top_reasons:
+        shown = quarantine_reason(user, source.register, reason)
+        merged[shown] = merged.get(shown, 0) + n
+    return sorted(merged.items(), key=lambda kv: -kv[1])
+
+
+def file_allowed(user: User, sensitive: bool) -> bool:
+    """The published files: the CCU's (the full report and exports name every alert); the reviewers'
+    report variant and manifest count alerts a scoped reviewer may not see, so others get the report
+    rendered for them instead (routes_runs)."""
+    return user.role == "ccu"
+
+
+_MENTION = re.compile(r"\b(?:alert|person):[\w.-]+")
+
+
+def trail_for(store: Store, user: User, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Trail events as `user` may see them. Withheld (time, actor and action kept, not object or
+    details): whatever a CCU user did (whom they looked at or searched for is itself need-to-know),
+    and any event naming a need-to-know alert or the subject of one, in its object or its details."""
+    if sees_sensitive(user):
+        return events
+    alerts, people, ccu = _need_to_know_objects(store)
+    secret = alerts | people
+    out = []
+    for e in events:
+        details = e.get("details") if isinstance(e.get("details"), dict) else {}
+        named = set(_MENTION.findall(f"{e.get('object') or ''} {json.dumps(details, default=str)}"))
+        listed = details.get("alerts")  # a person page's view lists the alert ids it showed
+        named |= {f"alert:{a}" for a in (listed if isinstance(listed, list) else [])}
+        hidden = e.get("actor") in ccu or bool(named & secret)
+        out.append({**e, "object": WITHHELD, "details": {}, "withheld": True} if hidden else e)
+    return out
+
+
+def _need_to_know_objects(store: Store) -> tuple[set[str], set[str], set[str]]:
+    """("alert:N" of need-to-know alerts, "person:K" of their subjects, names of CCU accounts)."""
+    with store.read() as s:
+        rows = s.execute(select(Alert.id, Alert.subject).distinct()
+                         .join(AlertOccurrence, AlertOccurrence.alert_id == Alert.id)
+                         .join(RuleVersion, (RuleVersion.rule_id == Alert.rule_id)
+                               & (RuleVersion.version == AlertOccurrence.rule_version))
+                         .where(RuleVersion.sensitivity == "sensitive")).all()
+        ccu = set(s.execute(select(WebUser.name).where(WebUser.role == "ccu")).scalars())
+    return {f"alert:{i}" for i, _ in rows}, {f"person:{k}" for _, k in rows if k}, ccu

@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from audit.store.db import Store
-from audit.store.models import Alert, AlertOccurrence, Run
+from audit.store.models import Alert, AlertOccurrence, Person, Run, RuleVersion
 from audit.store.rule_versions import current_rule_versions
+from audit.web.users import User
 
 MONTHS = 6
 
@@ -38,8 +39,20 @@ class RuleRow:
     withheld: bool = False  # alert figures hidden: a sensitive rule, shown to someone without need-to-know
 
 
-def rules_overview(store: Store) -> tuple[list[RuleRow], list[str]]:
-    """(rules, the last MONTHS periods with a current run, newest first)."""
+def _counted(q, user: User | None):
+    """Alert counts of only the alerts `user` may see (queue.visible, the SQL twin of access.can_see):
+    a count of alerts one may not see tells a subject that there is one about them."""
+    from audit.web.queue import visible
+
+    q = (q.outerjoin(Person, Person.person_key == Alert.subject)
+         .outerjoin(RuleVersion, and_(RuleVersion.rule_id == Alert.rule_id,
+                                      RuleVersion.version == AlertOccurrence.rule_version)))
+    return visible(q, user) if user is not None else q
+
+
+def rules_overview(store: Store, user: User | None = None) -> tuple[list[RuleRow], list[str]]:
+    """(rules, the last MONTHS periods with a current run, newest first); with `user`, the alert
+    figures count only the alerts that user may see."""
     with store.read() as s:
         latest = current_rule_versions(s)
         recorded = (Run.superseded_by.is_(None), Run.status.in_(("succeeded", "partial")))  # never running/failed
@@ -48,14 +61,17 @@ def rules_overview(store: Store) -> tuple[list[RuleRow], list[str]]:
         volumes: dict[str, dict[str, int]] = {}
         if periods:
             current = select(Run.id).where(*recorded, Run.period.in_(periods))
-            for rule_id, period, n in s.execute(
-                    select(Alert.rule_id, AlertOccurrence.period, func.count())
-                    .join(Alert, Alert.id == AlertOccurrence.alert_id)
+            for rule_id, period, n in s.execute(_counted(
+                    select(Alert.rule_id, AlertOccurrence.period, func.count()).select_from(AlertOccurrence)
+                    .join(Alert, Alert.id == AlertOccurrence.alert_id), user)
                     .where(AlertOccurrence.run_id.in_(current), AlertOccurrence.suppressed.is_(False))
                     .group_by(Alert.rule_id, AlertOccurrence.period)):
                 volumes.setdefault(rule_id, {})[period] = n
-        open_counts = dict(s.execute(select(Alert.rule_id, func.count())
-                                     .where(Alert.status.in_(("new", "in_review"))).group_by(Alert.rule_id)).all())
+        open_counts = dict(s.execute(_counted(
+            select(Alert.rule_id, func.count()).select_from(Alert)
+            .join(AlertOccurrence, and_(AlertOccurrence.alert_id == Alert.id,
+                                        AlertOccurrence.period == Alert.last_period)), user)
+            .where(Alert.status.in_(("new", "in_review"))).group_by(Alert.rule_id)).all())
         last_occ = (select(Alert.rule_id, func.max(AlertOccurrence.id).label("occ"))
                     .join(Alert, Alert.id == AlertOccurrence.alert_id).group_by(Alert.rule_id).subquery())
         params = {rid: (p, per) for rid, p, per in s.execute(

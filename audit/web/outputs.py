@@ -2,8 +2,9 @@
 and who may fetch each. Names are looked up in a listing of the folder, never joined from the
 request, so no path can escape it.
 
-Need-to-know: the CCU may download everything; reviewers and auditors only the report variant
-without sensitive registers (report-<period>-reviewers.html) and the manifest.
+Need-to-know (audit.web.access.file_allowed): the files are the CCU's; the reviewers' report variant
+and the manifest count alerts that a scoped reviewer may not see, so reviewers and auditors get the
+report rendered for them instead (routes_runs /runs/<id>/report).
 
 Whose files: the folder holds one run's set, swapped in whole by reports.publishing; its
 manifest.json names the run (`owner`). A run's page offers the files only when they are its own
@@ -60,7 +61,9 @@ def listing(settings: Settings, period: str) -> list[OutputFile]:
 
 
 def allowed(user: User, f: OutputFile) -> bool:
-    return user.role == "ccu" or (user.role in ("reviewer", "auditor") and not f.sensitive)
+    from audit.web.access import file_allowed
+
+    return file_allowed(user, f.sensitive)
 
 
 def find(settings: Settings, period: str, name: str) -> OutputFile | None:

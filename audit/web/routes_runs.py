@@ -6,7 +6,7 @@ the run, and the run is published): never for a running, failed or unpublished r
 why instead. Reading the runs marks those whose process is gone as failed (interrupted)."""
 from __future__ import annotations
 
-from starlette.responses import FileResponse
+from starlette.responses import FileResponse, HTMLResponse
 
 from audit.store import trail
 from audit.store.queries import NotFound, latest_run_id, list_runs, published_at, run_view
@@ -52,7 +52,8 @@ def _files_of(ctx: Ctx, run) -> tuple[bool, str]:
 @route("/runs", ("GET",), access.SEE_RUNS)
 def runs_page(ctx: Ctx):
     mark_crashed_runs(ctx.store, actor="web")
-    return ctx.render("runs.html", runs=list_runs(ctx.store, limit=100))
+    # alert counts are of everyone's alerts: the CCU's; others see theirs on each run's page
+    return ctx.render("runs.html", runs=list_runs(ctx.store, limit=100), sees_all=access.sees_sensitive(ctx.user))
 
 
 @route("/runs/{run_id}", ("GET",), access.SEE_RUNS)
@@ -61,13 +62,30 @@ def run_page(ctx: Ctx):
     if run.status == "running" and mark_crashed_runs(ctx.store, run.period, actor="web"):
         run = _run(ctx)
     own, why = _files_of(ctx, run)
-    files = outputs.listing(ctx.settings, run.period) if own else []
+    files = outputs.listing(ctx.settings, run.period) if own and access.sees_sensitive(ctx.user) else []
     ctx.audit("run.view", f"run:{run.id}")
+    run = access.run_for(ctx.user, run)
     return ctx.render("run.html", run=run, failures=failures(run), own_files=own, files_note=why,
-                      files=[(f, outputs.allowed(ctx.user, f)) for f in files])
+                      files=[(f, outputs.allowed(ctx.user, f)) for f in files],
+                      report_for_you=own and not access.sees_sensitive(ctx.user))
 
 
-@route("/runs/{run_id}/files/{name:path}", ("GET",), access.SEE_RUNS)
+@route("/runs/{run_id}/report", ("GET",), access.SEE_RUNS)
+def report_for_user(ctx: Ctx):
+    """The run's report rendered for the user who asks: of the alerts they may see, nothing else."""
+    from reports.html import render
+
+    run = _run(ctx)
+    own, _ = _files_of(ctx, run)
+    if not own:
+        raise Denied("the run has no published report", f"run:{run.id}/report")
+    full = run_view(ctx.store, run.id, evidence=True)
+    html = render(access.run_for(ctx.user, full), force_name=ctx.settings.audit.force_name)
+    ctx.audit("report.view", f"run:{run.id}", {"alerts": len(access.run_for(ctx.user, run).alerts)})
+    return HTMLResponse(html, headers={"Content-Disposition": f'inline; filename="report-{run.period}-{ctx.user.name}.html"'})
+
+
+@route("/runs/{run_id}/files/{name:path}", ("GET",), ("ccu",))
 def download(ctx: Ctx):
     run = _run(ctx)
     name = ctx.request.path_params["name"]
@@ -84,7 +102,7 @@ def download(ctx: Ctx):
 
 @route("/rules", ("GET",), access.SEE_RUNS)
 def rules_page(ctx: Ctx):
-    rows, periods = catalogue.rules_overview(ctx.store)
+    rows, periods = catalogue.rules_overview(ctx.store, ctx.user)
     if not access.sees_sensitive(ctx.user):
         rows = catalogue.withhold_sensitive_figures(rows)
     status = (ctx.request.query_params.get("status") or "").strip()[:16]
@@ -99,5 +117,8 @@ def trail_page(ctx: Ctx):
     action = (ctx.request.query_params.get("action") or "").strip()[:64] or None
     if obj and not access.sees_sensitive(ctx.user) and obj.startswith("alert:"):
         raise BadRequest("Filter the trail by alert from the alert's own page.")
-    return ctx.render("trail.html", events=trail.events(ctx.store, obj=obj, action=action, limit=200),
-                      obj=obj or "", action=action or "", broken=trail.verify(ctx.store))
+    events = access.trail_for(ctx.store, ctx.user, trail.events(ctx.store, obj=obj, action=action, limit=200))
+    if obj:  # filtering by an object whose events are withheld finds nothing, not that they exist
+        events = [e for e in events if not e.get("withheld")]
+    return ctx.render("trail.html", events=events, obj=obj or "", action=action or "",
+                      broken=trail.verify(ctx.store))

@@ -35,10 +35,15 @@ def test_lists_and_searches_never_show_what_a_user_may_not_see(client_for):
     # dora is scoped to Custody: P5 is Custody, P1 is Roads Policing
     assert "Officer 1<" not in dora.get("/alerts?sort=id").text
     assert dora.get("/alerts/6").status_code == 200 and dora.get("/alerts/2").status_code == 404
-    # the reviewers' report variant downloads, the full report and exports are CCU only
-    assert rob.get("/runs/1/files/report-2026-10-reviewers.html").status_code == 200
-    for name in ("report-2026-10.html", "alerts.csv", "../../etc/passwd", "..%2f..%2fetc%2fpasswd"):
-        assert rob.get(f"/runs/1/files/{name}").status_code == 404, name
+    # the published files (report, reviewers' variant, exports, manifest) are the CCU's; a reviewer
+    # gets the report rendered for them, of the alerts they may see
+    for name in ("report-2026-10-reviewers.html", "manifest.json", "report-2026-10.html", "alerts.csv",
+                 "../../etc/passwd", "..%2f..%2fetc%2fpasswd"):
+        assert rob.get(f"/runs/1/files/{name}").status_code in (403, 404), name
+    assert "/runs/1/files/" not in rob.get("/runs/1").text and "/runs/1/report" in rob.get("/runs/1").text
+    mine, theirs = dora.get("/runs/1/report"), cara.get("/runs/1/report")
+    assert mine.status_code == 200 and "Vetting expired" not in mine.text and "Vetting expired" in theirs.text
+    assert "Officer 1<" not in mine.text  # dora's report: Custody's alerts only
     assert cara.get("/runs/1/files/alerts.csv").headers["content-disposition"].startswith("attachment")
 
 

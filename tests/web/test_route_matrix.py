@@ -34,7 +34,8 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/people/{person_key}"): ALERTS,
     ("GET", "/runs"): RUNS,
     ("GET", "/runs/{run_id}"): RUNS,
-    ("GET", "/runs/{run_id}/files/{name:path}"): RUNS,
+    ("GET", "/runs/{run_id}/files/{name:path}"): {"ccu"},  # the published files; others: /report
+    ("GET", "/runs/{run_id}/report"): RUNS,
     ("GET", "/rules"): RUNS,
     ("GET", "/trail"): {"ccu", "auditor"},
     ("GET", "/admin/users"): {"admin"},
