@@ -3,16 +3,23 @@ run the handler in a worker thread, and make sure the request leaves an audit ev
 
 A route is declared with @route(path, methods, roles); ROUTES is the app's whole routing table
 and each endpoint carries its roles (tests/web enumerate it). PUBLIC routes need no session.
-Refusals are audit events too ("web.denied"), so probing is visible in the trail.
+Refusals are audit events too ("web.denied"), so probing is visible in the trail; each records
+why, starting with its kind (DENIAL_KINDS): the role may not use the page, the object does not exist,
+need-to-know, or a conflict of interest (segregation of duties).
+
+Notices (the banner after an action) come only from NOTICES, by key: a redirect carries
+`?notice=<key>` (notice_url) and the page fills the message's values from server-side state
+(Ctx.notice), so no text from a URL is ever shown as the app's own words.
 """
 from __future__ import annotations
 
 import hmac
 import ipaddress
+import string
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -44,8 +51,18 @@ async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
     return await run_in_threadpool(_limited, fn, *args)
 
 
+# How a "web.denied" event's reason starts: which kind of refusal it was.
+ROLE_NOT_ALLOWED = "role not allowed"
+NO_SUCH_OBJECT = "no such object"
+NEED_TO_KNOW = "need-to-know"
+CONFLICT = "conflict of interest"
+DENIAL_KINDS = (ROLE_NOT_ALLOWED, NO_SUCH_OBJECT, NEED_TO_KNOW, CONFLICT, "not signed in",
+                "missing or wrong CSRF token")
+
+
 class Denied(Exception):
-    """Need-to-know refusal: shown as 404 (the alert's existence is not confirmed)."""
+    """Need-to-know refusal: shown as 404 (the alert's existence is not confirmed). `why` starts
+    with its kind (NO_SUCH_OBJECT, NEED_TO_KNOW, CONFLICT)."""
 
     def __init__(self, why: str, obj: str):
         super().__init__(why)
@@ -54,6 +71,29 @@ class Denied(Exception):
 
 class BadRequest(Exception):
     """The user asked for something invalid; the message says what to fix (shown as 400)."""
+
+
+# Every notice the app shows, by key. {fields} are filled by the page from server-side state (or a
+# parameter it validated: a known user name), never from the URL's text; see Ctx.notice.
+NOTICES: dict[str, str] = {
+    "none_to_take": "There is no unassigned open alert for you.",
+    "assigned": "Assigned to {assignee}.",
+    "status_changed": "Status changed to {status}.",
+    "reopened": "Reopened: the alert is in review again.",
+    "suppressed": "Suppressed until {until}: it will not be raised again before then.",
+    "user_added": "User {user} added as {role}{sso}.",
+    "user_disabled": "User {user} disabled; their sessions have ended.",
+    "user_enabled": "User {user} enabled.",
+    "password_reset": "Password of {user} reset; their sessions have ended.",
+    "welcome": "Welcome, {user}: you are the administrator. Add the reviewer, CCU and auditor accounts here.",
+}
+
+
+def notice_url(path: str, key: str, **params: str | int) -> str:
+    """`path` with a notice key (and the parameters its page validates) for the page to show."""
+    if key not in NOTICES:
+        raise KeyError(f"no notice {key!r}")
+    return f"{path}?{urlencode({'notice': key, **params})}"
 
 
 @dataclass
@@ -86,6 +126,22 @@ class Ctx:
 
     def field(self, name: str) -> str:
         return (self.form.get(name) or "").strip()
+
+    @property
+    def notice_key(self) -> str:
+        key = self.request.query_params.get("notice", "")
+        return key if key in NOTICES else ""
+
+    def notice(self, **values: Any) -> str:
+        """The message of the request's ?notice= key, its fields filled from `values` (which the
+        page takes from server-side state); "" for an unknown key or when a value it needs is None."""
+        template = NOTICES.get(self.notice_key)
+        if template is None:
+            return ""
+        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+        if any(values.get(f) is None for f in fields):
+            return ""
+        return template.format(**{f: values[f] for f in fields})
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -149,7 +205,8 @@ def _serve(spec: RouteSpec, request: Request, form: dict[str, str]) -> Response:
             _log_denied(store, None, request, "not signed in", obj)
             return error_page(403, "Please sign in again: your session has ended.")
         if session.user.role not in spec.roles:
-            _log_denied(store, session, request, f"role {session.user.role}", obj)
+            _log_denied(store, session, request, f"{ROLE_NOT_ALLOWED}: role {session.user.role} may not use "
+                        f"{request.method} {spec.path}", obj)
             return error_page(403)
     if request.method == "POST":
         expected = (session.csrf if session and spec.roles != PUBLIC

@@ -3,26 +3,60 @@
 
 Evidence comes from audit.store.queries.alert_view and every change from audit.store.lifecycle
 (take next: audit.web.queue.take_next). Need-to-know is checked on the server for every alert
-(a refusal is a 404 and a "web.denied" audit event); segregation of duties before every action.
+(a refusal is a 404 and a "web.denied" audit event whose reason says which kind it was: no such
+alert, need-to-know, or a conflict of interest); segregation of duties before every action.
+
+A refused action (a missing note, a date that is not one, an assignee who may not take the alert)
+re-renders the alert page with the message next to its form and what was typed kept, and is an
+"alert.refused" audit event with the reason. The page's audit trail shows every decision on the
+alert (every event but views) always; views are counted, and listed a page at a time on request
+(?views=N), so they never push a disposition off the page.
 """
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import urlencode
+from typing import Any
 
-from audit.store import lifecycle, trail
+from sqlalchemy import func, select
+
+from audit.store import lifecycle
+from audit.store.models import AuditEvent
 from audit.store.queries import NotFound, alert_view
 from audit.web import access, queue
-from audit.web.pages import BadRequest, Ctx, Denied, redirect, route
-from audit.web.users import list_users
+from audit.web.pages import (CONFLICT, NEED_TO_KNOW, NO_SUCH_OBJECT, BadRequest, Ctx, Denied, notice_url, redirect,
+                             route)
+from audit.web.users import User, list_users
 from reports.summary import redact_sensitive_values
+
+VIEW_ACTIONS = ("alert.view",)  # what the alert page's trail counts and pages instead of listing
+VIEWS_PAGE = 50
+# The fields each action form sends back, kept in the form when it is shown again after a refusal.
+FORM_FIELDS = {"assign": ("assignee",), "status": ("status", "note"), "reopen": ("note",),
+               "suppress": ("scope", "reason", "until")}
+
+
+class _Refused(BadRequest):
+    """A refusal whose audit event has already been written (segregation of duties)."""
 
 
 def _alert_id(ctx: Ctx) -> int:
+    raw = ctx.request.path_params.get("alert_id", "")
     try:
-        return int(ctx.request.path_params["alert_id"])
-    except (KeyError, ValueError):
-        raise Denied("not an alert number", "alert:?") from None
+        return int(raw)
+    except ValueError:
+        raise Denied(f"{NO_SUCH_OBJECT}: {raw[:40]!r} is not an alert number", "alert:?") from None
+
+
+def _why_hidden(user: User, a) -> str:
+    """Why access.can_see refuses `user` alert `a`, for the trail (can_see makes the decision)."""
+    if user.person_id and a.subject == user.person_id:
+        return f"{CONFLICT}: the alert is about {user.name} (person {user.person_id})"
+    if a.sensitivity == "sensitive" and not access.sees_sensitive(user):
+        return f"{NEED_TO_KNOW}: a sensitive alert is for the CCU only, {user.name} has role {user.role}"
+    if user.department and (a.department or "").casefold() != user.department.casefold():
+        return (f"{NEED_TO_KNOW}: the alert is about department {a.department!r}, "
+                f"{user.name} is scoped to {user.department!r}")
+    return f"{NEED_TO_KNOW}: {a.sensitivity} alert, department {a.department!r}, {user.name} has role {user.role}"
 
 
 def _visible_alert(ctx: Ctx, alert_id: int):
@@ -30,9 +64,9 @@ def _visible_alert(ctx: Ctx, alert_id: int):
     try:
         a = alert_view(ctx.store, alert_id)
     except NotFound:
-        raise Denied("no such alert", f"alert:{alert_id}") from None
+        raise Denied(f"{NO_SUCH_OBJECT}: there is no alert {alert_id}", f"alert:{alert_id}") from None
     if not access.can_see(ctx.user, sensitivity=a.sensitivity, department=a.department, subject=a.subject):
-        raise Denied(f"need-to-know: {a.sensitivity} alert, department {a.department!r}", f"alert:{alert_id}")
+        raise Denied(_why_hidden(ctx.user, a), f"alert:{alert_id}")
     return a if access.sees_sensitive(ctx.user) else redact_sensitive_values(a)
 
 
@@ -40,9 +74,61 @@ def _workable(ctx: Ctx, alert_id: int):
     a = _visible_alert(ctx, alert_id)
     why = access.conflict(ctx.store, ctx.user, a.subject)
     if why:
-        ctx.audit("web.denied", f"alert:{alert_id}", {"why": f"segregation of duties: {why}"})
-        raise BadRequest(f"You cannot act on alert {alert_id}: {why}. Ask another reviewer.")
+        ctx.audit("web.denied", f"alert:{alert_id}", {"why": f"{CONFLICT}: {why}", "method": ctx.request.method,
+                                                      "path": ctx.request.url.path})
+        raise _Refused(f"You cannot act on alert {alert_id}: {why}. Ask another reviewer.")
     return a
+
+
+def _cannot_take(ctx: Ctx, u: User | None, a) -> str | None:
+    """Why account `u` may not be given alert `a` (None when they may): the same tests as for the
+    user who acts (access.can_see, access.conflict), and the account must be an enabled worker."""
+    if u is None:
+        return "there is no such account"
+    if not u.active:
+        return f"the account {u.name} is disabled"
+    if u.role not in access.WORK_ALERTS:
+        return f"role {u.role} does not work alerts"
+    if access.conflict(ctx.store, u, a.subject):
+        about = "the alert is about them" if u.person_id == a.subject else "they line-manage the alert's subject"
+        return f"{CONFLICT}: {about}"
+    if not access.can_see(u, sensitivity=a.sensitivity, department=a.department, subject=a.subject):
+        return _why_hidden(u, a)
+    return None
+
+
+def _workers(ctx: Ctx, a) -> list[User]:
+    """The accounts the assign list offers: those who may take this alert."""
+    return [u for u in list_users(ctx.store) if _cannot_take(ctx, u, a) is None]
+
+
+def _page_number(ctx: Ctx, name: str) -> int:
+    try:
+        return max(0, min(int(ctx.request.query_params.get(name) or 0), 1_000_000))
+    except ValueError:
+        return 0
+
+
+def _event(e: AuditEvent) -> dict[str, Any]:
+    return {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "object": e.object, "details": e.details}
+
+
+def alert_trail(ctx: Ctx, alert_id: int, views_page: int) -> dict[str, Any]:
+    """The alert's audit trail, newest first: every decision (every event but a view) always; the
+    number of views, and page `views_page` of them (none when 0)."""
+    obj = f"alert:{alert_id}"
+    q = select(AuditEvent).where(AuditEvent.object == obj, AuditEvent.action.not_like("trail.%"))
+    with ctx.store.read() as s:
+        decisions = [_event(e) for e in s.execute(
+            q.where(AuditEvent.action.not_in(VIEW_ACTIONS)).order_by(AuditEvent.seq.desc())).scalars()]
+        n_views = s.execute(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.object == obj, AuditEvent.action.in_(VIEW_ACTIONS))).scalar_one()
+        pages = max(1, -(-n_views // VIEWS_PAGE))
+        page = min(views_page, pages)
+        views = [_event(e) for e in s.execute(
+            q.where(AuditEvent.action.in_(VIEW_ACTIONS)).order_by(AuditEvent.seq.desc())
+            .offset((page - 1) * VIEWS_PAGE).limit(VIEWS_PAGE)).scalars()] if page else []
+    return {"decisions": decisions, "n_views": n_views, "views": views, "views_page": page, "views_pages": pages}
 
 
 @route("/alerts", ("GET",), access.READ_ALERTS)
@@ -52,7 +138,7 @@ def alert_queue(ctx: Ctx):
     pages = max(1, -(-found.total // queue.PAGE_SIZE))
     return ctx.render("queue.html", rows=found.rows, total=found.total, counts=found.counts, f=f, pages=pages,
                       choices=found.choices, statuses=lifecycle.STATUSES,
-                      sorts=queue.SORTS, novelties=queue.NOVELTIES, message=ctx.request.query_params.get("msg", "")[:200])
+                      sorts=queue.SORTS, novelties=queue.NOVELTIES, notice=ctx.notice())
 
 
 @route("/alerts/take-next", ("POST",), access.WORK_ALERTS)
@@ -60,104 +146,136 @@ def take_next(ctx: Ctx):
     alert_id = queue.take_next(ctx.store, ctx.user)
     ctx.audited = alert_id is not None  # the assignment is the audit event
     if alert_id is None:
-        return redirect("/alerts?" + urlencode({"msg": "There is no unassigned open alert for you."}))
+        return redirect(notice_url("/alerts", "none_to_take"))
     return redirect(f"/alerts/{alert_id}")
 
 
-@route("/alerts/{alert_id}", ("GET",), access.READ_ALERTS)
-def alert_page(ctx: Ctx):
-    alert_id = _alert_id(ctx)
+def _alert_page(ctx: Ctx, alert_id: int, *, status: int = 200, form_error: dict[str, str] | None = None,
+                typed: dict[str, str] | None = None):
+    """The alert page (a view of its evidence: an audit event), after a GET or a refused action."""
     a = _visible_alert(ctx, alert_id)
     lifecycle.log_view(ctx.store, alert_id, ctx.user.name)
     ctx.audited = True
     org_keys = sorted({ln.key for ln in a.links if ln.field == "org_key" and ln.key})
-    workers = [u for u in list_users(ctx.store) if u.active and u.role in access.WORK_ALERTS
-               and access.can_see(u, sensitivity=a.sensitivity, department=a.department, subject=a.subject)]
-    return ctx.render("alert.html", a=a, related=queue.related(ctx.store, ctx.user, alert_id, a.subject, org_keys),
-                      conflict=access.conflict(ctx.store, ctx.user, a.subject),
-                      can_work=ctx.user.role in access.WORK_ALERTS, workers=workers,
-                      next_statuses=lifecycle.TRANSITIONS.get(a.status, ()), closed=a.status in lifecycle.CLOSED,
-                      events=trail.events(ctx.store, obj=f"alert:{alert_id}", limit=50),
-                      suppressions=lifecycle.active_suppressions(ctx.store, alert_id),
-                      today=ctx.store.today().isoformat(), max_days=lifecycle.MAX_SUPPRESSION_DAYS,
-                      message=ctx.request.query_params.get("msg", "")[:200])
+    conflict = access.conflict(ctx.store, ctx.user, a.subject)
+    can_work = ctx.user.role in access.WORK_ALERTS
+    closed = a.status in lifecycle.CLOSED
+    forms = {"assign", "suppress", "reopen" if closed else "status"} if can_work and not conflict else set()
+    suppressions = lifecycle.active_suppressions(ctx.store, alert_id)
+    notice = "" if form_error else ctx.notice(
+        assignee=a.assignee, status=a.status.replace("_", " "),
+        until=max((s.expires_on for s in suppressions), default=None))
+    return ctx.render("alert.html", status=status, a=a,
+                      related=queue.related(ctx.store, ctx.user, alert_id, a.subject, org_keys),
+                      conflict=conflict, can_work=can_work, workers=_workers(ctx, a) if forms else [],
+                      next_statuses=lifecycle.TRANSITIONS.get(a.status, ()), closed=closed, forms=forms,
+                      trail=alert_trail(ctx, alert_id, _page_number(ctx, "views")),
+                      suppressions=suppressions, today=ctx.store.today().isoformat(),
+                      max_days=lifecycle.MAX_SUPPRESSION_DAYS, notice=notice,
+                      form_error=form_error, typed=typed or {})
 
 
-def _done(alert_id: int, message: str):
-    return redirect(f"/alerts/{alert_id}?" + urlencode({"msg": message}))
+@route("/alerts/{alert_id}", ("GET",), access.READ_ALERTS)
+def alert_page(ctx: Ctx):
+    return _alert_page(ctx, _alert_id(ctx))
+
+
+def _done(alert_id: int, key: str):
+    return redirect(notice_url(f"/alerts/{alert_id}", key))
 
 
 def _lifecycle(call, *args, **kwargs):
     try:
         return call(*args, **kwargs)
     except lifecycle.LifecycleError as e:
-        raise BadRequest(str(e)) from None
+        message = str(e)
+        raise BadRequest(f"{message[:1].upper()}{message[1:]}.") from None
+
+
+def _act(ctx: Ctx, form: str, work):
+    """Run one action form's `work(alert_id)`; when it is refused, record why ("alert.refused", unless
+    already recorded) and show the alert page again with the message by the form and the text kept."""
+    alert_id = _alert_id(ctx)
+    try:
+        return work(alert_id)
+    except BadRequest as e:
+        typed = {k: ctx.form.get(k, "") for k in FORM_FIELDS[form]}
+        if not isinstance(e, _Refused):
+            details = {"form": form, "why": str(e)}
+            if form == "assign":
+                details["assignee"] = typed["assignee"][:128]
+            ctx.audit("alert.refused", f"alert:{alert_id}", details)
+        return _alert_page(ctx, alert_id, status=400, form_error={"form": form, "message": str(e)}, typed=typed)
 
 
 @route("/alerts/{alert_id}/assign", ("POST",), access.WORK_ALERTS)
 def assign(ctx: Ctx):
-    alert_id = _alert_id(ctx)
-    a = _workable(ctx, alert_id)
-    target = ctx.field("assignee") or ctx.user.name
-    assignee = next((u for u in list_users(ctx.store) if u.name == target and u.active), None)
-    if assignee is None or assignee.role not in access.WORK_ALERTS or not access.can_see(
-            assignee, sensitivity=a.sensitivity, department=a.department, subject=a.subject):
-        raise BadRequest(f"{target!r} is not an active reviewer who may see this alert.")
-    if conflict := access.conflict(ctx.store, assignee, a.subject):
-        raise BadRequest(f"{target} cannot be given this alert: {conflict}.")
-    _lifecycle(lifecycle.assign, ctx.store, alert_id, assignee.name, ctx.user.name)
-    ctx.audited = True
-    return _done(alert_id, f"Assigned to {assignee.name}.")
+    def work(alert_id: int):
+        a = _workable(ctx, alert_id)
+        target = ctx.field("assignee") or ctx.user.name
+        assignee = next((u for u in list_users(ctx.store) if u.name == target), None)
+        if why := _cannot_take(ctx, assignee, a):
+            raise BadRequest(f"{target} cannot be given this alert: {why}.")
+        _lifecycle(lifecycle.assign, ctx.store, alert_id, assignee.name, ctx.user.name)
+        ctx.audited = True
+        return _done(alert_id, "assigned")
+    return _act(ctx, "assign", work)
 
 
 @route("/alerts/{alert_id}/status", ("POST",), access.WORK_ALERTS)
 def change_status(ctx: Ctx):
-    alert_id = _alert_id(ctx)
-    a = _workable(ctx, alert_id)
-    status, note = ctx.field("status"), ctx.field("note")
-    if not note:
-        raise BadRequest("A note is required when you change an alert's status.")
-    if status not in lifecycle.TRANSITIONS.get(a.status, ()):
-        raise BadRequest(f"Alert {alert_id} is {a.status}; it can move to "
-                         f"{', '.join(lifecycle.TRANSITIONS.get(a.status, ()))}, not {status or 'nothing'}.")
-    _lifecycle(lifecycle.review, ctx.store, alert_id, status, note, ctx.user.name)
-    ctx.audited = True
-    return _done(alert_id, f"Status changed to {status.replace('_', ' ')}.")
+    def work(alert_id: int):
+        a = _workable(ctx, alert_id)
+        status, note = ctx.field("status"), ctx.field("note")
+        if not note:
+            raise BadRequest("A note is required when you change an alert's status.")
+        if status not in lifecycle.TRANSITIONS.get(a.status, ()):
+            raise BadRequest(f"Alert {alert_id} is {a.status}; it can move to "
+                             f"{', '.join(lifecycle.TRANSITIONS.get(a.status, ()))}, not {status or 'nothing'}.")
+        _lifecycle(lifecycle.review, ctx.store, alert_id, status, note, ctx.user.name)
+        ctx.audited = True
+        return _done(alert_id, "status_changed")
+    return _act(ctx, "status", work)
 
 
 @route("/alerts/{alert_id}/reopen", ("POST",), access.WORK_ALERTS)
 def reopen(ctx: Ctx):
-    alert_id = _alert_id(ctx)
-    a = _workable(ctx, alert_id)
-    if a.status not in lifecycle.CLOSED:
-        raise BadRequest(f"Alert {alert_id} is {a.status.replace('_', ' ')}, not closed; there is nothing to reopen.")
-    note = ctx.field("note")
-    if not note:
-        raise BadRequest("A note is required to reopen an alert: say why.")
-    _lifecycle(lifecycle.review, ctx.store, alert_id, "in_review", note, ctx.user.name)
-    ctx.audited = True
-    return _done(alert_id, "Reopened: the alert is in review again.")
+    def work(alert_id: int):
+        a = _workable(ctx, alert_id)
+        if a.status not in lifecycle.CLOSED:
+            raise BadRequest(f"Alert {alert_id} is {a.status.replace('_', ' ')}, not closed; "
+                             "there is nothing to reopen.")
+        note = ctx.field("note")
+        if not note:
+            raise BadRequest("A note is required to reopen an alert: say why.")
+        _lifecycle(lifecycle.review, ctx.store, alert_id, "in_review", note, ctx.user.name)
+        ctx.audited = True
+        return _done(alert_id, "reopened")
+    return _act(ctx, "reopen", work)
 
 
 @route("/alerts/{alert_id}/suppress", ("POST",), access.WORK_ALERTS)
 def suppress(ctx: Ctx):
-    alert_id = _alert_id(ctx)
-    _workable(ctx, alert_id)
-    reason, scope = ctx.field("reason"), ctx.field("scope") or "finding"
-    try:
-        until = date.fromisoformat(ctx.field("until"))
-    except ValueError:
-        raise BadRequest("Give the suppression's expiry date as YYYY-MM-DD.") from None
-    _lifecycle(lifecycle.suppress, ctx.store, alert_id, reason, until, ctx.user.name, scope=scope)
-    ctx.audited = True
-    return _done(alert_id, f"Suppressed until {until.isoformat()}: it will not be raised again before then.")
+    def work(alert_id: int):
+        _workable(ctx, alert_id)
+        reason, scope = ctx.field("reason"), ctx.field("scope") or "finding"
+        if not reason:
+            raise BadRequest("A reason is required to suppress an alert.")
+        try:
+            until = date.fromisoformat(ctx.field("until"))
+        except ValueError:
+            raise BadRequest("Give the suppression's expiry date as YYYY-MM-DD.") from None
+        _lifecycle(lifecycle.suppress, ctx.store, alert_id, reason, until, ctx.user.name, scope=scope)
+        ctx.audited = True
+        return _done(alert_id, "suppressed")
+    return _act(ctx, "suppress", work)
 
 
 @route("/people/{person_key}", ("GET",), access.READ_ALERTS)
 def person_page(ctx: Ctx):
     key = ctx.request.path_params["person_key"][:255]
     if key == ctx.user.person_id:
-        raise Denied("a person page about oneself", f"person:{key}")
+        raise Denied(f"{CONFLICT}: a person page about {ctx.user.name} (person {key})", f"person:{key}")
     rows = queue.for_person(ctx.store, ctx.user, key)
     entries: dict[str, dict[str, tuple]] = {}  # register -> fact_id -> (fact, alert ids)
     name = department = None

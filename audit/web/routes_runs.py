@@ -20,7 +20,7 @@ def _run(ctx: Ctx):
     try:
         return run_view(ctx.store, int(ctx.request.path_params["run_id"]), evidence=False)
     except (NotFound, ValueError):
-        raise Denied("no such run", f"run:{ctx.request.path_params.get('run_id')}") from None
+        raise Denied("no such object: run", f"run:{ctx.request.path_params.get('run_id')}") from None
 
 
 def _files_of(ctx: Ctx, run) -> tuple[bool, str]:
@@ -78,7 +78,7 @@ def report_for_user(ctx: Ctx):
     run = _run(ctx)
     own, _ = _files_of(ctx, run)
     if not own:
-        raise Denied("the run has no published report", f"run:{run.id}/report")
+        raise Denied("no such object: the run has no published report", f"run:{run.id}/report")
     full = run_view(ctx.store, run.id, evidence=True)
     html = render(access.run_for(ctx.user, full), force_name=ctx.settings.audit.force_name)
     ctx.audit("report.view", f"run:{run.id}", {"alerts": len(access.run_for(ctx.user, run).alerts)})
@@ -92,9 +92,9 @@ def download(ctx: Ctx):
     own, _ = _files_of(ctx, run)
     f = outputs.find(ctx.settings, run.period, name) if own else None
     if f is None:
-        raise Denied("no such output file", f"run:{run.id}/{name[:200]}")
+        raise Denied("no such object: output file", f"run:{run.id}/{name[:200]}")
     if not outputs.allowed(ctx.user, f):
-        raise Denied("need-to-know: CCU-only output", f"run:{run.id}/{f.name}")
+        raise Denied("need-to-know: the published files are the CCU's", f"run:{run.id}/{f.name}")
     ctx.audit("output.download", f"run:{run.id}/{f.name}", {"bytes": f.size})
     return FileResponse(f.path, filename=f.path.name,
                         content_disposition_type="attachment")

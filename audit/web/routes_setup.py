@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from urllib.parse import quote
 
 from sqlalchemy.exc import IntegrityError
 
 from audit.store import trail
-from audit.web.pages import PUBLIC, Ctx, redirect, route, secure_cookies
+from audit.web.pages import PUBLIC, Ctx, notice_url, redirect, route, secure_cookies
 from audit.web.routes_auth import LOGIN_CSRF_COOKIE, start_session
 from audit.web.security import error_page
 from audit.web.users import MIN_PASSWORD, UserError, add_user, has_accounts
@@ -68,7 +67,6 @@ def setup_submit(ctx: Ctx):
     except IntegrityError:  # the same name, added at the same moment by another browser
         return error_page(404)
     trail.log(ctx.store, actor="setup", action="auth.setup", obj=f"user:{user.name}", details={"ip": ctx.ip})
-    response = redirect("/admin/users?msg=" + quote(f"Welcome, {user.name}: you are the administrator. "
-                                                    "Add the reviewer, CCU and auditor accounts here."))
+    response = redirect(notice_url("/admin/users", "welcome"))
     response.delete_cookie(LOGIN_CSRF_COOKIE, path=SETUP_PATH)
     return start_session(ctx, user, response, {"method": "setup"})

@@ -73,7 +73,7 @@ def test_setup_creates_the_admin_signs_them_in_and_then_closes(empty_store, tmp_
     assert "No accounts yet: see the server console" in login_page and 'action="/login"' not in login_page
     late_form = _form(late)  # a second browser opens the link too
     r = _submit(client, username="ada")
-    assert r.status_code == 303 and r.headers["location"].startswith("/admin/users?msg=")
+    assert r.status_code == 303 and r.headers["location"] == "/admin/users?notice=welcome"
     assert [(u.name, u.role, u.active) for u in users.list_users(empty_store)] == [("ada", "admin", True)]
     assert users.authenticate(empty_store, "ada", PASSWORD) is not None
     events = trail.events(empty_store)
