@@ -7,10 +7,12 @@ machine falls on both alike:
   --baseline DIR another checkout of the product (e.g. `git worktree add /tmp/before <rev>`), or,
                  without it, this tree with the late pass off (`late_lookback_months = 0`), which
                  still reviews and writes the ledger
+  --alone        this tree only (a large scale, where only time and size per month are wanted)
 Prints per month: seconds of run_period in each, their ratio, ledger rows and the ledger's share of
 the store file (SQLite dbstat), and the totals.
 
     .venv/bin/python benchmarks/bench_ledger.py --scale 1 5 --baseline /tmp/before
+    .venv/bin/python benchmarks/bench_ledger.py --scale 20 --alone
 """
 from __future__ import annotations
 
@@ -69,7 +71,8 @@ def _ledger_bytes(db: Path) -> tuple[int, int, int]:
     return rows, size or 0, total
 
 
-def bench(scale: float, seed: int, months: int, end: str, baseline: Path | None, root: Path) -> list[tuple]:
+def bench(scale: float, seed: int, months: int, end: str, baseline: Path | None, root: Path,
+          alone: bool = False) -> list[tuple]:
     from audit.generator.run import generate
     from audit.generator.schedule import use_month
 
@@ -87,10 +90,11 @@ def bench(scale: float, seed: int, months: int, end: str, baseline: Path | None,
     for i, period in enumerate(periods):
         use_month(out, period, work_a)
         use_month(out, period, work_b)
-        order = [("a", ROOT, work_a, db_a, "full"), ("b", tree_b, work_b, db_b, mode_b)]
+        order = [("a", ROOT, work_a, db_a, "full")] + ([] if alone else [("b", tree_b, work_b, db_b, mode_b)])
         if i % 2:
             order.reverse()
-        got = {name: _run(tree, work, db, period, mode) for name, tree, work, db, mode in order}
+        got = {"b": {"seconds": float("nan")}}
+        got.update({name: _run(tree, work, db, period, mode) for name, tree, work, db, mode in order})
         n, ledger, store = _ledger_bytes(db_a)
         rows.append((scale, period, got["a"]["seconds"], got["b"]["seconds"], got["a"]["late"], n, ledger, store))
         print(f"  {period}: this tree {got['a']['seconds']:.2f} s, baseline {got['b']['seconds']:.2f} s "
@@ -106,13 +110,15 @@ def main() -> None:
     ap.add_argument("--months", type=int, default=12)
     ap.add_argument("--end", default="2026-10")
     ap.add_argument("--baseline", type=Path, help="another checkout of the product to compare with")
+    ap.add_argument("--alone", action="store_true",
+                    help="this tree only, no baseline (time and store size per month at a large scale)")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench_ledger_"))
     try:
         all_rows = []
         for scale in args.scale:
-            all_rows += bench(scale, args.seed, args.months, args.end, args.baseline, root)
+            all_rows += bench(scale, args.seed, args.months, args.end, args.baseline, root, args.alone)
         print("\nscale | months | this tree s | baseline s | ratio | first month ratio | last month ratio | "
               "ledger rows | ledger MB | store MB")
         for scale in args.scale:

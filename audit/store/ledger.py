@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select, update
+from pandas.core.util.hashing import combine_hash_arrays  # how hash_pandas_object combines columns
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from audit import registers
@@ -49,24 +51,29 @@ def tracked(register: str) -> bool:
     return bool(registers.get(register).material_fields)
 
 
-def _text(s: pd.Series, ftype: str) -> pd.Series:
-    """A column as canonical text ('' for blank), the same whatever dtype pandas chose."""
-    if ftype == "date":
-        d = pd.to_datetime(s, errors="coerce")
-        return d.dt.strftime("%Y-%m-%d").fillna("")
-    blank = s.isna().to_numpy(dtype=bool)
-    out = s.astype("object").astype(str).str.strip()
-    out[blank] = ""
+def _text(s: pd.Series, ftype: str) -> np.ndarray:
+    """A column as canonical text ('' for blank), the same whatever dtype pandas chose (object array)."""
+    if ftype == "date":  # few distinct days: each is formatted once; code -1 (blank) takes the "" appended
+        codes, days = pd.factorize(pd.to_datetime(s, errors="coerce"))
+        return np.append(days.strftime("%Y-%m-%d").to_numpy(dtype=object), "")[codes]
+    out = s.astype("object").astype(str).to_numpy(dtype=object, copy=True)  # str() of each value
+    out[s.isna().to_numpy(dtype=bool)] = ""
+    stripped = map(str.strip, out)
     if ftype == "number":  # 6 and 6.0 are one value
-        out = out.str.replace(r"\.0$", "", regex=True)
-    return out
+        stripped = (v[:-2] if v.endswith(".0") else v for v in stripped)
+    return np.fromiter(stripped, dtype=object, count=len(out))
 
 
-def _hash(frame: pd.DataFrame) -> np.ndarray:
-    if frame.shape[1] == 0:
-        return np.array(["0" * 16] * len(frame), dtype=object)
-    h = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    return np.array([f"{v:016x}" for v in h], dtype=object)
+def _hash(columns: list[np.ndarray], rows: int) -> np.ndarray:
+    """Each row's hash as 16 hex digits, from its columns' pd.util.hash_array: the same as
+    hash_pandas_object(frame, index=False) of the text frame, with each column hashed once for both the
+    content and the material hash."""
+    if not columns:
+        return np.full(rows, "0" * 16, dtype=object)
+    h = combine_hash_arrays(iter(columns), len(columns))
+    # big-endian bytes as hex, cut into 16 digit strings: f"{v:016x}" for each v, without a Python loop
+    digits = np.frombuffer(h.astype(">u8").tobytes().hex().encode("ascii"), dtype="S16")
+    return digits.astype(str).astype(object)
 
 
 @dataclass
@@ -112,7 +119,7 @@ class SourceReview:
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     # the write plan (only when the run advances the ledger)
-    inserts: list[dict] = field(default_factory=list)
+    inserts: pd.DataFrame = field(default_factory=pd.DataFrame)  # new rows: their row_ledger columns (_INSERTED)
     content_updates: list[dict] = field(default_factory=list)
     seen_ids: np.ndarray | None = None  # matched ledger ids (their last_* move on)
     state_updates: list[dict] = field(default_factory=list)  # id, state, gone_period
@@ -204,23 +211,27 @@ def _is_alteration(register: registers.Register, before: dict, after: dict) -> l
 def _current(df: pd.DataFrame, register: registers.Register) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(key/hash frame, material text frame) of a source's accepted rows."""
     df = df.reset_index(drop=True)  # positions = index from here on
-    fields = [f for f in register.source_fields if f.name in df.columns]
-    text = pd.DataFrame({f.name: _text(df[f.name], f.type) for f in fields}, index=df.index)
-    mat_cols = [c for c in register.material_fields if c in text.columns]
+    as_text = {f.name: _text(df[f.name], f.type) for f in register.source_fields if f.name in df.columns}
+    mat_cols = [c for c in register.material_fields if c in as_text]
     first, *rest = register.natural_key
-    keys = text[first].str.cat([text[k] for k in rest], sep=_SEP) if rest else text[first]
+    keys = as_text[first]
+    for k in rest:
+        keys = keys + _SEP + as_text[k]
+    hashes = {name: pd.util.hash_array(values) for name, values in as_text.items()}
     cur = pd.DataFrame({
-        "nk": keys.astype(object), "content": _hash(text), "mhash": _hash(text[mat_cols]),
-        "fact_id": df["fact_id"].astype(object).to_numpy(),
-    }, index=df.index)
+        "nk": keys, "content": _hash(list(hashes.values()), len(df)),
+        "mhash": _hash([hashes[c] for c in mat_cols], len(df)), "fact_id": df["fact_id"].astype(object).to_numpy(),
+    }, index=df.index, dtype=object)
     date_field = register.date_field or register.entry_date_field
     cur["event_date"] = pd.to_datetime(df[date_field], errors="coerce") if date_field in df else pd.NaT
     entry = register.entry_date_field
     cur["entry_date"] = pd.to_datetime(df[entry], errors="coerce") if entry in df else pd.NaT
-    return cur, text[mat_cols]
+    return cur, pd.DataFrame({c: as_text[c] for c in mat_cols}, index=df.index, dtype=object)
 
 
 _FIELD, _VALUE = "\x1f", "\x1e"
+#: the row_ledger columns of SourceReview.inserts (write adds the source, the run and the periods)
+_INSERTED = ("natural_key", "content_hash", "material_hash", "material", "event_date")
 
 
 def pack(values: dict[str, str]) -> str:
@@ -244,69 +255,94 @@ def unpack(text: str | None) -> dict[str, str]:
 
 
 def _packed(mat: pd.DataFrame) -> pd.Series:
-    """pack() of every row, vectorised."""
-    if not len(mat.columns):
-        return pd.Series([""] * len(mat), index=mat.index, dtype=object)
-    clean = {c: mat[c].str.replace(f"[{_FIELD}{_VALUE}]", "\ufffd", regex=True) for c in mat.columns}
-    items = [(c + _VALUE + clean[c]).where(mat[c] != "", "") for c in mat.columns]
-    joined = items[0].str.cat(items[1:], sep=_FIELD) if len(items) > 1 else items[0]
-    return joined.str.replace(f"{_FIELD}+", _FIELD, regex=True).str.strip(_FIELD)
+    """pack() of every row, built column-wise: each column's items "\\x1ffield\\x1evalue" ('' when
+    blank), joined per row without the leading separator."""
+    items = []
+    for name in mat.columns:
+        values = mat[name].to_numpy(dtype=object)
+        joined = "".join(values)  # one C-level pass finds the (rare) cells holding a separator
+        if _FIELD in joined or _VALUE in joined:
+            values = np.array([_clean(v) for v in values], dtype=object)
+        filled = values != ""
+        item = np.full(len(values), "", dtype=object)
+        item[filled] = _FIELD + name + _VALUE + values[filled]
+        items.append(item)
+    rows = ["".join(row)[1:] for row in zip(*items)] if items else [""] * len(mat)
+    return pd.Series(rows, index=mat.index, dtype=object)
 
 
-def _as_date(v) -> date | None:
-    return None if v is None or pd.isna(v) else pd.Timestamp(v).date()
+def _codes(cur: pd.Series, led: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of two columns' values, equal where the values are equal."""
+    codes = pd.factorize(pd.concat([cur, led], ignore_index=True))[0]
+    return codes[:len(cur)], codes[len(cur):]
+
+
+def _dates(s: pd.Series) -> np.ndarray:
+    """A datetime column as datetime.date objects, None where blank."""
+    out = s.dt.date.to_numpy(dtype=object, copy=True)
+    out[s.isna().to_numpy(dtype=bool)] = None
+    return out
 
 
 def _review_source(store: Store, source: str, register_name: str, df: pd.DataFrame, period: Period,
                    advance: bool, guard_percent: float, previous: str | None) -> SourceReview:
     register = registers.get(register_name)
     P = str(period)
-    with store.read() as s:
-        rows = s.execute(select(
+    with store.read() as s:  # Core rows, turned into tuples: much faster for a whole source than ORM rows
+        rows = s.connection().execute(select(
             LedgerRow.id, LedgerRow.natural_key, LedgerRow.content_hash, LedgerRow.material_hash,
-            LedgerRow.first_period, LedgerRow.content_period, LedgerRow.last_period, LedgerRow.last_run,
-            LedgerRow.changed_period, LedgerRow.state, LedgerRow.gone_period, LedgerRow.event_date,
-            LedgerRow.returned_period, LedgerRow.returned_since)
-            .where(LedgerRow.source == source)).all()
-    led = pd.DataFrame(rows, columns=["id", "nk", "content", "mhash", "first_period", "content_period",
-                                      "last_period", "last_run", "changed_period", "state", "gone_period",
-                                      "event_date", "returned_period", "returned_since"])
+            LedgerRow.first_period, LedgerRow.last_period, LedgerRow.changed_period, LedgerRow.state,
+            LedgerRow.gone_period, LedgerRow.returned_period, LedgerRow.returned_since)
+            .where(LedgerRow.source == source))
+        led = pd.DataFrame([tuple(r) for r in rows],
+                           columns=["id", "nk", "content", "mhash", "first_period", "last_period", "changed_period",
+                                    "state", "gone_period", "returned_period", "returned_since"])
     history = bool((led["first_period"] < P).any()) if len(led) else False
     rv = SourceReview(source, register_name, history)
     cur, mat = _current(df, register)
     key_text = lambda nk: nk.replace(_SEP, " / ")  # noqa: E731
 
     # pair current rows with ledger rows: same key and content first, then same key in order
-    cur["occ"] = cur.groupby(["nk", "content"]).cumcount()
-    led["occ"] = led.groupby(["nk", "content"]).cumcount()
-    exact = cur.reset_index().merge(led, on=["nk", "content", "occ"], suffixes=("", "_l"))
+    # (on integer codes of the key, and of key and content: grouping and merging strings is slow)
+    cur["k"], led["k"] = _codes(cur["nk"], led["nk"])
+    cur["kc"], led["kc"] = _codes(cur["nk"] + cur["content"], led["nk"] + led["content"])  # hash: 16 digits, no clash
+    cur["occ"] = cur.groupby("kc").cumcount()
+    led["occ"] = led.groupby("kc").cumcount()
+    exact = cur.reset_index().merge(led, on=["kc", "occ"], suffixes=("", "_l"))
     rest_cur = cur.drop(index=exact["index"])
     rest_led = led[~led["id"].isin(exact["id"])]
-    rest_cur = rest_cur.assign(occ=rest_cur.groupby("nk").cumcount())
-    rest_led = rest_led.assign(occ=rest_led.groupby("nk").cumcount())
-    moved = rest_cur.reset_index().merge(rest_led, on=["nk", "occ"], suffixes=("", "_l"))
+    rest_cur = rest_cur.assign(occ=rest_cur.groupby("k").cumcount())
+    rest_led = rest_led.assign(occ=rest_led.groupby("k").cumcount())
+    moved = rest_cur.reset_index().merge(rest_led, on=["k", "occ"], suffixes=("", "_l"))
     new = rest_cur.drop(index=moved["index"])
     missing = rest_led[~rest_led["id"].isin(moved["id"])]
     matched = pd.concat([exact, moved])  # current rows paired with a ledger row (same or changed content)
-    packed = _packed(mat).to_numpy()
+    # material values as stored, of the rows this run may write or compare
+    packed = np.empty(len(cur), dtype=object)
+    repack = np.concatenate([moved["index"].to_numpy(), new.index.to_numpy() if advance else []]).astype(int)
+    packed[repack] = _packed(mat.iloc[repack]).to_numpy()
 
-    # material values of the ledger rows we need to compare or show
+    # material values (and event dates) of the ledger rows we need to compare or show
     wanted = set(moved["id"]) | set(exact.loc[exact["changed_period"] == P, "id"]) | set(missing["id"])
     stored: dict[int, tuple[dict, dict | None]] = {}
+    event_of: dict[int, date | None] = {}
     if wanted:
         with store.read() as s:
             ids = sorted(int(i) for i in wanted)
             for i in range(0, len(ids), 1000):
-                for rid, m, b in s.execute(select(LedgerRow.id, LedgerRow.material, LedgerRow.before)
-                                           .where(LedgerRow.id.in_(ids[i:i + 1000]))):
+                for rid, m, b, ev in s.execute(select(LedgerRow.id, LedgerRow.material, LedgerRow.before,
+                                                      LedgerRow.event_date)
+                                               .where(LedgerRow.id.in_(ids[i:i + 1000]))):
                     stored[rid] = (unpack(m), unpack(b) if b is not None else None)
+                    event_of[rid] = ev
+    missing = missing.assign(event_date=[event_of[int(i)] for i in missing["id"]])
 
     nk_at, fact_at = cur["nk"].to_numpy(), cur["fact_id"].to_numpy()
-    entry_at, event_at = cur["entry_date"].to_numpy(), cur["event_date"].to_numpy()
+    entry_at, event_at = _dates(cur["entry_date"]), _dates(cur["event_date"])
 
     def arrival(pos, how) -> Arrival:
         return Arrival(how, key_text(nk_at[pos]), register_name, register.entry_date_field,
-                       _as_date(entry_at[pos]), _as_date(event_at[pos]))
+                       entry_at[pos], event_at[pos])
 
     # fresh rows
     if history:
@@ -353,7 +389,7 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
         if fields_changed:
             rv.changes.append(Change("altered", source, register_name, key_text(r.nk), before, after,
                                      fields_changed, r.first_period, r.last_period,
-                                     _as_date(event_at[r.index]), r.fact_id))
+                                     event_at[r.index], r.fact_id))
         if advance:
             rv.content_updates.append({"id": int(r.id), "content_hash": r.content, "material_hash": r.mhash,
                                        "material": packed[r.index], "content_period": P, "before": pack(before),
@@ -366,7 +402,7 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
         if fields_changed:
             rv.changes.append(Change("altered", source, register_name, key_text(r.nk), before or {}, old,
                                      fields_changed, r.first_period, r.last_period,
-                                     _as_date(event_at[r.index]), r.fact_id))
+                                     event_at[r.index], r.fact_id))
 
     # rows gone: deleted, aged out of a rolling extract, or a source too short to judge
     gone = missing[(missing["state"] == "present") | ((missing["state"] == "deleted") & (missing["gone_period"] == P))]
@@ -399,11 +435,9 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
         rv.state_updates += [{"id": int(i), "state": "present", "gone_period": None} for i in back["id"]]
         rv.seen_ids = matched["id"].to_numpy().astype("int64")
         content_at, mhash_at = cur["content"].to_numpy(), cur["mhash"].to_numpy()
-        for pos in new.index:
-            rv.inserts.append({"source": source, "register": register_name, "natural_key": nk_at[pos],
-                               "content_hash": content_at[pos], "material_hash": mhash_at[pos],
-                               "material": packed[pos], "event_date": _as_date(event_at[pos]),
-                               "first_period": P, "content_period": P, "last_period": P, "state": "present"})
+        pos = new.index.to_numpy()
+        rv.inserts = pd.DataFrame(dict(zip(_INSERTED, (nk_at[pos], content_at[pos], mhash_at[pos], packed[pos],
+                                                       event_at[pos]))), dtype=object)
     if len(aged_out):
         rv.notes.append(f"source {source}: {len(aged_out):,} entries older than anything in this extract are "
                         f"no longer in it (a rolling extract): not read as deleted")
@@ -415,29 +449,53 @@ def write(s: Session, review_: LedgerReview, run_id: int) -> dict[str, int]:
     counts = {"ledger_new": 0, "ledger_changed": 0, "ledger_gone": 0}
     if not review_.advance:
         return counts
-    from sqlalchemy import insert
-
     P = str(review_.period)
     for src in review_.sources:
-        for i in range(0, len(src.inserts), 5000):
-            part = [{**r, "first_run": run_id, "last_run": run_id, "before": None, "changed_period": None,
-                     "gone_period": None} for r in src.inserts[i:i + 5000]]
-            s.execute(insert(LedgerRow.__table__), part)
+        if len(src.inserts):
+            _insert(s, src.inserts, source=src.source, register=src.register, first_period=P, content_period=P,
+                    last_period=P, state="present", first_run=run_id, last_run=run_id)
         if src.content_updates:
             s.execute(update(LedgerRow), src.content_updates)
         if src.state_updates:
             s.execute(update(LedgerRow), src.state_updates)
         if src.returns:
             s.execute(update(LedgerRow), src.returns)
-        ids = src.seen_ids if src.seen_ids is not None else np.array([], dtype="int64")
+        # the ids are written into the statement: as 5,000 bound parameters each, SQLAlchemy spent
+        # longer on them than the database on the update
+        ids = [str(int(i)) for i in (src.seen_ids if src.seen_ids is not None else [])]
         for i in range(0, len(ids), 5000):
-            s.execute(update(LedgerRow).where(LedgerRow.id.in_([int(x) for x in ids[i:i + 5000]]))
-                      .values(last_period=P, last_run=run_id)
-                      .execution_options(synchronize_session=False))
+            s.execute(text(f"UPDATE {LedgerRow.__tablename__} SET last_period = :period, last_run = :run "
+                           f"WHERE id IN ({', '.join(ids[i:i + 5000])})"), {"period": P, "run": run_id})
         counts["ledger_new"] += len(src.inserts)
         counts["ledger_changed"] += len(src.content_updates)
         counts["ledger_gone"] += sum(1 for u in src.state_updates if u["state"] != "present")
     return counts
+
+
+def _insert(s: Session, rows: pd.DataFrame, **same: Any) -> None:
+    """INSERT `rows` into row_ledger, each with the values in `same` too, through the DBAPI cursor's
+    executemany on the session's connection (so inside its transaction): SQLAlchemy's executemany builds
+    and processes a parameter dict per row, which took longer than the database's own work for a first
+    run's 200k rows. Values pass through the column types' bind processors, so they are stored as the
+    ORM stores them (a date as 'YYYY-MM-DD' text on SQLite)."""
+    conn = s.connection()
+    dialect, table = conn.dialect, LedgerRow.__table__
+
+    def bound(name: str, values: np.ndarray) -> np.ndarray:
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is None:
+            return values
+        codes, distinct = pd.factorize(values)  # each distinct value processed once; code -1 is None
+        return np.array([*map(process, distinct), process(None)], dtype=object)[codes]
+
+    names = [*rows.columns, *same]
+    columns = [bound(n, rows[n].to_numpy(dtype=object)) for n in rows.columns]
+    columns += [repeat(bound(n, np.array([v], dtype=object))[0]) for n, v in same.items()]
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"  # sqlite3; psycopg and pymysql: (py)format
+    conn.exec_driver_sql(f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+                         f"({', '.join(map(quote, names))}) VALUES ({', '.join([mark] * len(names))})",
+                         list(zip(*columns)))
 
 
 def changes_frame(review_: LedgerReview) -> pd.DataFrame:
