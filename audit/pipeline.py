@@ -14,7 +14,7 @@ from typing import Any, Callable
 import pandas as pd
 
 import connectors
-from audit import health, registers
+from audit import health, registers, reliance
 from audit.faults import kill_point
 from audit.entities import Resolution, resolve
 from audit.period import Period
@@ -238,6 +238,8 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                                                     fresh=set(review.fresh), fresh_from=review.fresh_from,
                                                     late_lookback_months=settings.audit.late_lookback_months)
                     evaluation.findings, late_raised = _late_findings(store, evaluation.findings, review, period)
+                    evaluation.findings = reliance.with_weakest_links(evaluation.findings, compiled,
+                                                                      resolution.links)
             except Exception as exc:  # recorded as a failed run (with what did load), then raised: never silent
                 log.exception("run %s failed", run_id)
                 record_run(store, RunInput(period=period, engine=engine,
@@ -333,4 +335,7 @@ def _late_findings(store: Store, findings: list[Finding], review: ledger.LedgerR
 
 
 def _overrides_path(settings: Settings):
-    return settings.resolve_path(settings.entities.overrides) if settings.entities.overrides else None
+    """The configured overrides file (a missing one is an error), else the default one if a decision
+    has been recorded there."""
+    path = settings.overrides_file
+    return path if settings.entities.overrides or path.exists() else None

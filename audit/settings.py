@@ -59,7 +59,8 @@ class EntitiesSection(_Section):
     fuzzy_threshold: float = Field(92.0, ge=0, le=100, description="Score for a strong fuzzy link")
     weak_threshold: float = Field(85.0, ge=0, le=100,
                                   description="Score at which a similar organisation name is reported (never linked)")
-    overrides: str | None = Field(None, description="CSV of confirmed / rejected links")
+    overrides: str | None = Field(None, description="CSV of confirmed / rejected links (default: "
+                                  "<data_dir>/entity-overrides.csv, where the web app writes decisions)")
 
 
 class ScheduleSection(_Section):
@@ -180,6 +181,13 @@ class Settings(_Section):
     @property
     def data_dir(self) -> Path:
         return self.resolve_path(self.audit.data_dir)
+
+    @property
+    def overrides_file(self) -> Path:
+        """The entity overrides CSV: [entities] overrides, else data/entity-overrides.csv (where the
+        web app records an analyst's decision on a link)."""
+        return self.resolve_path(self.entities.overrides) if self.entities.overrides \
+            else self.data_dir / "entity-overrides.csv"
 
     @property
     def store_url(self) -> str:

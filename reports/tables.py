@@ -33,7 +33,8 @@ class Table:
 
 ALERT_COLUMNS = [
     Column("alert_id", "int"), Column("fingerprint"), Column("period"), Column("first_period"),
-    Column("novelty"), Column("late_event_period"), Column("late_reason"), Column("status"), Column("level"), Column("rule_id"), Column("rule_name"),
+    Column("novelty"), Column("late_event_period"), Column("late_reason"), Column("status"), Column("level"),
+    Column("weakest_link_strength"), Column("weakest_link"), Column("rule_id"), Column("rule_name"),
     Column("rule_title"), Column("rule_version"), Column("registers"), Column("sensitivity"),
     Column("title"), Column("subject"), Column("subject_name"), Column("department"),
     Column("assignee"), Column("fact_count", "int"), Column("params"), Column("values"),
@@ -58,7 +59,8 @@ def _alert_row(a: AlertView) -> list[Any]:
     last = a.history[-1] if a.history else None
     return [
         a.id, a.fingerprint, a.period, a.first_period, a.novelty,
-        a.late.get("event_period") if a.late else None, a.late_text or None, a.status, a.level, a.rule_id,
+        a.late.get("event_period") if a.late else None, a.late_text or None, a.status, a.level,
+        a.weakest_link.get("strength") if a.weakest_link else None, a.link_text or None, a.rule_id,
         a.rule_name, a.rule_title, a.rule_version, ";".join(a.registers), a.sensitivity, a.title,
         a.subject, a.subject_name, a.department, a.assignee, len(a.facts), _json(a.params),
         _json(a.values), last.status if last else None, last.reviewer if last else None,

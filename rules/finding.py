@@ -22,6 +22,9 @@ class Finding:
     #: set by the pipeline on a finding of an earlier month raised because a row it cites arrived
     #: or changed since the previous run (audit.store.ledger): event month, arrival, lateness
     late: dict[str, Any] | None = field(default=None, compare=False)
+    #: set by the pipeline (audit.reliance): the weakest entity link the finding rests on, and the
+    #: level it was lowered from when that link is below strong
+    weakest_link: dict[str, Any] | None = field(default=None, compare=False)
 
     def key(self) -> tuple:
         """Engine-independent identity used by the differential tests."""

@@ -13,6 +13,7 @@ with the file and line number.
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +42,8 @@ def org_tag(text: str) -> str:
     cn = normalise.company_number(text)
     if cn and any(ch.isdigit() for ch in text):
         return "cn:" + cn
-    return "name:" + normalise.org_name(text)
+    names = normalise.org_names(text)  # as the mentions are named: "X Ltd (Rent)" is "x", "X t/a Y" is "x"
+    return "name:" + (names[0] if names else normalise.org_name(text))
 
 
 def person_text(text: str) -> str:
@@ -96,3 +98,22 @@ def load(path: str | Path | None) -> Overrides:
                 raise OverridesError(f"{path}:{line}: who and why must be filled in (the decision is evidence)")
             items.append(o)
     return Overrides(items)
+
+
+def append(path: str | Path, item: Override) -> None:
+    """Add one decision to the overrides CSV (created with its header if new), flushed to disk: the
+    next run reads it. The decision is checked as `load` checks a line."""
+    if item.kind not in ("org", "person") or item.decision not in ("same", "different"):
+        raise OverridesError(f"kind must be org or person and decision same or different, got {item!r}")
+    if not (item.left.strip() and item.right.strip() and item.who.strip() and item.why.strip()):
+        raise OverridesError("left, right, who and why must all be filled in (the decision is evidence)")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists() or path.stat().st_size == 0
+    with path.open("a", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        if new:
+            w.writerow(COLUMNS)
+        w.writerow([getattr(item, c) for c in COLUMNS])
+        fh.flush()
+        os.fsync(fh.fileno())

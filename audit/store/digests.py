@@ -84,7 +84,9 @@ def occurrence_record(o: Any, facts: Iterable[Any], links: Iterable[Any]) -> dic
     return {"id": o.id, "alert_id": o.alert_id, "run_id": o.run_id, "period": o.period, "novelty": o.novelty,
             "suppressed": bool(o.suppressed), "suppression_id": o.suppression_id, "rule_version": o.rule_version,
             "title": o.title, "level": o.level, "params": o.params, "values": o.values,
-            "as_of": _iso_date(o.as_of), "late": o.late, "facts": fs, "links": ls}
+            "as_of": _iso_date(o.as_of), "late": o.late, "facts": fs, "links": ls,
+            # only when there is one: occurrences recorded before migration 0008 keep their digests
+            **({"weakest_link": o.weakest_link} if getattr(o, "weakest_link", None) else {})}
 
 
 def disposition_record(d: Any) -> dict[str, Any]:

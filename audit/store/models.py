@@ -190,6 +190,9 @@ class AlertOccurrence(Base):
     # arrived (or changed) since the previous run: {event_period, arrived_period, months_late,
     # entries: [{register, key, event_date, entry_date, entry_field, how}]} (audit.store.ledger)
     late: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # the weakest entity link the alert rests on, and the level it was lowered from if below strong
+    # (audit.reliance; migration 0008)
+    weakest_link: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class AlertResolved(Base):

@@ -124,7 +124,7 @@ def _views(s: Session, pairs: list[tuple[AlertOccurrence | None, Alert]], eviden
             values=o.values if o else {}, facts=facts.get(o.id, []) if o else [],
             links=links.get(o.id, []) if o else [], history=history.get(a.id, []),
             sensitivity=rv.sensitivity if rv else "internal", assignee=a.assignee,
-            late=o.late if o else None))
+            late=o.late if o else None, weakest_link=getattr(o, "weakest_link", None) if o else None))
     return out
 
 

@@ -88,6 +88,16 @@ class AlertView:
     #: a finding of an earlier month raised by this run because a row it cites arrived or changed
     #: late: {event_date, event_period, reported_period, months_late, entries: [...]} (None otherwise)
     late: dict[str, Any] | None = None
+    #: the weakest entity link the alert rests on, and `lowered_from` when it is below strong
+    #: (audit.reliance; None for alerts of rules that correlate on no linked key)
+    weakest_link: dict[str, Any] | None = None
+
+    @property
+    def link_text(self) -> str:
+        """The weakest link the alert rests on, in words ('' when it rests on none)."""
+        from audit.reliance import sentence
+
+        return sentence(self.weakest_link)
 
     @property
     def late_text(self) -> str:

@@ -188,7 +188,8 @@ def _write_alerts(s: Session, store: Store, ri: "RunInput", run_id: int, version
                          "rule_version": versions.get(f.rule_id, f.rule_version), "title": f.title,
                          "level": f.level, "params": jsonable(dict(f.params)),
                          "values": jsonable(dict(f.values)), "as_of": f.as_of,
-                         "late": jsonable(f.late) if f.late else None})
+                         "late": jsonable(f.late) if f.late else None,
+                         "weakest_link": jsonable(f.weakest_link) if f.weakest_link else None})
     occ_ids = []
     for part in chunks(occ_rows, 2000):
         occ_ids += list(s.execute(insert(AlertOccurrence.__table__).returning(

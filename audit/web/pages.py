@@ -86,6 +86,9 @@ NOTICES: dict[str, str] = {
     "user_enabled": "User {user} enabled.",
     "password_reset": "Password of {user} reset; their sessions have ended.",
     "welcome": "Welcome, {user}: you are the administrator. Add the reviewer, CCU and auditor accounts here.",
+    "link_same": "Link confirmed: from the next run the two are one, and the alert is no longer lowered for it.",
+    "link_different": "Link rejected: from the next run the two are kept apart, so findings that rested on it "
+                      "are not raised again.",
 }
 
 

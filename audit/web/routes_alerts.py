@@ -32,7 +32,7 @@ VIEW_ACTIONS = ("alert.view",)  # what the alert page's trail counts and pages i
 VIEWS_PAGE = 50
 # The fields each action form sends back, kept in the form when it is shown again after a refusal.
 FORM_FIELDS = {"assign": ("assignee",), "status": ("status", "note"), "reopen": ("note",),
-               "suppress": ("scope", "reason", "until")}
+               "suppress": ("scope", "reason", "until"), "link": ("decision", "why")}
 
 
 class _Refused(BadRequest):
@@ -161,6 +161,8 @@ def _alert_page(ctx: Ctx, alert_id: int, *, status: int = 200, form_error: dict[
     can_work = ctx.user.role in access.WORK_ALERTS
     closed = a.status in lifecycle.CLOSED
     forms = {"assign", "suppress", "reopen" if closed else "status"} if can_work and not conflict else set()
+    if forms and a.weakest_link:
+        forms.add("link")
     suppressions = lifecycle.active_suppressions(ctx.store, alert_id)
     notice = "" if form_error else ctx.notice(
         assignee=a.assignee, status=a.status.replace("_", " "),
@@ -269,6 +271,37 @@ def suppress(ctx: Ctx):
         ctx.audited = True
         return _done(alert_id, "suppressed")
     return _act(ctx, "suppress", work)
+
+
+@route("/alerts/{alert_id}/link", ("POST",), access.WORK_ALERTS)
+def decide_link(ctx: Ctx):
+    """Confirm or reject the weakest link the alert rests on: a line in the entity overrides file
+    (audit.entities.overrides), which the next run reads; the decision is an audit event."""
+    from audit.entities import overrides
+
+    def work(alert_id: int):
+        a = _workable(ctx, alert_id)
+        link, decision, why = a.weakest_link, ctx.field("decision"), ctx.field("why")
+        if not link:
+            raise BadRequest("This alert rests on no entity link to confirm or reject.")
+        if decision not in ("same", "different"):
+            raise BadRequest("Say whether the two are the same or different.")
+        if not why:
+            raise BadRequest("Say why: the decision on a link is evidence.")
+        org = link["field"].endswith("org_key")
+        item = overrides.Override(
+            kind="org" if org else "person", left=link["source_text"],
+            right=link["matched_text"] if org else link["key"], decision=decision, who=ctx.user.name,
+            when=ctx.store.today().isoformat(), why=why)
+        path = ctx.settings.overrides_file
+        try:
+            overrides.append(path, item)
+        except (OSError, overrides.OverridesError) as e:
+            raise BadRequest(f"The decision could not be recorded in {path.name}: {e}") from None
+        ctx.audit("link.decide", f"alert:{alert_id}", {"decision": decision, "kind": item.kind, "left": item.left,
+                                                       "right": item.right, "why": why, "file": path.name})
+        return _done(alert_id, "link_same" if decision == "same" else "link_different")
+    return _act(ctx, "link", work)
 
 
 @route("/people/{person_key}", ("GET",), access.READ_ALERTS)

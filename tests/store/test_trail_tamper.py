@@ -275,6 +275,7 @@ def test_a_trail_written_before_keying_still_verifies_and_is_proved_from_the_upg
     w = populate(store, clock, tmp_path / "data")
     anchor.local_file(tmp_path / "data").unlink()
     legacy = unkey(store)  # what code before 0007 wrote: unkeyed, no digests
+    sql(store, "ALTER TABLE alert_occurrences DROP COLUMN weakest_link")  # added by 0008, after 0006
     sql(store, "UPDATE alembic_version SET version_num = '0006_run_published'")
     assert trail.verify(store) is None
     migrate.upgrade(store_url)

@@ -31,6 +31,7 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/alerts/{alert_id}/status"): WORK,
     ("POST", "/alerts/{alert_id}/reopen"): WORK,
     ("POST", "/alerts/{alert_id}/suppress"): WORK,
+    ("POST", "/alerts/{alert_id}/link"): WORK,
     ("GET", "/people/{person_key}"): ALERTS,
     ("GET", "/runs"): RUNS,
     ("GET", "/runs/{run_id}"): RUNS,

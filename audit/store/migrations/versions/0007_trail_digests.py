@@ -30,6 +30,10 @@ def upgrade() -> None:
         return  # a new store: its first event starts the keyed chain
     from audit.store import trail
 
+    # The baseline reads the rows through today's models, which hold columns of later migrations:
+    # add them first (each later migration adds its column only if it is missing).
+    if 'weakest_link' not in {c['name'] for c in sa.inspect(bind).get_columns('alert_occurrences')}:
+        op.add_column('alert_occurrences', sa.Column('weakest_link', sa.JSON(), nullable=True))  # 0008's
     trail.key_existing_trail(bind)
 
 
