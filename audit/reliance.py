@@ -54,9 +54,9 @@ def with_weakest_links(findings: list[Finding], compiled: list[CompiledRule], li
         return findings
     fields = {c.name: key_fields(c) for c in compiled}
     wanted = {f for fs in fields.values() for per in fs.values() for f in per}
-    rows = links[links["field"].isin(wanted)]
-    index: dict[tuple[str, str], dict[str, Any]] = {
-        (r["fact_id"], r["field"]): r for r in rows.to_dict("records") if r.get("key")}
+    cited = {fid for f in findings for ids in f.facts.values() for fid in ids}
+    rows = links[links["fact_id"].isin(cited) & links["field"].isin(wanted) & links["key"].notna()]
+    index: dict[tuple[str, str], dict[str, Any]] = {(r["fact_id"], r["field"]): r for r in rows.to_dict("records")}
     out = []
     for f in findings:
         per = fields.get(f.rule_name, {})

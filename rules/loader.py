@@ -22,6 +22,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.parser import Parser
 
 #: Limits on one rule file. The largest shipped rule is under 7 KB, 7 levels deep and under 500
 #: nodes; these leave ample room for a force's own rules while bounding the work a file can cause
@@ -96,46 +97,55 @@ _CORE_TAGS = {
 }
 
 
-def _check_events(text: str, file: str) -> None:
-    """One pass over the YAML event stream, before any node is composed: refuse directives, tags,
-    anchors and aliases, nesting deeper than MAX_DEPTH and more than MAX_NODES nodes, each at the
-    event where it appears. The parser is a state machine (no recursion) and the scan stops at the
-    first refusal, so this costs little more than the scan of the part of the file before it."""
-    from ruamel.yaml.events import (AliasEvent, CollectionEndEvent, CollectionStartEvent,
-                                    DocumentStartEvent, NodeEvent)
+class _Limits:
+    """Refuses directives, tags, anchors and aliases, nesting deeper than MAX_DEPTH and more than
+    MAX_NODES nodes, each at the event where it appears."""
 
-    depth = nodes = 0
-    try:
-        for ev in _yaml().parse(text):
-            if isinstance(ev, DocumentStartEvent) and (
-                    getattr(ev, "tags", None) or getattr(ev, "version", None) not in (None, (1, 2))):
-                # the event is at the '---'; point at the first directive line above it
-                lines = text.split("\n", ev.start_mark.line + 1)[: ev.start_mark.line + 1]
-                line = next((i for i, t in enumerate(lines) if t.startswith("%")), ev.start_mark.line)
-                raise RuleLoadError(Problem(file, line + 1, 1, "YAML directives (%TAG, or %YAML other than 1.2) "
-                                            "are not allowed in a rule file (rules are read as YAML 1.2 core)"))
-            if isinstance(ev, AliasEvent):
-                raise _fail(file, ev, "YAML anchors and aliases (&name / *name) are not allowed in a rule file")
-            if not isinstance(ev, NodeEvent):
-                if isinstance(ev, CollectionEndEvent):
-                    depth -= 1
-                continue
-            if getattr(ev, "anchor", None) is not None:
-                raise _fail(file, ev, "YAML anchors and aliases (&name / *name) are not allowed in a rule file")
-            if getattr(ev, "tag", None) is not None:
-                raise _fail(file, ev, "YAML tags are not allowed in a rule file (a rule is plain data)")
-            nodes += 1
-            if nodes > MAX_NODES:
-                raise _fail(file, ev, f"more than {MAX_NODES:,} YAML nodes (values, keys, lists and "
-                                      "mappings); a rule needs far fewer")
-            if isinstance(ev, CollectionStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    raise _fail(file, ev, f"nested deeper than {MAX_DEPTH} levels")
-    except MarkedYAMLError as e:
-        raise _fail(file, e.problem_mark or e.context_mark, f"not valid YAML: {e.problem}") from None
-    except YAMLError as e:  # e.g. a ReaderError: a character YAML does not allow (NUL, ...)
-        raise _yaml_error(file, e, text) from None
+    def __init__(self, text: str, file: str):
+        self.text, self.file, self.depth, self.nodes = text, file, 0, 0
+
+    def check(self, ev: Any) -> None:
+        from ruamel.yaml.events import (AliasEvent, CollectionEndEvent, CollectionStartEvent,
+                                        DocumentStartEvent, NodeEvent)
+
+        file = self.file
+        if isinstance(ev, DocumentStartEvent) and (
+                getattr(ev, "tags", None) or getattr(ev, "version", None) not in (None, (1, 2))):
+            # the event is at the '---'; point at the first directive line above it
+            lines = self.text.split("\n", ev.start_mark.line + 1)[: ev.start_mark.line + 1]
+            line = next((i for i, t in enumerate(lines) if t.startswith("%")), ev.start_mark.line)
+            raise RuleLoadError(Problem(file, line + 1, 1, "YAML directives (%TAG, or %YAML other than 1.2) "
+                                        "are not allowed in a rule file (rules are read as YAML 1.2 core)"))
+        if isinstance(ev, AliasEvent):
+            raise _fail(file, ev, "YAML anchors and aliases (&name / *name) are not allowed in a rule file")
+        if not isinstance(ev, NodeEvent):
+            if isinstance(ev, CollectionEndEvent):
+                self.depth -= 1
+            return
+        if getattr(ev, "anchor", None) is not None:
+            raise _fail(file, ev, "YAML anchors and aliases (&name / *name) are not allowed in a rule file")
+        if getattr(ev, "tag", None) is not None:
+            raise _fail(file, ev, "YAML tags are not allowed in a rule file (a rule is plain data)")
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _fail(file, ev, f"more than {MAX_NODES:,} YAML nodes (values, keys, lists and "
+                                  "mappings); a rule needs far fewer")
+        if isinstance(ev, CollectionStartEvent):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise _fail(file, ev, f"nested deeper than {MAX_DEPTH} levels")
+
+
+class _BoundedParser(Parser):
+    """The parser the composer reads: every event is checked (_Limits) as the composer takes it,
+    before a node is built from it, so a deep or huge file is refused at the event that crosses a
+    limit, in the one parse (the parser is a state machine; the composer recurses only as deep as
+    the events let it)."""
+
+    def get_event(self) -> Any:
+        ev = super().get_event()
+        self.loader.limits.check(ev)
+        return ev
 
 
 def _yaml_error(file: str, e: Exception, text: str) -> RuleLoadError:
@@ -213,13 +223,13 @@ def load_text(text: str, file: str = "<string>") -> Document:
     size = len(text.encode("utf-8", errors="surrogatepass"))
     if size > MAX_FILE_BYTES:
         raise RuleLoadError(Problem(file, 1, 1, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}"))
-    _check_events(text, file)  # bounded: depth and node count are known before composing
     y = _yaml()
+    y.Parser, y.limits = _BoundedParser, _Limits(text, file)  # bounded: checked event by event
     try:
         nodes = list(y.compose_all(text))
     except MarkedYAMLError as e:
         raise _fail(file, e.problem_mark or e.context_mark, f"not valid YAML: {e.problem}") from None
-    except YAMLError as e:  # pragma: no cover - the event pass meets these first
+    except YAMLError as e:  # e.g. a ReaderError: a character YAML does not allow (NUL, ...)
         raise _yaml_error(file, e, text) from None
     if not nodes or nodes[0] is None:
         raise RuleLoadError(Problem(file, 1, 1, "the file is empty; a rule file holds one rule"))
