@@ -10,7 +10,10 @@ decoy pairs linked (and how many of them strong), person-name accuracy and pairw
 pairs compared vs all pairs, resolve() time and the process's peak memory.
 On ../shared/realdata: Calderdale's "Supplier Registered Company Number" is the truth for names
 written differently; names are linked with the numbers hidden. Then all three files are resolved
-together and suppliers found in more than one file are counted.
+together and suppliers found in more than one file are counted, and the files are loaded through the
+shipped column maps, resolved and scored against the hand-labelled pairs of
+tests/entities/real_pairs.csv (precision; recall over the pairs the files decide and over all).
+The last lines print the real-pair and generated-truth figures side by side.
 """
 from __future__ import annotations
 
@@ -30,9 +33,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from audit.entities.orgs import resolve_orgs  # noqa: E402
-from audit.entities.quality import pairwise  # noqa: E402
+from audit.entities.quality import pairwise, resolve_real_files, score_pairs  # noqa: E402
+from audit.settings import EntitiesSection  # noqa: E402
 
 REALDATA = ROOT.parent / "shared" / "realdata"
+REAL_PAIRS = ROOT / "tests" / "entities" / "real_pairs.csv"
 FILES = {  # file -> (encoding, supplier name column, company number column, supplier id column)
     "calderdale-council_spend-over-500_2022-08_odileeds-clean.csv":
         ("utf-8-sig", "Supplier(Beneficiary) Name", "Supplier Registered Company Number", "Supplier ID"),
@@ -87,9 +92,40 @@ def realdata(fuzzy: float, weak: float) -> dict:
         "in_more_than_one_file": len(cross), "in_all_three": int((per_key == 3).sum()),
         "fuzzy_links": res.stats["org_fuzzy_links"], "candidate_pairs": res.stats["org_candidate_pairs"],
         "all_pairs": res.stats["org_all_pairs"], "seconds": round(time.perf_counter() - started, 2),
-        "examples": [list(v) for v in examples.head(12)],
+        "demoted_ids": res.stats["org_demoted_ids"], "examples": [list(v) for v in examples.head(12)],
     }
+    out["real_pairs"] = real_pairs(fuzzy, weak)
     return out
+
+
+def real_pairs(fuzzy: float, weak: float) -> dict:
+    """The three files through the shipped column maps, resolved together, scored on real_pairs.csv."""
+    pairs = pd.read_csv(REAL_PAIRS, dtype=str, keep_default_na=False)
+    res = resolve_real_files(ROOT, EntitiesSection(fuzzy_threshold=fuzzy, weak_threshold=weak))
+    s = score_pairs(res, pairs)
+    return {**{k: v for k, v in s.items() if k not in ("false_links", "missed", "not_found")},
+            "false_links": [(x["name_a"], x["name_b"]) for x in s["false_links"]],
+            "missed": [(x["name_a"], x["name_b"], x["kind"]) for x in s["missed"]],
+            "demoted_ids": res.stats["org_demoted_ids"],
+            "unresolved_by_reason": res.stats["unresolved_by_reason"]}
+
+
+def summary(real: dict, runs: list[dict]) -> str:
+    """Real-pair and generated-truth organisation figures, one line each."""
+    lines = ["org links: precision / recall",
+             f"  real pairs ({real['pairs']} hand-labelled, {real['positives']} same): P {real['precision']} "
+             f"R {real['recall']} (of {real['positives_decided_by_files']} the files decide) / "
+             f"{real['recall_all']} (all)"
+             f"; strong only P {real['strong']['precision']} R {real['strong']['recall']}"]
+    for r in runs:
+        if "orgs" not in r:
+            lines.append(f"  generated scale {r['scale']} seed {r['seed']}: {r.get('error')}")
+            continue
+        rows, strong = r["orgs"]["rows"], r["orgs"]["rows_strong_only"]
+        lines.append(f"  generated scale {r['scale']} seed {r['seed']}: rows P {rows['precision']} R {rows['recall']}"
+                     f"; strong only P {strong['precision']} R {strong['recall']}; decoys linked "
+                     f"{r['orgs']['decoy_pairs_linked']}")
+    return "\n".join(lines)
 
 
 def generated(scale: float, seed: int, fuzzy: float, weak: float) -> dict:
@@ -148,12 +184,14 @@ def main() -> None:
     if a.one:
         print(json.dumps(generated(a.one[0], int(a.one[1]), a.fuzzy, a.weak), default=str))
         return
-    print(json.dumps({"realdata": realdata(a.fuzzy, a.weak)}, indent=1))
-    if a.realdata_only:
-        return
-    runs = [(1.0, s) for s in a.seeds] + ([] if a.skip_scale10 else [(10.0, a.seeds[0])])
+    real = realdata(a.fuzzy, a.weak)
+    print(json.dumps({"realdata": real}, indent=1))
+    runs = [] if a.realdata_only else [(1.0, s) for s in a.seeds] + ([] if a.skip_scale10 else [(10.0, a.seeds[0])])
+    results = []
     for scale, seed in runs:
-        print(json.dumps(_child(scale, seed, a.fuzzy, a.weak), indent=1), flush=True)
+        results.append(_child(scale, seed, a.fuzzy, a.weak))
+        print(json.dumps(results[-1], indent=1), flush=True)
+    print(summary(real["real_pairs"], results))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Owns the string rules that decide when two written forms are "the same text"; nothing here
 compares two records. Legal suffixes ("Ltd", "Limited", "PLC", "LLP", "(UK)" ...) are removed by
 `cleanco`; the project adds only what cleanco does not know (leading "The", "&" = "and",
-trailing "Company" / "Co", trading names written "t/a" or "trading as").
+trailing "Company" / "Co"). What a written name says besides the name (trading and former names,
+accounts, "re" / "c/o" matters, references, initials) is split off by qualifiers.py first.
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from functools import lru_cache
 
 from cleanco import basename
 
-_TRADING_AS = re.compile(r"\b(?:t/a|t\\a|ta:|trading\s+as|trading\s+name)\b", re.IGNORECASE)
+from audit.entities import qualifiers
+
 _NON_WORD = re.compile(r"[^a-z0-9 ]+")
 _SPACES = re.compile(r"\s+")
 #: tokens dropped anywhere in a name (they carry no identity): "The Acme & Sons" ~ "Acme and Sons"
@@ -69,14 +71,15 @@ def org_name(text: str | None) -> str:
 
 @lru_cache(maxsize=1 << 18)
 def org_names(text: str | None) -> tuple[str, ...]:
-    """Every candidate name in one written form: the legal name and any trading name ("X t/a Y").
+    """Every candidate name in one written form: the legal name and any trading or former name
+    ("X t/a Y", "X formerly Y"), qualifiers removed (qualifiers.py).
 
-    Distinct canonical forms, in the order written; [] when the text names nothing.
+    Distinct canonical forms, main name first; [] when the text names nothing.
     """
     if text is None or not isinstance(text, str):
         return ()
     out: list[str] = []
-    for part in _TRADING_AS.split(text):
+    for part in qualifiers.parts(text):
         name = org_name(part)
         if name and name not in out:
             out.append(name)
@@ -97,6 +100,12 @@ def is_business_word(word: str) -> bool:
     abbreviate ("Sec.", "Sol."), unlike a name ("Fox" is not short for "Foxglove")."""
     singular = word[:-3] + "y" if word.endswith("ies") else word[:-1] if word.endswith("s") else word
     return word in GENERIC_WORDS or singular in GENERIC_WORDS
+
+
+def squash(name: str) -> str:
+    """A canonical name without its spaces: "my csp" = "mycsp", "price waterhouse coopers" =
+    "pricewaterhouse coopers" (the same letters in the same order name the same organisation)."""
+    return name.replace(" ", "")
 
 
 def is_short(name: str) -> bool:
@@ -137,6 +146,65 @@ def postcode(value: str | None) -> str:
     s = re.sub(r"\s+", "", value).upper()
     m = _POSTCODE.match(s)
     return f"{m.group(1)} {m.group(2)}" if m else ""
+
+
+_EIRCODE = re.compile(r"\b([AC-FHKNPRTV-Y]\d{2}|D6W)\s?([0-9AC-FHKNPRTV-Y]{4})\s*$")
+#: an address line ending in one of these names its country
+COUNTRY_NAMES = {"united kingdom": "GB", "great britain": "GB", "uk": "GB", "england": "GB", "scotland": "GB",
+                 "wales": "GB", "northern ireland": "GB", "ireland": "IE", "republic of ireland": "IE",
+                 "eire": "IE", "usa": "US", "united states": "US", "united states of america": "US",
+                 "canada": "CA", "france": "FR", "germany": "DE", "netherlands": "NL", "belgium": "BE",
+                 "luxembourg": "LU", "switzerland": "CH", "spain": "ES", "italy": "IT", "india": "IN",
+                 "australia": "AU", "china": "CN", "hong kong": "HK", "singapore": "SG", "japan": "JP"}
+#: legal forms that say where a company is registered (the countries that use them); "Ltd" /
+#: "Limited" say nothing (UK, Ireland, Hong Kong, New Zealand ... all use them)
+LEGAL_FORM_COUNTRIES = {
+    "plc": {"GB", "IE"}, "llp": {"GB"}, "cic": {"GB"}, "inc": {"US", "CA", "PH"},
+    "incorporated": {"US", "CA"}, "llc": {"US"}, "corp": {"US", "CA", "PH"}, "corporation": {"US", "CA"},
+    "gmbh": {"DE", "AT", "CH"}, "ag": {"DE", "AT", "CH"}, "bv": {"NL", "BE"}, "nv": {"NL", "BE"},
+    "dac": {"IE"}, "uc": {"IE"}, "clg": {"IE"}, "pty": {"AU", "ZA"}, "sarl": {"FR", "LU", "CH"},
+    "srl": {"IT", "RO"}}  # not "SpA" / "SAS": English words at the end of UK names ("Day Spa")
+_LEGAL_FORM_AT_END = re.compile(r"\b(" + "|".join(LEGAL_FORM_COUNTRIES) + r"|u\.c)\.?\s*$")
+
+
+#: legal forms of a partnership and of a company: an LLP is never a limited company, so
+#: "Arcadis LLP" and "Arcadis (UK) Ltd" are two registered entities whatever their names share
+PARTNERSHIP_FORMS = frozenset({"llp", "lp"})
+COMPANY_FORMS = frozenset({"ltd", "limited", "plc", "cic"})
+
+
+@lru_cache(maxsize=1 << 18)
+def origin(text: str | None, line: str | None = None, post_code: str | None = None) -> tuple[frozenset[str], str, str]:
+    """Where and what a mention says the organisation is: (possible countries, UK postcode, legal
+    form "partnership" | "company"), each may be empty.
+
+    Countries come from the address first (a UK postcode, an Irish Eircode, a country named at the
+    end of the line), else from the legal form the name ends with ("Inc." -> US / CA / PH, "Plc" ->
+    GB / IE). A UK postcode is also returned for comparing addresses. Used to keep a link made on a
+    name alone weak when the two sides are in different places or of different legal forms
+    (orgs.py, VetoUnionFind.conflict).
+    """
+    form = ""
+    if isinstance(text, str):
+        main = qualifiers.parts(text)
+        last = _NON_WORD.sub(" ", _ascii_lower(main[0])).split()[-1:] if main else []
+        form = "partnership" if last and last[0] in PARTNERSHIP_FORMS else \
+            "company" if last and last[0] in COMPANY_FORMS else ""
+    pc = postcode(post_code)
+    if pc:
+        return frozenset({"GB"}), pc, form
+    where = " ".join(v for v in (line, post_code) if isinstance(v, str)).strip()
+    if _EIRCODE.search(where.upper()):
+        return frozenset({"IE"}), "", form
+    tail = _SPACES.sub(" ", _NON_WORD.sub(" ", _ascii_lower(where).split(",")[-1])).strip()
+    country = next((c for n, c in sorted(COUNTRY_NAMES.items(), key=lambda kv: -len(kv[0]))
+                    if tail == n or tail.endswith(" " + n)), "") if tail else ""
+    if country:
+        return frozenset({country}), "", form
+    legal = _LEGAL_FORM_AT_END.search(_ascii_lower(text)) if isinstance(text, str) else None
+    if legal:
+        return frozenset(LEGAL_FORM_COUNTRIES.get(legal.group(1).replace(".", ""), set())), "", form
+    return frozenset(), "", form
 
 
 _HOUSE_NUMBER = re.compile(r"\b(\d+[a-z]?)\b")

@@ -2,12 +2,17 @@
 
 Order of evidence, strongest first (each step may be vetoed, see unionfind.py):
   override (analyst said same) > company_number > vat_number > identifier (same supplier id in one
-  source) > normalised_name (equal canonical names, legal and trading names) > fuzzy (rapidfuzz over
-  blocked candidates).
+  source) > normalised_name (equal canonical names, legal, trading and former names; spaces ignored)
+  > fuzzy (rapidfuzz over blocked candidates, similarity.py).
 Conservative by design: generic names ("Services Ltd") and short names never fuzzy-match; a
 canonical name carried by two different registered companies does not pull unnumbered mentions
-into either; two components with different company numbers are never joined except by override;
-a weak similarity ("Acme Security" / "Acme Securities") is reported for review, never joined.
+into either, and is reported `same_name_different_company_numbers` (a governing body and its
+trading subsidiary are two companies until an analyst's override joins them); two components with
+different company numbers are never joined except by override; a weak similarity ("Acme Security"
+/ "Acme Securities") is reported for review, never joined; a supplier id shared by many different
+names is a bucket, never evidence (supplier_ids.py); a link made on a name alone between two places
+(another country, another postcode) or two kinds of entity (an LLP, a company) is weak and reported
+`conflicting_org_details`.
 Keys are deterministic: "CN:<company number>" when the organisation has one, else
 "ORG:<sha1 of its smallest canonical name, 12 hex>".
 """
@@ -19,20 +24,20 @@ from itertools import combinations
 from dataclasses import dataclass, field
 
 import pandas as pd
-from rapidfuzz import fuzz
-from rapidfuzz.distance import OSA
 
-from audit.entities import normalise
+from audit.entities import normalise, supplier_ids
 from audit.entities.overrides import Overrides
+from audit.entities.similarity import compare, fuzzy_edges, fuzzy_eligible, names_agree
 from audit.entities.unionfind import VetoUnionFind
 
 #: precedence of evidence methods (a unit keeps the strongest accepted edge that touches it)
 RANK = {"override": 6, "company_number": 5, "vat_number": 4, "identifier": 3, "normalised_name": 2, "fuzzy": 1}
-#: words that tell two otherwise equal names apart: a difference in one of these is never a typo
-DISTINGUISHING = frozenset("""
-north south east west northern southern eastern western central upper lower new old first second
-third i ii iii iv v
-""".split())
+#: evidence from the written name alone (kept weak across places: VetoUnionFind.conflict)
+NAME_METHODS = ("normalised_name", "fuzzy")
+#: review reasons, in the order the unresolved list shows them
+REASONS = ("ambiguous_org_name", "similar_org_name_not_linked", "same_name_different_company_numbers",
+           "conflicting_org_details", "supplier_id_names_differ", "shared_supplier_id")
+_UNIT = ["names", "cn", "vat", "sid", "where"]
 
 
 @dataclass
@@ -44,41 +49,17 @@ class OrgResult:
     stats: dict = field(default_factory=dict)
 
 
-def compare(a: str, b: str) -> tuple[float, bool, bool]:
-    """Similarity of two canonical names (0-100), whether every word aligns, whether the first does.
+@dataclass
+class _Review:
+    """Why a reviewer should look at a unit (reason -> candidates), and which units' keys are weak."""
 
-    Words align when equal, when one abbreviates a common business word in the other ("sec" /
-    "security", see _abbreviates), or when they differ by one edit (a typo) and are 5+ letters long;
-    numbers and words such as "north" / "south" must be equal. A strong link needs every word aligned;
-    a weak similarity at least the first word ("Oxford Friend" is not even weakly "Oxfordshire Mind").
-    """
-    ta, tb = a.split(), b.split()
-    ta = [next((y for y in tb if x not in tb and _abbreviates(x, y)), x) for x in ta]
-    tb = [next((x for x in ta if y not in ta and _abbreviates(y, x)), y) for y in tb]
-    differ = set(ta) ^ set(tb)
-    if any(t.isdigit() or t in DISTINGUISHING for t in differ):  # "North X" vs "South X", "Apex 1" vs "Apex 2"
-        return 0.0, False, False
-    sa, sb = " ".join(sorted(ta)), " ".join(sorted(tb))
-    # Indel ratio counts a transposed pair of letters as two edits; OSA counts it as the one typo it is
-    score = max(fuzz.token_sort_ratio(sa, sb), OSA.normalized_similarity(sa, sb) * 100)
-    first = ta[0] == tb[0] or _typo(ta[0], tb[0])
-    if len(ta) != len(tb):
-        return score, False, first
-    rest = sorted(tb)
-    for x in sorted(ta):
-        match = next((y for y in rest if y == x), None) or next((y for y in rest if _typo(x, y)), None)
-        if match is None:
-            return score, False, first
-        rest.remove(match)
-    return score, True, first
+    items: dict[int, dict[str, list[str]]] = field(default_factory=lambda: defaultdict(dict))
+    weak: set[int] = field(default_factory=set)
 
-
-def _abbreviates(short: str, word: str) -> bool:
-    """Is `short` (3+ letters) a written abbreviation of `word`? Only of a common business word
-    ("sec." Security or Securities, "sol." Solutions, "eng" Engineering: normalise.is_business_word).
-    A shorter name is not an abbreviation of a longer one: "Fox" / "Foxglove", "Harris" / "Harrison",
-    "Wood" / "Woods" are different companies' names."""
-    return len(short) >= 3 and short != word and word.startswith(short) and normalise.is_business_word(word)
+    def add(self, i: int, reason: str, candidates: list[str], weak: bool) -> None:
+        self.items[i].setdefault(reason, candidates)
+        if weak:
+            self.weak.add(i)
 
 
 def _lone(uf: VetoUnionFind, i: int) -> bool:
@@ -89,129 +70,160 @@ def _lone(uf: VetoUnionFind, i: int) -> bool:
     return uf.size[root] == 1 and not comp.company_numbers and not comp.vat_numbers
 
 
-def _names_agree(a: tuple[str, ...], b: tuple[str, ...], weak: float) -> bool:
-    """Do two units' names support each other (for a supplier-id link: a shared id bucket such as
-    "Personal Budgets" over unrelated names is only a weak link)?"""
-    if not a or not b or set(a) & set(b):
-        return True
-    return any(compare(x, y)[0] >= weak for x in a for y in b)
+def _where(text, line, post_code) -> str:
+    """normalise.origin as sortable text: "GB|SW1A 1AA|company", "IE||", "CA,PH,US||", "" when unknown."""
+    countries, pc, form = normalise.origin(text, line, post_code)
+    return f"{','.join(sorted(countries))}|{pc}|{form}" if countries or pc or form else ""
 
 
-def _fuzzy_eligible(name: str) -> bool:
-    """Generic, short and one-word names never fuzzy-match ("Canon" is not "Cannon")."""
-    return (not normalise.is_generic(name) and not normalise.is_short(name) and len(name.split()) > 1)
+def _origin(where: str) -> tuple[frozenset[str], str, str]:
+    countries, pc, form = (where.split("|") + ["", "", ""])[:3]
+    return frozenset(c for c in countries.split(",") if c), pc, form
 
 
-def _typo(x: str, y: str) -> bool:
-    """One edit apart, 5+ letters, and not a plural ("security"/"securitys" is another company's name)."""
-    if x.isdigit() or y.isdigit() or min(len(x), len(y)) < 5 or x.rstrip("s") == y.rstrip("s"):
-        return False
-    return OSA.distance(x, y) <= 1
+def _place(where: str) -> str:
+    """A unit's origin as a reviewer reads it: "GB SW1A 1AA company"."""
+    countries, pc, form = _origin(where)
+    return " ".join(x for x in (",".join(sorted(countries)), pc, form) if x)
 
 
-def block_keys(name: str) -> set[str]:
-    """Blocking keys: 3-letter prefixes of the first two significant (non-generic) words."""
-    words = [w for w in name.split() if w not in normalise.GENERIC_WORDS]
-    return {w[:3] for w in words[:2]}
-
-
-def _fuzzy_edges(names: list[str], weak: float, strong: float) -> tuple[list[tuple], int]:
-    blocks: dict[str, list[int]] = defaultdict(list)
-    for i, n in enumerate(names):
-        for k in block_keys(n):
-            blocks[k].append(i)
-    pairs: set[tuple[int, int]] = set()
-    for members in blocks.values():
-        for x in range(len(members)):
-            for y in range(x + 1, len(members)):
-                pairs.add((members[x], members[y]))
-    edges = []
-    for i, j in sorted(pairs):
-        score, aligned, first = compare(names[i], names[j])
-        if aligned and score >= strong:
-            edges.append((-score, names[i], names[j], "strong"))
-        elif first and score >= weak:
-            edges.append((-score, names[i], names[j], "weak"))
-    edges.sort()
-    return edges, len(pairs)
-
-
-def resolve_orgs(mentions: pd.DataFrame, *, fuzzy_threshold: float, weak_threshold: float,
-                 overrides: Overrides | None = None) -> OrgResult:
-    """Resolve mentions (columns text, company_number, vat_number, supplier_id; any index)."""
-    overrides = overrides or Overrides()
+def _units(mentions: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple], dict[int, str]]:
+    """Mentions -> the frame of their unit columns, the distinct units (sorted) and a display text
+    per unit (its smallest written form)."""
+    blank = [None] * len(mentions)
+    texts = [t if isinstance(t, str) else "" for t in mentions["text"]]
+    lines = mentions["address"] if "address" in mentions else blank
+    codes = mentions["postcode"] if "postcode" in mentions else blank
     m = pd.DataFrame({
         "names": [tuple(normalise.org_names(t)) for t in mentions["text"]],
         "cn": [normalise.company_number(v) for v in mentions["company_number"]],
         "vat": [normalise.vat_number(v) for v in mentions["vat_number"]],
         "sid": [v if isinstance(v, str) and v.strip() else "" for v in mentions["supplier_id"]],
-        "text": [t if isinstance(t, str) else "" for t in mentions["text"]],
+        "where": [_where(t, a if isinstance(a, str) else None, p if isinstance(p, str) else None)
+                  for t, a, p in zip(texts, lines, codes)],
+        "text": texts,
     }, index=mentions.index)
-    has_any = (m["names"].map(len) > 0) | (m["cn"] != "") | (m["vat"] != "")
-    unit_cols = ["names", "cn", "vat", "sid"]
-    units = sorted(set(m.loc[has_any, unit_cols].itertuples(index=False, name=None)))
+    m = m[(m["names"].map(len) > 0) | (m["cn"] != "") | (m["vat"] != "")]
+    units = sorted(set(m[_UNIT].itertuples(index=False, name=None)))
     uid = {u: i for i, u in enumerate(units)}
+    m["unit"] = [uid[u] for u in m[_UNIT].itertuples(index=False, name=None)]
     display: dict[int, str] = {}
-    for u, text in zip(m.loc[has_any, unit_cols].itertuples(index=False, name=None), m.loc[has_any, "text"]):
-        i = uid[u]
-        display[i] = min(display.get(i, text), text) if text else display.get(i, u[1] or u[2])
+    for i, text, (_, cn, vat, _, _) in zip(m["unit"], m["text"], m[_UNIT].itertuples(index=False, name=None)):
+        display[i] = min(display.get(i, text), text) if text else display.get(i, cn or vat)
+    return m, units, display
 
-    forbidden = {frozenset(p) for p in overrides.org("different")}
-    wanted = overrides.org_tags()
-    uf = VetoUnionFind(len(units), forbidden)
-    by: dict[str, dict[str, list[int]]] = {k: defaultdict(list) for k in ("cn", "vat", "sid", "name", "tag")}
-    for i, (nms, cn, vat, sid) in enumerate(units):
-        tags = ({"name:" + n for n in nms} | ({"cn:" + cn} if cn else set())) & wanted
-        uf.add_ids(i, cn, vat, tags)
-        for key, val in (("cn", cn), ("vat", vat), ("sid", sid)):
-            if val:
-                by[key][val].append(i)
-        for n in nms:
-            by["name"][n].append(i)
-        for t in tags:
-            by["tag"][t].append(i)
 
-    evidence: dict[int, tuple] = {}  # unit -> (rank, score, method, strength, partner)
-    for i, (_, cn, vat, _) in enumerate(units):  # a unit's own registered number is evidence
-        if cn or vat:
-            method = "company_number" if cn else "vat_number"
-            evidence[i] = (RANK[method] + 0.5, 100.0, method, "strong", i)
-    vetoes: dict[str, int] = defaultdict(int)
+class _Linker:
+    """The union-find plus, per unit, the strongest accepted edge that touches it."""
 
-    def link(a: int, b: int, method: str, score: float, strength: str) -> None:
-        reason = uf.union(a, b, method=method)
+    def __init__(self, units: list[tuple], forbidden: set[frozenset[str]], wanted: set[str]):
+        self.uf = VetoUnionFind(len(units), forbidden)
+        self.evidence: dict[int, tuple] = {}  # unit -> (rank, score, method, strength, partner)
+        self.vetoes: dict[str, int] = defaultdict(int)
+        self.conflicts: list[tuple[int, str]] = []  # (unit, "country" | "address" | "legal_form") of weak name links
+        self.by: dict[str, dict[str, list[int]]] = {k: defaultdict(list) for k in ("cn", "vat", "sid", "name", "tag")}
+        self.spelled: dict[str, set[str]] = defaultdict(set)  # squashed name -> its canonical spellings
+        for i, (nms, cn, vat, sid, where) in enumerate(units):
+            tags = ({"name:" + n for n in nms} | ({"cn:" + cn} if cn else set())) & wanted
+            self.uf.add_ids(i, cn, vat, tags, _origin(where))
+            for key, val in (("cn", cn), ("vat", vat), ("sid", sid)):
+                if val:
+                    self.by[key][val].append(i)
+            for n in nms:
+                key = normalise.squash(n)
+                if i not in self.by["name"][key]:
+                    self.by["name"][key].append(i)
+                self.spelled[key].add(n)
+            for t in tags:
+                self.by["tag"][t].append(i)
+            if cn or vat:  # a unit's own registered number is evidence
+                method = "company_number" if cn else "vat_number"
+                self.evidence[i] = (RANK[method] + 0.5, 100.0, method, "strong", i)
+
+    def link(self, a: int, b: int, method: str, score: float, strength: str) -> None:
+        conflict = self.uf.conflict(a, b) if method in NAME_METHODS else None
+        reason = self.uf.union(a, b, method=method)
         if reason:
-            vetoes[reason] += 1
+            self.vetoes[reason] += 1
             return
+        if conflict:
+            strength = "weak"
+            self.conflicts.append((a, conflict))
         for x, y in ((a, b), (b, a)):
             cand = (RANK[method] + (0.5 if strength == "strong" else 0), score, method, strength, y)
-            if x not in evidence or cand[:2] > evidence[x][:2]:
-                evidence[x] = cand
+            if x not in self.evidence or cand[:2] > self.evidence[x][:2]:
+                self.evidence[x] = cand
 
-    for left, right in overrides.org("same"):
-        for a in by["tag"].get(left, []):
-            for b in by["tag"].get(right, []):
-                link(a, b, "override", 100.0, "strong")
-    for key, method in (("cn", "company_number"), ("vat", "vat_number"), ("sid", "identifier")):
-        for members in by[key].values():
+
+def _link_ids(lk: _Linker, units: list[tuple], review: _Review, weak: float) -> dict[str, int]:
+    """Company numbers, VAT numbers, then supplier ids (buckets demoted); returns the demoted ids."""
+    for key, method in (("cn", "company_number"), ("vat", "vat_number")):
+        for members in lk.by[key].values():
             for b in members[1:]:
-                link(members[0], b, method, 100.0, "strong" if key != "sid" or _names_agree(
-                    units[members[0]][0], units[b][0], weak_threshold) else "weak")
-    ambiguous_units: dict[int, list[str]] = {}
-    for name in sorted(by["name"]):
-        members = by["name"][name]
-        numbered = sorted({cn for i in members for cn in uf.comp[uf.find(i)].company_numbers})
-        if len(numbered) > 1:  # one name, several registered companies: unnumbered mentions stay apart
+                lk.link(members[0], b, method, 100.0, "strong")
+    split = supplier_ids.classify(lk.by["sid"], lambda i: units[i][0], lambda x, y: names_agree(x, y, weak))
+    demoted = {}
+    for sid, members in lk.by["sid"].items():
+        groups = split.get(sid, [members])
+        if len(groups) >= supplier_ids.DEMOTE_AT:
+            demoted[sid] = len(groups)
             for i in members:
-                if not uf.comp[uf.find(i)].company_numbers:
-                    ambiguous_units[i] = numbered
-            members = [i for i in members if uf.comp[uf.find(i)].company_numbers]
-        strength = "weak" if normalise.is_generic(name) else "strong"
+                review.add(i, "shared_supplier_id", [sid], weak=False)
+            continue
+        group_of = {i: k for k, g in enumerate(groups) for i in g}  # a unit without a name is in none
         for b in members[1:]:
-            link(members[0], b, "normalised_name", 100.0, strength)
-    names = sorted(n for n in by["name"] if _fuzzy_eligible(n))
-    edges, compared = _fuzzy_edges(names, weak_threshold, fuzzy_threshold)
-    usable = {n: [i for i in by["name"][n] if i not in ambiguous_units] for n in names}
+            ga, gb = group_of.get(members[0]), group_of.get(b)
+            lk.link(members[0], b, "identifier", 100.0, "strong" if ga is None or gb is None or ga == gb else "weak")
+        if len(groups) > 1:
+            for k, g in enumerate(groups):
+                others = sorted({n for o, h in enumerate(groups) if o != k for i in h for n in units[i][0]})
+                for i in g:
+                    review.add(i, "supplier_id_names_differ", others, weak=True)
+    return demoted
+
+
+def _link_names(lk: _Linker, review: _Review) -> dict[int, list[str]]:
+    """Equal canonical names (spaces ignored); returns the unnumbered units left apart because the
+    name is carried by two registered companies (ambiguous), reporting the numbered ones."""
+    ambiguous: dict[int, list[str]] = {}
+    uf = lk.uf
+    for key in sorted(lk.by["name"]):
+        members = lk.by["name"][key]
+        roots = {uf.find(i) for i in members if uf.comp[uf.find(i)].company_numbers}
+        if len(roots) > 1:  # one name, several registered companies: review, never join
+            numbered = sorted({cn for r in roots for cn in uf.comp[r].company_numbers})
+            for i in members:
+                own = uf.comp[uf.find(i)].company_numbers
+                if own:
+                    others = [c for c in numbered if c not in own]
+                    review.add(i, "same_name_different_company_numbers", others, weak=False)
+                else:
+                    ambiguous[i] = numbered
+            members = [i for i in members if uf.comp[uf.find(i)].company_numbers]
+        strength = "weak" if normalise.is_generic(min(lk.spelled[key])) else "strong"
+        for b in members[1:]:
+            lk.link(members[0], b, "normalised_name", 100.0, strength)
+    return ambiguous
+
+
+def resolve_orgs(mentions: pd.DataFrame, *, fuzzy_threshold: float, weak_threshold: float,
+                 overrides: Overrides | None = None) -> OrgResult:
+    """Resolve mentions (columns text, company_number, vat_number, supplier_id, optionally address
+    and postcode; any index)."""
+    overrides = overrides or Overrides()
+    m, units, display = _units(mentions)
+    lk = _Linker(units, {frozenset(p) for p in overrides.org("different")}, overrides.org_tags())
+    uf, review = lk.uf, _Review()
+    for left, right in overrides.org("same"):
+        for a in lk.by["tag"].get(left, []):
+            for b in lk.by["tag"].get(right, []):
+                lk.link(a, b, "override", 100.0, "strong")
+    demoted = _link_ids(lk, units, review, weak_threshold)
+    ambiguous_units = _link_names(lk, review)
+    rep = {key: min(spelled) for key, spelled in lk.spelled.items()}
+    names = sorted(rep[k] for k in lk.by["name"] if fuzzy_eligible(rep[k]))
+    edges, compared = fuzzy_edges(names, weak_threshold, fuzzy_threshold)
+    usable = {n: [i for i in lk.by["name"][normalise.squash(n)] if i not in ambiguous_units] for n in names}
     fuzzy_ambiguous = _ambiguous_fuzzy(edges, usable, uf, fuzzy_threshold)
     # A weak similarity is never joined: "Acme Security" / "Acme Securities", "X" / "X Group",
     # "X Medical" / "X Legal" are different registered companies as often as not, and a wrong join
@@ -224,49 +236,57 @@ def resolve_orgs(mentions: pd.DataFrame, *, fuzzy_threshold: float, weak_thresho
             similar[a].add(b)
             similar[b].add(a)
             continue
-        link(usable[a][0], usable[b][0], "fuzzy", -neg_score, strength)
+        lk.link(usable[a][0], usable[b][0], "fuzzy", -neg_score, strength)
     for n, others in fuzzy_ambiguous.items():
         for i in usable[n]:
             if not uf.comp[uf.find(i)].company_numbers and uf.size[uf.find(i)] == 1:
                 ambiguous_units.setdefault(i, others)
-
-    similar_units: dict[int, list[str]] = {}
+    for i, candidates in ambiguous_units.items():
+        review.add(i, "ambiguous_org_name", candidates, weak=True)
     for n, others in similar.items():
         for i in usable[n]:
-            if _lone(uf, i) and i not in evidence and i not in ambiguous_units:
-                similar_units[i] = sorted(others)
+            if _lone(uf, i) and i not in lk.evidence and i not in ambiguous_units:
+                review.add(i, "similar_org_name_not_linked", sorted(others), weak=True)
+    groups = uf.groups()
+    for a, kind in lk.conflicts:  # every name-keyed member of a component joined across places
+        members = groups[uf.find(a)]
+        places = sorted({_place(units[i][4]) for i in members if units[i][4]})
+        for i in members:
+            if not units[i][1] and not units[i][2]:
+                review.add(i, "conflicting_org_details", places, weak=True)
     keys = _component_keys(uf, units)
     rows = []
     for i, u in enumerate(units):
-        if i in evidence:
-            _, score, method, strength, partner = evidence[i]
+        if i in lk.evidence:
+            _, score, method, strength, partner = lk.evidence[i]
             matched = (u[1] or u[2]) if partner == i else display.get(partner, "")
         else:  # alone: keyed by its own identifier or name
             method = "company_number" if u[1] else ("vat_number" if u[2] else "normalised_name")
             score, partner = 100.0, i
             strength = "weak" if (method == "normalised_name" and all(map(normalise.is_generic, u[0]))) else "strong"
             matched = u[1] or u[2] or " / ".join(u[0])
-        if i in ambiguous_units or i in similar_units:
+        if i in review.weak:
             strength = "weak"
         rows.append((keys[uf.find(i)], method, round(float(score), 1), strength, matched))
     unit_out = pd.DataFrame(rows, columns=["key", "method", "score", "strength", "matched_text"])
-    idx = pd.Series([uid[u] for u in m.loc[has_any, unit_cols].itertuples(index=False, name=None)],
-                    index=m.index[has_any.to_numpy()], dtype="int64")
     out = pd.DataFrame(index=mentions.index, columns=unit_out.columns, dtype="object")
-    if len(idx):
-        picked = unit_out.iloc[idx.to_numpy()].set_axis(idx.index)
-        out.loc[idx.index, :] = picked.to_numpy()
+    if len(m):
+        out.loc[m.index, :] = unit_out.iloc[m["unit"].to_numpy()].to_numpy()
     stats = {
         "org_units": len(units), "org_names": len(names), "org_components": len(set(keys.values())),
         "org_candidate_pairs": compared, "org_all_pairs": len(names) * (len(names) - 1) // 2,
-        "org_fuzzy_links": sum(1 for e in evidence.values() if e[2] == "fuzzy"),
-        "org_vetoes": dict(vetoes),
+        "org_fuzzy_links": sum(1 for e in lk.evidence.values() if e[2] == "fuzzy"),
+        "org_vetoes": dict(lk.vetoes),
+        "org_ambiguous_names": len(fuzzy_ambiguous) + len({n for i in ambiguous_units for n in units[i][0]}),
+        "org_demoted_ids": dict(sorted(demoted.items())),
+        "org_same_name_different_numbers": len({n for i, r in review.items.items()
+                                                if "same_name_different_company_numbers" in r for n in units[i][0]}),
+        "org_address_conflicts": len(lk.conflicts),
     }
-    unresolved = [{"index": row_index, "text": m.at[row_index, "text"], "reason": "ambiguous_org_name",
-                   "candidates": ambiguous_units[i]} for row_index, i in idx.items() if i in ambiguous_units]
-    unresolved += [{"index": row_index, "text": m.at[row_index, "text"], "reason": "similar_org_name_not_linked",
-                    "candidates": similar_units[i]} for row_index, i in idx.items() if i in similar_units]
-    stats["org_ambiguous_names"] = len(fuzzy_ambiguous) + len({n for i in ambiguous_units for n in units[i][0]})
+    flagged = [(row_index, i, text) for row_index, i, text
+               in zip(m.index.tolist(), m["unit"].tolist(), m["text"].tolist()) if i in review.items]
+    unresolved = [{"index": row_index, "text": text, "reason": reason, "candidates": review.items[i][reason]}
+                  for reason in REASONS for row_index, i, text in flagged if reason in review.items[i]]
     return OrgResult(out, unresolved, stats)
 
 

@@ -142,10 +142,19 @@ def _name_dob(df, register, out, col) -> None:
     col.add(out, register, "name_dob_key", name.astype("object").map(str) + " " + dob_text, ev)
 
 
+def _org_place(register: str, name_field: str) -> tuple[str | None, str | None]:
+    """The address and postcode fields that go with an organisation-name field, by its prefix
+    (supplier_name -> supplier_address, supplier_postcode); None where the register has none."""
+    prefix = name_field.rsplit("_", 1)[0] + "_"
+    fields = dictionary.get(register).fields
+    return tuple(prefix + s if prefix + s in fields else None for s in ("address", "postcode"))
+
+
 def _orgs(frames, out_frames, col, overrides, fuzzy, weak, stats) -> None:
     parts = []
     for register, df in frames.items():
         for key_col, fields in _entity_fields(register, "org").items():
+            address, post_code = _org_place(register, fields[0])
             sid = _col(df, "supplier_id")
             sid = _col(df, "_source").astype("object").fillna("").map(str) + "|" + sid.astype("object").where(
                 ~_blank(sid), None).fillna("").map(str)
@@ -155,6 +164,8 @@ def _orgs(frames, out_frames, col, overrides, fuzzy, weak, stats) -> None:
                 "company_number": _col(df, _sibling(register, "company_number")).astype("object").to_numpy(),
                 "vat_number": _col(df, _sibling(register, "vat_number")).astype("object").to_numpy(),
                 "supplier_id": [s if not s.endswith("|") else None for s in sid],
+                "address": _col(df, address).astype("object").to_numpy(),
+                "postcode": _col(df, post_code).astype("object").to_numpy(),
             }))
     if not parts:
         return

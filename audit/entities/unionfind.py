@@ -2,7 +2,9 @@
 
 Each component remembers the company numbers, VAT numbers and override tags of its members, so a
 union that would put two different registered companies (or a pair an analyst marked "different")
-into one organisation is refused and counted instead of silently made.
+into one organisation is refused and counted instead of silently made. It also remembers where its
+members are (countries, postcodes and legal forms, normalise.origin), so a link made on a name
+alone between two places or two kinds of entity can be told apart (`conflict`) and kept weak.
 """
 from __future__ import annotations
 
@@ -14,6 +16,9 @@ class _Comp:
     company_numbers: set[str] = field(default_factory=set)
     vat_numbers: set[str] = field(default_factory=set)
     tags: set[str] = field(default_factory=set)
+    countries: set[frozenset[str]] = field(default_factory=set)  # each member's possible countries
+    postcodes: set[str] = field(default_factory=set)
+    forms: set[str] = field(default_factory=set)  # legal forms: "partnership", "company"
 
 
 class VetoUnionFind:
@@ -29,7 +34,8 @@ class VetoUnionFind:
         self.comp = [_Comp() for _ in range(n)]
         self.forbidden = forbidden or set()
 
-    def add_ids(self, i: int, company_number: str = "", vat_number: str = "", tags: set[str] | None = None) -> None:
+    def add_ids(self, i: int, company_number: str = "", vat_number: str = "", tags: set[str] | None = None,
+                origin: tuple[frozenset[str], str, str] = (frozenset(), "", "")) -> None:
         c = self.comp[self.find(i)]
         if company_number:
             c.company_numbers.add(company_number)
@@ -37,6 +43,12 @@ class VetoUnionFind:
             c.vat_numbers.add(vat_number)
         if tags:
             c.tags |= tags
+        if origin[0]:
+            c.countries.add(origin[0])
+        if origin[1]:
+            c.postcodes.add(origin[1])
+        if origin[2]:
+            c.forms.add(origin[2])
 
     def find(self, i: int) -> int:
         root = i
@@ -60,6 +72,20 @@ class VetoUnionFind:
             return "vat_number_conflict"
         return None
 
+    def conflict(self, a: int, b: int) -> str | None:
+        """Are the components of a and b in different places or of different legal forms? "country"
+        when no member of one can be in the same country as a member of the other ("Bloomsbury
+        Publishing Inc." / "... Plc", a Dublin address / a UK postcode); "address" when both have
+        postcodes and share none; "legal_form" when one is a partnership and the other a company."""
+        ca, cb = self.comp[self.find(a)], self.comp[self.find(b)]
+        if ca.countries and cb.countries and not any(x & y for x in ca.countries for y in cb.countries):
+            return "country"
+        if ca.postcodes and cb.postcodes and not (ca.postcodes & cb.postcodes):
+            return "address"
+        if ca.forms and cb.forms and not (ca.forms & cb.forms):
+            return "legal_form"
+        return None
+
     def union(self, a: int, b: int, *, method: str) -> str | None:
         """Join the components of a and b. Returns None when joined (or already one), else the veto."""
         ra, rb = self.find(a), self.find(b)
@@ -76,6 +102,9 @@ class VetoUnionFind:
         ca.company_numbers |= cb.company_numbers
         ca.vat_numbers |= cb.vat_numbers
         ca.tags |= cb.tags
+        ca.countries |= cb.countries
+        ca.postcodes |= cb.postcodes
+        ca.forms |= cb.forms
         self.comp[rb] = _Comp()
         return None
 

@@ -33,3 +33,12 @@ WORKFORCE = [
     {"person_id": "100005", "first_name": "Gareth", "last_name": "Jones-Evans", "date_of_birth": "1969-02-14",
      "department": "Professional Standards", "home_address": "7 Bridge St", "home_postcode": "CF10 1AA"},
 ]
+
+
+def org_mentions(texts: list[str], **columns: list) -> pd.DataFrame:
+    """Organisation mentions for resolve_orgs: one per text; company_number, vat_number,
+    supplier_id, address, postcode default to blank."""
+    blank = [None] * len(texts)
+    cols = {"company_number": blank, "vat_number": blank, "supplier_id": blank, "address": blank, "postcode": blank}
+    cols.update(columns)
+    return pd.DataFrame({"text": texts, **cols})

@@ -1,0 +1,128 @@
+"""How alike two canonical organisation names are: the word-level comparison behind the `fuzzy`
+method and the weak similarities reported for review (orgs.py), and the candidate blocking.
+
+Conservative by design: a link needs every word aligned (equal, an abbreviation of a common
+business word, or a one-letter typo in a word of 5+ letters); numbers and words such as "north" /
+"south" must be equal; a plural is another company's name. Names that differ only by generic words
+("PA Consulting Group" / "PA Consulting Services", "X" / "X Group") are similar, never the same:
+since 2015 Companies House no longer treats "Group", "Holdings", "International" or "Services" as
+making two names the same, so each can be a different registered company.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
+
+from audit.entities import normalise
+
+_DIGIT = re.compile(r"\d").search
+#: words that place a company in its group rather than name its trade: names differing only by
+#: these are similar (reported), never the same
+STRUCTURE_WORDS = frozenset("group groups holdings holding international global uk gb trading services service".split())
+#: words that tell two otherwise equal names apart: a difference in one of these is never a typo
+DISTINGUISHING = frozenset("""
+north south east west northern southern eastern western central upper lower new old first second
+third i ii iii iv v
+""".split())
+
+
+def compare(a: str, b: str) -> tuple[float, bool, bool]:
+    """Similarity of two canonical names (0-100), whether every word aligns, whether the first does.
+
+    Words align when equal, when one abbreviates a common business word in the other ("sec" /
+    "security", see _abbreviates), or when they differ by one edit (a typo) and are 5+ letters long;
+    numbers and words such as "north" / "south" must be equal. A strong link needs every word aligned;
+    a weak similarity at least the first word ("Oxford Friend" is not even weakly "Oxfordshire Mind").
+    """
+    ta, tb = a.split(), b.split()
+    ta = [next((y for y in tb if x not in tb and _abbreviates(x, y)), x) for x in ta]
+    tb = [next((x for x in ta if y not in ta and _abbreviates(y, x)), y) for y in tb]
+    differ = set(ta) ^ set(tb)
+    if any(_has_digit(t) or t in DISTINGUISHING for t in differ):  # "North X" / "South X", "Apex 1" / "2", "05D" / "06D"
+        return 0.0, False, False
+    sa, sb = " ".join(sorted(ta)), " ".join(sorted(tb))
+    # Indel ratio counts a transposed pair of letters as two edits; OSA counts it as the one typo it is
+    score = max(fuzz.token_sort_ratio(sa, sb), OSA.normalized_similarity(sa, sb) * 100)
+    first = ta[0] == tb[0] or _typo(ta[0], tb[0])
+    if len(ta) != len(tb):
+        return score, False, first
+    rest = sorted(tb)
+    for x in sorted(ta):
+        match = next((y for y in rest if y == x), None) or next((y for y in rest if _typo(x, y)), None)
+        if match is None:
+            return score, False, first
+        rest.remove(match)
+    return score, True, first
+
+
+def _has_digit(token: str) -> bool:
+    """A number or a code ("2", "05d", "m25"): a difference in one is never a typo."""
+    return _DIGIT(token) is not None
+
+
+def _abbreviates(short: str, word: str) -> bool:
+    """Is `short` (3+ letters) a written abbreviation of `word`? Only of a common business word
+    ("sec." Security or Securities, "sol." Solutions, "eng" Engineering: normalise.is_business_word).
+    A shorter name is not an abbreviation of a longer one: "Fox" / "Foxglove", "Harris" / "Harrison",
+    "Wood" / "Woods" are different companies' names."""
+    return len(short) >= 3 and short != word and word.startswith(short) and normalise.is_business_word(word)
+
+
+def names_agree(a: tuple[str, ...], b: tuple[str, ...], weak: float) -> bool:
+    """Do two units' names support each other (for a supplier id: supplier_ids.py)? Yes when one
+    is empty, they share a canonical name, or any two of their names are at least weakly similar."""
+    if not a or not b or set(a) & set(b):
+        return True
+    return any(compare(x, y)[0] >= weak for x in a for y in b)
+
+
+def fuzzy_eligible(name: str) -> bool:
+    """Generic, short and one-word names never fuzzy-match ("Canon" is not "Cannon")."""
+    return (not normalise.is_generic(name) and not normalise.is_short(name) and len(name.split()) > 1)
+
+
+def _typo(x: str, y: str) -> bool:
+    """One edit apart, 5+ letters, and not a plural ("security"/"securitys" is another company's name)."""
+    if min(len(x), len(y)) < 5 or x.rstrip("s") == y.rstrip("s"):
+        return False
+    return OSA.distance(x, y) <= 1 and not _has_digit(x) and not _has_digit(y)
+
+
+def block_keys(name: str) -> set[str]:
+    """Blocking keys: 3-letter prefixes of the first two significant (non-generic) words."""
+    words = [w for w in name.split() if w not in normalise.GENERIC_WORDS]
+    return {w[:3] for w in words[:2]}
+
+
+def differ_by_structure(a: str, b: str) -> bool:
+    """Do two names share their distinctive words and differ only by words that place a company
+    in its group ("acme security" / "acme security group", "pa consulting group" / "pa consulting
+    services")? A different trade ("valley security" / "valley digital") is not such a difference."""
+    ta, tb = set(a.split()), set(b.split())
+    return bool(ta ^ tb) and ta ^ tb <= STRUCTURE_WORDS and any(t not in normalise.GENERIC_WORDS for t in ta & tb)
+
+
+def fuzzy_edges(names: list[str], weak: float, strong: float) -> tuple[list[tuple], int]:
+    """Compare the names of each block: (-score, a, b, "strong" | "weak") edges, best first, and
+    the number of pairs compared."""
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for i, n in enumerate(names):
+        for k in block_keys(n):
+            blocks[k].append(i)
+    pairs: set[tuple[int, int]] = set()
+    for members in blocks.values():
+        for x in range(len(members)):
+            for y in range(x + 1, len(members)):
+                pairs.add((members[x], members[y]))
+    edges = []
+    for i, j in sorted(pairs):
+        score, aligned, first = compare(names[i], names[j])
+        if aligned and score >= strong:
+            edges.append((-score, names[i], names[j], "strong"))
+        elif first and (score >= weak or differ_by_structure(names[i], names[j])):
+            edges.append((-score, names[i], names[j], "weak"))
+    edges.sort()
+    return edges, len(pairs)
