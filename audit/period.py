@@ -44,3 +44,59 @@ class Period:
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
+
+
+class PeriodRefused(ValueError):
+    """A period that must not be audited (yet): `reason` is "future" or "beyond_data"."""
+
+    def __init__(self, message: str, reason: str, data_end: date | None = None):
+        super().__init__(message)
+        self.reason, self.data_end = reason, data_end
+
+
+def data_end(load) -> date | None:
+    """The latest date of any row of an event register in loaded sources (None when no event
+    register loaded: nothing to judge by, e.g. no sources, or every event source failed, which the
+    run itself reports)."""
+    import pandas as pd
+
+    from audit import registers
+
+    latest = None
+    for frame in load.frames:
+        reg = registers.get(frame.register)
+        if reg.kind != "event" or not reg.date_field or frame.df.empty or reg.date_field not in frame.df:
+            continue
+        top = pd.to_datetime(frame.df[reg.date_field], errors="coerce").max()
+        if pd.notna(top) and (latest is None or top.date() > latest):
+            latest = top.date()
+    return latest
+
+
+def check_auditable(settings, period: Period, today: date | None = None, *,
+                    allow_beyond_data: bool = False):
+    """Raise PeriodRefused unless `period` may be audited now, by `run` and by the scheduler alike:
+    never a month after the current one (`today`, default date.today()); never a month after the
+    end of every source's data (no event-register row dated in or after it) unless allow_beyond_data
+    (the rules that look for something overdue would all fire on a month with no data yet).
+    Returns the sources it loaded to judge (connectors.LoadResult, for the run to use rather than
+    read them twice), or None."""
+    import connectors
+
+    today = today or date.today()
+    if period > Period.containing(today):
+        raise PeriodRefused(f"period {period} is in the future (today is {today:%Y-%m-%d}): "
+                            "only a month that has begun can be audited", "future")
+    if allow_beyond_data:
+        return None
+    try:
+        load = connectors.load_sources(settings.sources, settings.base_dir)
+    except Exception:  # noqa: BLE001 - the run itself loads the sources again and reports the failure
+        return None
+    end = data_end(load)
+    if end is not None and end < period.start:
+        raise PeriodRefused(
+            f"no source has data for {period}: the data reaches {end:%Y-%m-%d} (the latest dated row of any "
+            f"event register), so {period} is waiting for data; audit {Period.containing(end)} or earlier, "
+            "or pass --allow-beyond-data to audit it anyway", "beyond_data", end)
+    return load

@@ -185,8 +185,10 @@ def _people(frames: dict[str, pd.DataFrame]) -> dict[str, dict]:
 
 
 def run_period(settings: Settings, period: Period, *, engine: str | None = None, actor: str = "cli",
-               progress: Progress | None = None, publish: bool = True, store: Store | None = None) -> RunOutcome:
-    """Run the audit of one period and record it. Raises RunLocked if the period is being run."""
+               progress: Progress | None = None, publish: bool = True, store: Store | None = None,
+               loaded: connectors.LoadResult | None = None) -> RunOutcome:
+    """Run the audit of one period and record it. Raises RunLocked if the period is being run.
+    `loaded`: the sources as just read by the caller (audit.period.check_auditable), not read again."""
     note = progress or (lambda stage, detail: None)
     engine = engine or settings.rules.engine
     own_store = store is None
@@ -214,7 +216,7 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
             try:
                 with stage("load"):
                     note("load", f"{len(settings.sources)} sources")
-                    load = connectors.load_sources(
+                    load = loaded or connectors.load_sources(
                         settings.sources, settings.base_dir,
                         progress=lambda name, done, total: note("load", f"{name} ({done}/{total})"))
                 with stage("ledger"):

@@ -32,7 +32,7 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
 from audit import settings as settings_mod
-from audit.period import Period
+from audit.period import Period, PeriodRefused, check_auditable
 from audit.store import RunLocked, Store, open_store, period_lock, trail
 from audit.store.db import make_engine
 from audit.store.models import Delivery, Run
@@ -79,7 +79,10 @@ def period_done(store: Store, period: Period | str) -> bool:
 
 def run_once(settings: settings_mod.Settings, period: Period, runner: str = DEFAULT_RUNNER) -> str:
     """Run one period under its lock unless it is done:
-    "ran" | "skipped" | "published" | "locked" | "error".
+    "ran" | "skipped" | "published" | "locked" | "error" | "waiting for data: ..." | "not due: ...".
+
+    A period after the current month, or after the end of every source's data, is never audited
+    (audit.period.check_auditable, the same check as `run`): "waiting for data: <why>".
 
     "published": the period's run was recorded but its publishing was interrupted; it is published
     (report, exports, delivery) instead of running the period again."""
@@ -92,6 +95,14 @@ def run_once(settings: settings_mod.Settings, period: Period, runner: str = DEFA
             pending = unpublished_run_id(store, str(period))
             if pending is not None:
                 return _republish(store, settings, period, pending)
+            try:
+                check_auditable(settings, period, store.today())
+            except PeriodRefused as e:
+                log.warning("not running period %s: %s", period, e)
+                if e.reason == "beyond_data":
+                    return (f"waiting for data: no source has data dated in {period} or later yet "
+                            f"(the data reaches {e.data_end:%Y-%m-%d}); not audited")
+                return f"not due: {e}"
             log.info("running period %s", period)
             try:
                 result = ref_to_obj(runner)(settings, period, actor="scheduler")
@@ -242,6 +253,21 @@ def run_due(settings: settings_mod.Settings, runner: str = DEFAULT_RUNNER,
     return [(str(p), run_once(settings, p, runner)) for p in due_periods(settings, now)]
 
 
+def catch_up_on_first_start(settings: settings_mod.Settings, runner: str = DEFAULT_RUNNER,
+                            now: datetime | None = None) -> list[tuple[str, str]]:
+    """What the daemon does before it starts on a store that has never had a scheduler (no job
+    stored): the cron's latest firing before now never ran here, and the job it creates would
+    only fire at the next one, a month later, leaving that period unaudited without a word. So
+    the overdue period is run now, like `run-due` (once, under its lock); [(period, outcome)]."""
+    if stored_next_run_time(settings.store_url) is not None:
+        return []  # a scheduler ran before: its stored next run time catches up (misfire grace)
+    periods = due_periods(settings, now)
+    for p in periods:
+        log.warning("period %s is overdue: the schedule should have audited it already but no scheduler "
+                    "has run on this store; running it now", p)
+    return [(str(p), run_once(settings, p, runner)) for p in periods]
+
+
 def status(settings: settings_mod.Settings, limit: int = 5) -> dict[str, Any]:
     """Next run time, the last runs and their outcomes, and failed deliveries."""
     trigger, tz = trigger_for(settings), ZoneInfo(settings.schedule.timezone)
@@ -249,6 +275,7 @@ def status(settings: settings_mod.Settings, limit: int = 5) -> dict[str, Any]:
     try:
         mark_crashed_runs(store, actor="scheduler")
         stored = stored_next_run_time(settings.store_url)
+        overdue = [str(p) for p in due_periods(settings)]
         with store.read() as s:
             runs = s.execute(select(Run).order_by(Run.id.desc()).limit(limit)).scalars().all()
             failed = s.execute(select(Delivery).where(Delivery.status == "failed")
@@ -258,6 +285,7 @@ def status(settings: settings_mod.Settings, limit: int = 5) -> dict[str, Any]:
                 "cron": settings.schedule.cron, "timezone": settings.schedule.timezone,
                 "next_run": (stored or trigger.get_next_fire_time(None, datetime.now(tz))),
                 "next_run_source": "job store" if stored else "cron (no scheduler has started yet)",
+                "overdue": overdue,  # due by the cron, not yet audited (due_periods)
                 "last_runs": [{"id": r.id, "period": r.period, "status": r.status, "actor": r.actor,
                                "finished_at": r.finished_at, "error": r.error,
                                "superseded_by": r.superseded_by, "published_at": r.published_at}

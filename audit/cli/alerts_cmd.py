@@ -18,12 +18,13 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from audit.cli.common import ConfigOption, console, fail
+from audit.cli.common import ConfigOption, console, err_console, fail, parse_period
 from audit.cli.runs_cmd import open_store_from
 from audit.store import lifecycle
 from audit.store.queries import NotFound, alert_view, list_alerts
 
 NOVELTIES = ("new", "late", "carried")
+NOT_FOUND = 1  # exit status of "there is no alert N", the same for every alerts command (as runs show)
 alerts_app = typer.Typer(help="Review alerts: list, show evidence, record decisions.", no_args_is_help=True)
 
 
@@ -42,8 +43,16 @@ def list_cmd(config: Optional[Path] = ConfigOption,
                  None, help="new | late (of an earlier month, first seen by this run) | carried"),
              as_json: bool = typer.Option(False, "--json", help="JSON instead of a table")) -> None:
     """List alerts, newest period first."""
+    from reports.summary import LEVELS
+
     if novelty is not None and novelty not in NOVELTIES:
         fail(f"--novelty must be one of {', '.join(NOVELTIES)}, not {novelty!r}", 2)
+    if status is not None and status not in lifecycle.STATUSES:
+        fail(f"--status must be one of {', '.join(lifecycle.STATUSES)}, not {status!r}", 2)
+    if level is not None and level not in LEVELS:
+        fail(f"--level must be one of {', '.join(LEVELS)}, not {level!r}", 2)
+    if period is not None:
+        period = parse_period(period)  # exit 2 unless YYYY-MM
     store = open_store_from(config)
     alerts = list_alerts(store, period=period, status=status, rule=rule, person=person, level=level,
                          novelty=novelty)
@@ -86,7 +95,7 @@ def show_cmd(alert_id: int, config: Optional[Path] = ConfigOption,
     try:
         a = alert_view(store, alert_id, run)
     except NotFound as e:
-        fail(str(e))
+        fail(str(e), NOT_FOUND)
     lifecycle.log_view(store, alert_id, current_user(), run)
     console.print(f"[bold]Alert {a.id}[/bold] [{a.level}] {a.title}")
     console.print(f"status {a.status}; {a.novelty} in {a.period}; first raised {a.first_period}; "
@@ -122,6 +131,7 @@ def review_cmd(alert_id: int, status: str = typer.Option(..., help=", ".join(lif
                config: Optional[Path] = ConfigOption) -> None:
     """Record a decision on an alert (use --status in_review to reopen a closed one)."""
     store = open_store_from(config)
+    _need_alert(store, alert_id)
     try:
         lifecycle.review(store, alert_id, status, note, reviewer or current_user())
     except lifecycle.LifecycleError as e:
@@ -140,6 +150,7 @@ def suppress_cmd(alert_id: int, reason: str = typer.Option(...),
         expiry = date.fromisoformat(until)
     except ValueError:
         fail(f"--until {until!r} is not a date written YYYY-MM-DD", code=2)
+    _need_alert(store, alert_id)
     try:
         sup = lifecycle.suppress(store, alert_id, reason, expiry, current_user(), scope.replace("-", "_"))
     except lifecycle.LifecycleError as e:
@@ -149,13 +160,58 @@ def suppress_cmd(alert_id: int, reason: str = typer.Option(...),
 
 @alerts_app.command("assign")
 def assign_cmd(alert_id: int, to: str = typer.Option(..., "--to"), config: Optional[Path] = ConfigOption) -> None:
-    """Assign an alert to a reviewer."""
+    """Assign an alert to a reviewer: an enabled account that works alerts and may take this one
+    (need-to-know and segregation of duties, as in the web app)."""
     store = open_store_from(config)
+    alert = _need_alert(store, alert_id)
+    why = _cannot_take(store, to, alert)
+    if why:
+        fail(f"alert {alert_id} cannot be assigned to {to!r}: {why}", 2)
     try:
         lifecycle.assign(store, alert_id, to, current_user())
     except lifecycle.LifecycleError as e:
         fail(str(e), code=2)
     console.print(f"alert {alert_id} assigned to {to}")
+
+
+def _need_alert(store, alert_id: int):
+    """The alert's view, or exit NOT_FOUND saying there is no such alert."""
+    try:
+        return alert_view(store, alert_id)
+    except NotFound as e:
+        fail(str(e), NOT_FOUND)
+
+
+def _cannot_take(store, name: str, a) -> str | None:
+    """Why account `name` may not be given alert `a` (None when they may): the web app's tests
+    (audit.web.routes_alerts._cannot_take): an enabled account of a role that works alerts, that may
+    see the alert (access.can_see) and has no conflict with its subject (access.conflict).
+
+    A store with no web account at all (the CLI used alone) has nobody to check against: the name
+    is taken as given, with a warning."""
+    from audit.web import access
+    from audit.web.users import get_user, has_accounts
+
+    user = get_user(store, name)
+    if user is None:
+        if not has_accounts(store):
+            err_console.print(f"[yellow]warning:[/yellow] this store has no user accounts, so {name!r} cannot be "
+                              "checked (`integrity-audit users add` creates them)", highlight=False)
+            return None
+        return "there is no such account (`integrity-audit users list` lists them)"
+    if not user.active:
+        return f"the account {name} is disabled"
+    if user.role not in access.WORK_ALERTS:
+        return f"role {user.role} does not work alerts (only {', '.join(access.WORK_ALERTS)})"
+    if access.conflict(store, user, a.subject):
+        about = "the alert is about them" if user.person_id == a.subject else "they line-manage the alert's subject"
+        return f"segregation of duties: {about}"
+    if not access.can_see(user, sensitivity=a.sensitivity, department=a.department, subject=a.subject):
+        if a.sensitivity == "sensitive" and user.role != "ccu":
+            return "need-to-know: the alert is sensitive and only the CCU may take it"
+        return (f"need-to-know: the account is limited to department {user.department} and the alert is about "
+                f"department {a.department or '(none)'}")
+    return None
 
 
 @alerts_app.command("prove")

@@ -19,7 +19,22 @@ ConfigOption = typer.Option(
     exists=False, dir_okay=False)
 
 
-def load_settings(config: Optional[Path]) -> settings_mod.Settings:
+def config_in_force(config: Optional[Path], ctx: Optional[typer.Context] = None) -> Optional[Path]:
+    """The --config a command runs with: its own, else one given to its command group before the
+    subcommand (`schedule --config X status`; pass the subcommand's typer.Context). Both given
+    and different: exit 2, never a guess."""
+    outer, parent = None, ctx.parent if ctx is not None else None
+    while parent is not None and outer is None:
+        outer = parent.params.get("config")
+        parent = parent.parent
+    if config is not None and outer is not None and Path(config).resolve() != Path(outer).resolve():
+        fail(f"--config given twice, {outer} before the subcommand and {config} after it: give it once", 2)
+    return config if config is not None else outer
+
+
+def load_settings(config: Optional[Path], ctx: Optional[typer.Context] = None) -> settings_mod.Settings:
+    """The settings of --config (or of the group's --config before the subcommand, given ctx)."""
+    config = config_in_force(config, ctx)
     try:
         return settings_mod.load(config)
     except settings_mod.SettingsError as e:

@@ -1,6 +1,7 @@
 """`integrity-audit run --period YYYY-MM`: the monthly audit, end to end.
 
-Exit status: 0 complete, 1 failed, 2 bad config or arguments, 3 incomplete (a source or rule
+Exit status: 0 complete, 1 failed, 2 bad config or arguments (a month in the future, or after the end
+of every source's data without --allow-beyond-data: audit.period.check_auditable), 3 incomplete (a source or rule
 failed: the report says so), 4 the period is already being run by another process.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ from rich.table import Table
 
 from audit.cli.common import ConfigOption, console, err_console, fail, load_settings
 from audit.cli.sources_cmd import print_sources, source_rows
-from audit.period import Period
+from audit.period import Period, PeriodRefused, check_auditable
 from audit.store.locks import RunLocked
 
 EXIT_FAILED, EXIT_INCOMPLETE, EXIT_LOCKED = 1, 3, 4
@@ -57,6 +58,8 @@ def run(period: str = typer.Option(..., "--period", "-p", help="Month to audit, 
         config: Optional[Path] = ConfigOption,
         engine: Optional[str] = typer.Option(None, help="durable (default) or reference"),
         no_publish: bool = typer.Option(False, "--no-publish", help="Do not write the report and exports"),
+        allow_beyond_data: bool = typer.Option(
+            False, "--allow-beyond-data", help="Audit a month after the end of every source's data"),
         as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON")) -> None:
     """Load every source, resolve entities, evaluate the rules, store the alerts, write the report."""
     from audit import pipeline
@@ -68,6 +71,11 @@ def run(period: str = typer.Option(..., "--period", "-p", help="Month to audit, 
     if engine not in (None, "durable", "reference"):
         fail("--engine must be durable or reference", 2)
     settings = load_settings(config)
+    try:
+        with err_console.status(f"reading the sources: has {p} any data yet?", spinner="dots"):
+            loaded = check_auditable(settings, p, allow_beyond_data=allow_beyond_data)
+    except PeriodRefused as e:
+        fail(str(e), 2)
     logging.basicConfig(level=logging.WARNING)
     status = err_console.status(f"auditing {p}", spinner="dots")
     quiet = as_json or not err_console.is_terminal
@@ -81,7 +89,8 @@ def run(period: str = typer.Option(..., "--period", "-p", help="Month to audit, 
             err_console.print(f"{stage}: {detail}", highlight=False)
 
     try:
-        outcome = pipeline.run_period(settings, p, engine=engine, progress=progress, publish=not no_publish)
+        outcome = pipeline.run_period(settings, p, engine=engine, progress=progress, publish=not no_publish,
+                                      loaded=loaded)
     except RunLocked as e:
         fail(str(e), EXIT_LOCKED)
     except Exception as e:  # the run is recorded as failed; say so plainly

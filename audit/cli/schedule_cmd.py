@@ -24,6 +24,9 @@ def daemon(ctx: typer.Context, config: Optional[Path] = ConfigOption) -> None:
         fail("[schedule] enabled = false in the config: not starting the scheduler", code=2)
     scheduler.setup_logging(settings)
     with friendly_errors():
+        for period, outcome in scheduler.catch_up_on_first_start(settings):  # before the job is stored
+            console.print(f"[yellow]overdue[/yellow] {period} (no scheduler had run on this store): {outcome}",
+                          highlight=False)
         sched = scheduler.build_scheduler(settings)
     console.print(f"scheduler started: cron {settings.schedule.cron!r} ({settings.schedule.timezone}); "
                   f"logging to {settings.data_dir / 'logs' / 'scheduler.log'}; Ctrl-C stops it")
@@ -34,15 +37,18 @@ def daemon(ctx: typer.Context, config: Optional[Path] = ConfigOption) -> None:
 
 
 @schedule_app.command("status")
-def status_cmd(config: Optional[Path] = ConfigOption) -> None:
+def status_cmd(ctx: typer.Context, config: Optional[Path] = ConfigOption) -> None:
     """Next run time, the last runs and their outcomes, failed deliveries."""
     from audit import scheduler
 
-    settings = load_settings(config)
+    settings = load_settings(config, ctx)  # `schedule --config X status` too
     with friendly_errors():
         st = scheduler.status(settings)
     console.print(f"schedule {'enabled' if st['enabled'] else 'DISABLED'}: cron {st['cron']!r} ({st['timezone']})")
     console.print(f"next run: {st['next_run']:%Y-%m-%d %H:%M %Z} (from the {st['next_run_source']})")
+    if st["overdue"]:
+        console.print(f"[red]overdue[/red] (due by the schedule, not audited yet): {', '.join(st['overdue'])}; "
+                      "`integrity-audit schedule run-due` audits it now, or says what it waits for", highlight=False)
     console.print("last runs:" if st["last_runs"] else "no runs recorded yet")
     for r in st["last_runs"]:
         extra = f" - {r['error']}" if r["error"] else ""
@@ -57,13 +63,13 @@ def status_cmd(config: Optional[Path] = ConfigOption) -> None:
 
 
 @schedule_app.command("run-due")
-def run_due_cmd(config: Optional[Path] = ConfigOption) -> None:
+def run_due_cmd(ctx: typer.Context, config: Optional[Path] = ConfigOption) -> None:
     """Run every period that is due now (once each) and exit; exit 1 if any failed.
 
     A due period whose run was recorded but not published (interrupted) is published instead."""
     from audit import scheduler
 
-    settings = load_settings(config)
+    settings = load_settings(config, ctx)  # `schedule --config X run-due` too
     scheduler.setup_logging(settings)
     with friendly_errors():
         outcomes = scheduler.run_due(settings)
