@@ -145,7 +145,7 @@ def _reasons(user: User, source) -> list[tuple[str, int]]:
     return sorted(merged.items(), key=lambda kv: -kv[1])
 
 
-def file_allowed(user: User, sensitive: bool) -> bool:
+def file_allowed(user: User) -> bool:
     """The published files: the CCU's (the full report and exports name every alert); the reviewers'
     report variant and manifest count alerts a scoped reviewer may not see, so others get the report
     rendered for them instead (routes_runs)."""

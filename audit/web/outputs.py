@@ -27,15 +27,10 @@ class OutputFile:
     name: str  # relative to the period folder, "/"-separated
     path: Path
     size: int
-    sensitive: bool
 
 
 def folder(settings: Settings, period: str) -> Path:
     return settings.resolve_path(settings.exports.out_dir) / period
-
-
-def _open_to_all(period: str, name: str) -> bool:
-    return name in (f"report-{period}-reviewers.html", "manifest.json")
 
 
 def owner(settings: Settings, period: str) -> int | None:
@@ -53,8 +48,7 @@ def listing(settings: Settings, period: str) -> list[OutputFile]:
     for p in sorted(base.rglob("*")):
         if p.is_file() and not p.is_symlink() and not p.name.startswith("."):
             name = p.relative_to(base).as_posix()
-            out.append(OutputFile(name=name, path=p, size=p.stat().st_size,
-                                  sensitive=not _open_to_all(period, name)))
+            out.append(OutputFile(name=name, path=p, size=p.stat().st_size))
             if len(out) >= MAX_FILES:
                 break
     return out
@@ -63,7 +57,7 @@ def listing(settings: Settings, period: str) -> list[OutputFile]:
 def allowed(user: User, f: OutputFile) -> bool:
     from audit.web.access import file_allowed
 
-    return file_allowed(user, f.sensitive)
+    return file_allowed(user)
 
 
 def find(settings: Settings, period: str, name: str) -> OutputFile | None:

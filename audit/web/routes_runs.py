@@ -79,9 +79,9 @@ def report_for_user(ctx: Ctx):
     own, _ = _files_of(ctx, run)
     if not own:
         raise Denied("no such object: the run has no published report", f"run:{run.id}/report")
-    full = run_view(ctx.store, run.id, evidence=True)
-    html = render(access.run_for(ctx.user, full), force_name=ctx.settings.audit.force_name)
-    ctx.audit("report.view", f"run:{run.id}", {"alerts": len(access.run_for(ctx.user, run).alerts)})
+    shown = access.run_for(ctx.user, run_view(ctx.store, run.id, evidence=True))
+    html = render(shown, force_name=ctx.settings.audit.force_name)
+    ctx.audit("report.view", f"run:{run.id}", {"alerts": len(shown.alerts)})
     return HTMLResponse(html, headers={"Content-Disposition": f'inline; filename="report-{run.period}-{ctx.user.name}.html"'})
 
 
