@@ -20,7 +20,9 @@ from typing import Any
 
 import pandas as pd
 
+from audit import registers
 from audit.period import Period
+from rules import types as T
 from rules.compiler import CompiledRule, lookback_days
 from rules.evaluate import RuleStats, evaluate_rule, evaluate_window, finding_of, params_in_force
 from rules.finding import Finding
@@ -28,11 +30,18 @@ from rules.select import day_number, normalise
 
 
 def _partition_fields(compiled: CompiledRule) -> list[dict[str, str]]:
-    """Per join key (or aggregate group_by field): alias -> the field holding it."""
+    """Per join key (or aggregate group_by field, or equality compare with no offset between two
+    inputs): alias -> the field holding it. Every fact of a finding holds the same value there.
+    None when some part leaves out an input of a rule of three or more: a finding's row of that
+    input need not share a value with any fresh row, so nothing can be cut on it."""
     parts = [{alias: fname for alias, fname in per} for _, per in compiled.keys]
+    parts += [{c["left"][0]: c["left"][1], c["right"][0]: c["right"][1]} for c in compiled.compares
+              if c["op"] == "eq" and not c.get("offset") and not c.get("blank") and c["left"][0] != c["right"][0]]
     if compiled.aggregate:
         alias = compiled.aliases[0]
         parts += [{alias: f} for f in compiled.aggregate["group_by"]]
+    if len(compiled.inputs) > 2 and any(len(p) < len(compiled.inputs) for p in parts):
+        return None
     return parts
 
 
@@ -42,22 +51,25 @@ def _fresh_mask(df: pd.DataFrame, fresh: set[str]) -> pd.Series:
 
 class Shared:
     """What every rule's late pass in one run reads of the whole registers, computed once: each
-    register's fresh rows, and key columns in engine text."""
+    register's fresh rows, and partition columns as the engines compare them (rules.select.normalise
+    with the field's kind: text, day numbers, pence...)."""
 
     def __init__(self, frames: dict[str, pd.DataFrame], fresh: set[str]):
         self.frames, self.fresh = frames, fresh
         self._fresh: dict[str, pd.Series] = {}
-        self._text: dict[tuple[str, str], pd.Series] = {}
+        self._values: dict[tuple[str, str], pd.Series] = {}
 
     def fresh_mask(self, register: str) -> pd.Series:
         if register not in self._fresh:
             self._fresh[register] = _fresh_mask(self.frames[register], self.fresh)
         return self._fresh[register]
 
-    def text(self, register: str, fname: str) -> pd.Series:
-        if (register, fname) not in self._text:
-            self._text[register, fname] = normalise(self.frames[register][fname], "string")
-        return self._text[register, fname]
+    def values(self, register: str, fname: str) -> pd.Series:
+        if (register, fname) not in self._values:
+            fld = registers.get(register).fields.get(fname)
+            kind = T.kind_of(fld) if fld is not None else "string"
+            self._values[register, fname] = normalise(self.frames[register][fname], kind, fld)
+        return self._values[register, fname]
 
 
 def prune(compiled: CompiledRule, frames: dict[str, pd.DataFrame], fresh: set[str],
@@ -69,6 +81,8 @@ def prune(compiled: CompiledRule, frames: dict[str, pd.DataFrame], fresh: set[st
     if not any(m.any() for m in fresh_at.values()):
         return None
     parts = _partition_fields(compiled)
+    if parts is None:
+        return frames  # nothing to cut on that holds for every input: evaluate whole
     if not parts:
         if len(compiled.inputs) == 1:  # a finding of a single-input rule cites one row: a fresh one
             (alias, register), = regs.items()
@@ -84,8 +98,8 @@ def prune(compiled: CompiledRule, frames: dict[str, pd.DataFrame], fresh: set[st
             values = set()
             for other, fname in per.items():
                 if fname in frames[regs[other]]:
-                    values |= set(shared.text(regs[other], fname)[fresh_at[other]].dropna())
-            keep &= shared.text(register, per[alias]).isin(values).fillna(False).astype(bool) \
+                    values |= set(shared.values(regs[other], fname)[fresh_at[other]].dropna())
+            keep &= shared.values(register, per[alias]).isin(values).fillna(False).astype(bool) \
                 if per[alias] in df else False
         masks[register] = masks[register] | keep if register in masks else keep
     return {r: (frames[r][masks[r].to_numpy(dtype=bool)] if r in masks else frames[r]) for r in frames}
