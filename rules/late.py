@@ -6,8 +6,9 @@ For each rule with an event input, this evaluates the rule *as the run of Q woul
 month Q from P minus the look-back to the month before P that can hold such a finding, and keeps
 the findings that cite at least one fresh row (fact ids the caller names: audit.store.ledger).
 
-Exact, not approximate: a finding's facts share the values of every join key (and group_by field),
-so rows outside the partitions of fresh rows cannot be in a finding that cites one; a finding's
+Exact, not approximate: a finding's facts share the values of every join key (and group_by field,
+and both sides of an equality compare with no offset), so rows outside the partitions of fresh rows
+cannot be in a finding that cites one; a finding's
 as-of date is the latest of its facts' dates and is never earlier than its fresh fact's date, so
 only months from the earliest fresh date on, holding some candidate row's date, are evaluated.
 Whether such a finding was raised before is the store's business, not this module's.
