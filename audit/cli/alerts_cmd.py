@@ -183,35 +183,19 @@ def _need_alert(store, alert_id: int):
 
 
 def _cannot_take(store, name: str, a) -> str | None:
-    """Why account `name` may not be given alert `a` (None when they may): the web app's tests
-    (audit.web.routes_alerts._cannot_take): an enabled account of a role that works alerts, that may
-    see the alert (access.can_see) and has no conflict with its subject (access.conflict).
-
-    A store with no web account at all (the CLI used alone) has nobody to check against: the name
-    is taken as given, with a warning."""
+    """Why account `name` may not be given alert `a` (access.cannot_take, as in the web app). A
+    store with no web account at all (the CLI used alone) has nobody to check against: the name is
+    taken as given, with a warning."""
     from audit.web import access
     from audit.web.users import get_user, has_accounts
 
     user = get_user(store, name)
-    if user is None:
-        if not has_accounts(store):
-            err_console.print(f"[yellow]warning:[/yellow] this store has no user accounts, so {name!r} cannot be "
-                              "checked (`integrity-audit users add` creates them)", highlight=False)
-            return None
-        return "there is no such account (`integrity-audit users list` lists them)"
-    if not user.active:
-        return f"the account {name} is disabled"
-    if user.role not in access.WORK_ALERTS:
-        return f"role {user.role} does not work alerts (only {', '.join(access.WORK_ALERTS)})"
-    if access.conflict(store, user, a.subject):
-        about = "the alert is about them" if user.person_id == a.subject else "they line-manage the alert's subject"
-        return f"segregation of duties: {about}"
-    if not access.can_see(user, sensitivity=a.sensitivity, department=a.department, subject=a.subject):
-        if a.sensitivity == "sensitive" and user.role != "ccu":
-            return "need-to-know: the alert is sensitive and only the CCU may take it"
-        return (f"need-to-know: the account is limited to department {user.department} and the alert is about "
-                f"department {a.department or '(none)'}")
-    return None
+    if user is None and not has_accounts(store):
+        err_console.print(f"[yellow]warning:[/yellow] this store has no user accounts, so {name!r} cannot be "
+                          "checked (`integrity-audit users add` creates them)", highlight=False)
+        return None
+    why = access.cannot_take(store, user, a)
+    return f"{why} (`integrity-audit users list` lists them)" if user is None else why
 
 
 @alerts_app.command("prove")

@@ -36,6 +36,8 @@ SEE_RUNS = ("reviewer", "ccu", "auditor")
 SEE_TRAIL = ("ccu", "auditor")
 ADMIN = ("admin",)
 MAX_CHAIN = 25  # line-management depth followed (guards against cycles in HR data)
+#: the kinds of refusal; a denial's reason in the trail starts with one (audit.web.pages.Denied)
+NO_SUCH_OBJECT, NEED_TO_KNOW, CONFLICT = "no such object", "need-to-know", "conflict of interest"
 
 
 def sees_sensitive(user: User) -> bool:
@@ -94,6 +96,36 @@ def conflict(store: Store, user: User, subject: str | None) -> str | None:
         return "this alert is about you"
     if user.person_id in managers_of(store, subject):
         return "this alert is about someone you line-manage"
+    return None
+
+
+def why_hidden(user: User, a) -> str:
+    """Why can_see refuses `user` alert `a`, for the trail and messages (can_see makes the decision)."""
+    if user.person_id and a.subject == user.person_id:
+        return f"{CONFLICT}: the alert is about {user.name} (person {user.person_id})"
+    if a.sensitivity == "sensitive" and not sees_sensitive(user):
+        return f"{NEED_TO_KNOW}: a sensitive alert is for the CCU only, {user.name} has role {user.role}"
+    if user.department and (a.department or "").casefold() != user.department.casefold():
+        return (f"{NEED_TO_KNOW}: the alert is about department {a.department!r}, "
+                f"{user.name} is scoped to {user.department!r}")
+    return f"{NEED_TO_KNOW}: {a.sensitivity} alert, department {a.department!r}, {user.name} has role {user.role}"
+
+
+def cannot_take(store: Store, u: User | None, a) -> str | None:
+    """Why account `u` may not be given alert `a` (None when they may), in the web app and the CLI
+    alike: an enabled account of a role that works alerts, that may see the alert and has no
+    conflict with its subject (the same tests as for the user who acts)."""
+    if u is None:
+        return "there is no such account"
+    if not u.active:
+        return f"the account {u.name} is disabled"
+    if u.role not in WORK_ALERTS:
+        return f"role {u.role} does not work alerts (only {', '.join(WORK_ALERTS)})"
+    if conflict(store, u, a.subject):
+        about = "the alert is about them" if u.person_id == a.subject else "they line-manage the alert's subject"
+        return f"{CONFLICT}: {about}"
+    if not can_see(u, sensitivity=a.sensitivity, department=a.department, subject=a.subject):
+        return why_hidden(u, a)
     return None
 
 

@@ -29,6 +29,7 @@ from audit.settings import Settings
 from audit.store import trail
 from audit.store.db import Store
 from audit.web import render
+from audit.web.access import CONFLICT, NEED_TO_KNOW, NO_SUCH_OBJECT  # the kinds of refusal live with the decisions
 from audit.web.security import error_page
 from audit.web.users import SessionInfo, User, session_for
 
@@ -53,9 +54,6 @@ async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
 
 # How a "web.denied" event's reason starts: which kind of refusal it was.
 ROLE_NOT_ALLOWED = "role not allowed"
-NO_SUCH_OBJECT = "no such object"
-NEED_TO_KNOW = "need-to-know"
-CONFLICT = "conflict of interest"
 DENIAL_KINDS = (ROLE_NOT_ALLOWED, NO_SUCH_OBJECT, NEED_TO_KNOW, CONFLICT, "not signed in",
                 "missing or wrong CSRF token")
 

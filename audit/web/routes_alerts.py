@@ -23,7 +23,7 @@ from audit.store import lifecycle
 from audit.store.models import AuditEvent
 from audit.store.queries import NotFound, alert_view
 from audit.web import access, queue
-from audit.web.pages import (CONFLICT, NEED_TO_KNOW, NO_SUCH_OBJECT, BadRequest, Ctx, Denied, notice_url, redirect,
+from audit.web.pages import (CONFLICT, NO_SUCH_OBJECT, BadRequest, Ctx, Denied, notice_url, redirect,
                              route)
 from audit.web.users import User, list_users
 from reports.summary import redact_sensitive_values
@@ -47,18 +47,6 @@ def _alert_id(ctx: Ctx) -> int:
         raise Denied(f"{NO_SUCH_OBJECT}: {raw[:40]!r} is not an alert number", "alert:?") from None
 
 
-def _why_hidden(user: User, a) -> str:
-    """Why access.can_see refuses `user` alert `a`, for the trail (can_see makes the decision)."""
-    if user.person_id and a.subject == user.person_id:
-        return f"{CONFLICT}: the alert is about {user.name} (person {user.person_id})"
-    if a.sensitivity == "sensitive" and not access.sees_sensitive(user):
-        return f"{NEED_TO_KNOW}: a sensitive alert is for the CCU only, {user.name} has role {user.role}"
-    if user.department and (a.department or "").casefold() != user.department.casefold():
-        return (f"{NEED_TO_KNOW}: the alert is about department {a.department!r}, "
-                f"{user.name} is scoped to {user.department!r}")
-    return f"{NEED_TO_KNOW}: {a.sensitivity} alert, department {a.department!r}, {user.name} has role {user.role}"
-
-
 def _visible_alert(ctx: Ctx, alert_id: int):
     """The alert with evidence, or Denied (404) when it does not exist or is not for this user."""
     try:
@@ -66,7 +54,7 @@ def _visible_alert(ctx: Ctx, alert_id: int):
     except NotFound:
         raise Denied(f"{NO_SUCH_OBJECT}: there is no alert {alert_id}", f"alert:{alert_id}") from None
     if not access.can_see(ctx.user, sensitivity=a.sensitivity, department=a.department, subject=a.subject):
-        raise Denied(_why_hidden(ctx.user, a), f"alert:{alert_id}")
+        raise Denied(access.why_hidden(ctx.user, a), f"alert:{alert_id}")
     return a if access.sees_sensitive(ctx.user) else redact_sensitive_values(a)
 
 
@@ -80,26 +68,9 @@ def _workable(ctx: Ctx, alert_id: int):
     return a
 
 
-def _cannot_take(ctx: Ctx, u: User | None, a) -> str | None:
-    """Why account `u` may not be given alert `a` (None when they may): the same tests as for the
-    user who acts (access.can_see, access.conflict), and the account must be an enabled worker."""
-    if u is None:
-        return "there is no such account"
-    if not u.active:
-        return f"the account {u.name} is disabled"
-    if u.role not in access.WORK_ALERTS:
-        return f"role {u.role} does not work alerts"
-    if access.conflict(ctx.store, u, a.subject):
-        about = "the alert is about them" if u.person_id == a.subject else "they line-manage the alert's subject"
-        return f"{CONFLICT}: {about}"
-    if not access.can_see(u, sensitivity=a.sensitivity, department=a.department, subject=a.subject):
-        return _why_hidden(u, a)
-    return None
-
-
 def _workers(ctx: Ctx, a) -> list[User]:
     """The accounts the assign list offers: those who may take this alert."""
-    return [u for u in list_users(ctx.store) if _cannot_take(ctx, u, a) is None]
+    return [u for u in list_users(ctx.store) if access.cannot_take(ctx.store, u, a) is None]
 
 
 def _page_number(ctx: Ctx, name: str) -> int:
@@ -216,7 +187,7 @@ def assign(ctx: Ctx):
         a = _workable(ctx, alert_id)
         target = ctx.field("assignee") or ctx.user.name
         assignee = next((u for u in list_users(ctx.store) if u.name == target), None)
-        if why := _cannot_take(ctx, assignee, a):
+        if why := access.cannot_take(ctx.store, assignee, a):
             raise BadRequest(f"{target} cannot be given this alert: {why}.")
         _lifecycle(lifecycle.assign, ctx.store, alert_id, assignee.name, ctx.user.name)
         ctx.audited = True
