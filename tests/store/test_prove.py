@@ -113,6 +113,19 @@ def _a_fact(store, alert_id: int):
                          .order_by(AlertFact.id)).scalars().first()
 
 
+def _prove_with_values(config: Path, store, fact, values: dict) -> tuple[int, str]:
+    """`alerts prove 1` while the fact's stored values are `values` (a direct edit to the store),
+    the original values put back after."""
+    def put(v):
+        with store.write() as s:
+            s.execute(text('UPDATE alert_facts SET "values" = :v WHERE id = :i'), {"v": json.dumps(v), "i": fact.id})
+    put(values)
+    try:
+        return cli(config, "alerts", "prove", "1")
+    finally:
+        put(fact.values)
+
+
 def test_an_edited_fact_is_reported(year):
     store = _store(year)
     try:
@@ -122,15 +135,7 @@ def test_an_edited_fact_is_reported(year):
         field = next(k for k, v in sorted(edited.items()) if isinstance(v, str) and v and k in fields
                      and fields[k].type == "string" and not fields[k].derived)
         edited[field] = edited[field] + " (edited)"
-        with store.write() as s:
-            s.execute(text('UPDATE alert_facts SET "values" = :v WHERE id = :i'),
-                      {"v": json.dumps(edited), "i": fact.id})
-        try:
-            code, out = cli(year, "alerts", "prove", "1")
-        finally:
-            with store.write() as s:
-                s.execute(text('UPDATE alert_facts SET "values" = :v WHERE id = :i'),
-                          {"v": json.dumps(fact.values), "i": fact.id})
+        code, out = _prove_with_values(year, store, fact, edited)
     finally:
         store.dispose()
     assert code == 1, out
@@ -194,15 +199,7 @@ def test_an_unreadable_stored_value_is_a_difference_not_a_crash(year):
         fact = _a_fact(store, 1)
         fields = registers.get(fact.register).fields
         field = next(k for k in sorted(fact.values) if k in fields and fields[k].type == "date")
-        with store.write() as s:
-            s.execute(text('UPDATE alert_facts SET "values" = :v WHERE id = :i'),
-                      {"v": json.dumps({**fact.values, field: "not a date"}), "i": fact.id})
-        try:
-            code, out = cli(year, "alerts", "prove", "1")
-        finally:
-            with store.write() as s:
-                s.execute(text('UPDATE alert_facts SET "values" = :v WHERE id = :i'),
-                          {"v": json.dumps(fact.values), "i": fact.id})
+        code, out = _prove_with_values(year, store, fact, {**fact.values, field: "not a date"})
     finally:
         store.dispose()
     assert code == 1 and "verdict: differs" in out
