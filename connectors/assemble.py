@@ -4,6 +4,8 @@ Owns the row accounting: every row read ends up either in `df` or (with one line
 `quarantine`, and `rows_read == accepted + quarantined` is asserted before a frame is returned.
 fact_id = "<source>:<row>:<sha256(file + raw cells)[:12]>": stable across runs, unique within a
 source (the file is hashed too, so the same row number in two globbed files differs).
+The register's natural key must be unique within a source: a row repeating the (complete) key of
+an earlier row is noted, quarantined with the reason, or the source refused (`duplicate_keys`).
 "No end date" sentinels in open-ended date fields (31/12/9999 ...) are left blank, counted per
 file (FileInfo.open_ended) and noted in the provenance warnings, never quarantined.
 """
@@ -17,7 +19,7 @@ import pandas as pd
 from audit.registers import Register
 
 from .config import SourceConfig
-from .frame import (FileInfo, Provenance, RegisterFrame, QUARANTINE_COLUMNS, empty_quarantine,
+from .frame import (FileInfo, Provenance, RegisterFrame, QUARANTINE_COLUMNS, SourceError, empty_quarantine,
                     open_ended_note)
 from .mapping import RawTable, check_config, map_table
 from .parse import CellContext, as_text, hash_key, read_open_end_dates
@@ -109,6 +111,42 @@ def _frame_of_table(source: SourceConfig, register: Register, table: RawTable, i
     return out, lines
 
 
+def _unique_keys(source: SourceConfig, register: Register,
+                 df: pd.DataFrame) -> tuple[pd.DataFrame, list[dict], list[str]]:
+    """(rows kept, quarantine lines, load notes). Rows repeating the natural key of an earlier row
+    are noted (duplicate_keys = "warn", the default), quarantined (the first is kept) or the source
+    fails ("refuse"). Keys with a blank part are not compared (a register whose line field the
+    source does not fill: its split lines share the transaction)."""
+    key = list(register.natural_key)
+    if not key or df.empty:
+        return df, [], []
+    complete = df[key].notna().all(axis=1)
+    repeated = df.duplicated(subset=key, keep="first") & complete
+    if not repeated.any():
+        return df, [], []
+    first = df[complete & ~repeated].drop_duplicates(subset=key).set_index(key)[["_file", "_row"]]
+    what = " + ".join(key)
+    lines = []
+    for pos in repeated[repeated].index:
+        row = df.loc[pos]
+        value = tuple(row[k] for k in key)
+        f_file, f_row = first.loc[value if len(key) > 1 else value[0]]
+        where = f"row {f_row}" + ("" if f_file == row["_file"] else f" of {f_file}")
+        lines.append({"source": source.name, "file": row["_file"], "row": int(row["_row"]), "column": what,
+                      "value": " | ".join(map(str, value)),
+                      "reason": f"{what} repeats {where}: the register's key must be unique (the first row "
+                                "is kept; give the rows distinct ids, or set row_id / composite)"})
+    said = (f"{len(lines):,} row(s) repeat the natural key ({what}) of an earlier row ("
+            + "; ".join(f"{x['file']} row {x['row']}: {x['reason'].split(':')[0]}" for x in lines[:3]) + ")")
+    if source.duplicate_keys == "warn":
+        return df, [], [f"{said}; they are loaded: set duplicate_keys = \"quarantine\" (or \"refuse\") to keep "
+                        "them out"]
+    if source.duplicate_keys == "refuse":
+        raise SourceError(source.name, f"{said}; every entry needs its own key. Fix the export, set row_id / "
+                          "composite, or set duplicate_keys = \"quarantine\" to load the first of each")
+    return df[~repeated].reset_index(drop=True), lines, []
+
+
 def assemble(source: SourceConfig, register: Register, tables: list[RawTable],
              files: list[FileInfo], location: str, extra_warnings: list[str] = ()) -> RegisterFrame:
     """Build the RegisterFrame of one source from the tables its connector read."""
@@ -130,6 +168,9 @@ def assemble(source: SourceConfig, register: Register, tables: list[RawTable],
         lines += q
     cols = field_names(register) + ["fact_id", "_source", "_file", "_row"]
     df = pd.concat(frames, ignore_index=True)[cols] if frames else empty_frame(register.name)
+    df, repeats, notes = _unique_keys(source, register, df)
+    lines += repeats
+    prov.warnings += notes
     quarantine = (pd.DataFrame(lines, columns=list(QUARANTINE_COLUMNS), dtype=object)
                   if lines else empty_quarantine())
     rows_read = sum(len(t.rows) for t in tables)

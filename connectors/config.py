@@ -43,6 +43,22 @@ class SourceConfig(BaseModel):
         description="source header -> regex with named groups, each group a field (e.g. 'Trans No')")
     defaults: dict[str, str] = Field(
         default_factory=dict, description="field -> constant used where the source has no column")
+    # row identity, for files with no id column (docs/connectors.md, "Row identity")
+    row_id: str | None = Field(
+        None, description="Field (e.g. record_id, line_id) filled with each row's number in its file, "
+                          "counted from the top of the file as `_row` is: appending rows keeps every id; "
+                          "inserting, deleting or sorting rows above a row changes it. Under a glob the "
+                          "file name is put in front ('returns_q3.csv#12')")
+    composite: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="field -> source headers whose cells, joined by ' | ', make the field (e.g. "
+                    "record_id = ['Collar No', 'Date Granted']); a row with any part blank leaves it blank")
+    duplicate_keys: Literal["warn", "quarantine", "refuse"] = Field(
+        "warn", description="What a row repeating the register's natural key (every part filled) of an "
+                            "earlier row of the source does: `warn` loads it with a load note (as before "
+                            "this check existed), `quarantine` quarantines it with the reason (the first "
+                            "row is kept), `refuse` fails the whole source. `sources suggest` proposes "
+                            "quarantine")
     date_formats: list[str] = Field(
         default_factory=lambda: ["%d/%m/%Y", "%Y-%m-%d"],
         description="strptime formats tried in order; Excel serial numbers are always accepted")

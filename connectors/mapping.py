@@ -1,6 +1,7 @@
 """Header mapping: a source's raw table -> raw cells per register field.
 
-Owns the `columns`, `extract` and `defaults` parts of a source's config and the checks that make a
+Owns the `columns`, `extract`, `defaults`, `composite` and `row_id` parts of a source's config (the
+last two give a row an identity when the file has no id column) and the checks that make a
 config usable before any file is read (fields exist, required fields mapped, value maps name
 canonical values). Headers are matched case- and whitespace-insensitively.
 
@@ -12,13 +13,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from audit.registers import Register
 
 from .config import SourceConfig
 from .frame import SourceError
-from .parse import CellError, UnreadableCell, norm_key, read_open_end_dates
+from .parse import CellError, UnreadableCell, as_text, norm_key, read_open_end_dates
 
 
 @dataclass
@@ -79,6 +81,7 @@ def check_config(source: SourceConfig, register: Register) -> dict[str, re.Patte
     for fname in source.defaults:
         if known(fname, "defaults"):
             mapped.add(fname)
+    problems += _identity_problems(source, register, known, mapped)
     for fname, vmap in source.values.items():
         if not known(fname, "values"):
             continue
@@ -101,6 +104,27 @@ def check_config(source: SourceConfig, register: Register) -> dict[str, re.Patte
     if problems:
         raise SourceError(source.name, "config problems:\n  " + "\n  ".join(problems))
     return patterns
+
+
+def _identity_problems(source: SourceConfig, register: Register, known, mapped: set[str]) -> list[str]:
+    """`row_id` and `composite` name text fields that nothing else fills."""
+    problems = []
+    targets = ([(source.row_id, "row_id")] if source.row_id else []) + [
+        (fname, f"composite[{fname!r}]") for fname in source.composite]
+    for fname, where in targets:
+        if not known(fname, where):
+            continue
+        if register.fields[fname].type != "string":
+            problems.append(f"{where}: {fname!r} is a {register.fields[fname].type} field; a row number or a "
+                            "composite key fills a text (string) field")
+        elif fname in mapped or (fname == source.row_id and fname in source.composite):
+            problems.append(f"{where}: {fname!r} is also filled by `columns`, `extract` or `defaults`; "
+                            "fill it one way")
+        mapped.add(fname)
+    for fname, headers in source.composite.items():
+        if len(headers) < 1:
+            problems.append(f"composite[{fname!r}]: name at least one column")
+    return problems
 
 
 def _open_end_problems(source: SourceConfig, register: Register, mapped: set[str]) -> list[str]:
@@ -128,6 +152,7 @@ def map_table(source: SourceConfig, register: Register, table: RawTable,
     for i, h in enumerate(table.headers):
         positions.setdefault(norm_key(h), []).append(i)
     wanted = list(source.columns) + [h for h in source.extract if h not in source.columns]
+    wanted += [h for hs in source.composite.values() for h in hs if h not in wanted]
     warnings: list[str] = []
     dupes = [h for h in wanted if len(positions.get(norm_key(h), [])) > 1]
     if dupes:
@@ -135,11 +160,13 @@ def map_table(source: SourceConfig, register: Register, table: RawTable,
                           "occur more than once in the header row; rename the duplicate columns")
     missing = [h for h in wanted if norm_key(h) not in positions]
     req = set(register.required_fields)
+    composed = {h: f for f, hs in source.composite.items() for h in hs}
     missing_req = [h for h in missing
-                   if source.columns.get(h) in req
+                   if source.columns.get(h) in req or h in composed
                    or (h in patterns and req.intersection(patterns[h].groupindex))]
     if missing_req:
-        fields = sorted({source.columns.get(h) or ",".join(patterns[h].groupindex) for h in missing_req})
+        fields = sorted({source.columns.get(h) or composed.get(h) or ",".join(patterns[h].groupindex)
+                         for h in missing_req})
         raise SourceError(
             source.name,
             f"{table.label}: missing column(s) {', '.join(map(repr, missing_req))} for required "
@@ -187,6 +214,16 @@ def map_table(source: SourceConfig, register: Register, table: RawTable,
                 parts[g][pos] = m.group(g)
         for g, vals in parts.items():
             cells[g], origin[g] = vals, header
+    for fname, headers in source.composite.items():  # a key made of named columns
+        if not all(norm_key(h) in positions for h in headers):
+            continue  # a missing column of an optional field: noted above, the field is left blank
+        parts = [[as_text(v).strip() for v in column(h)] for h in headers]
+        cells[fname] = [" | ".join(p) if all(p) else None for p in zip(*parts)]
+        origin[fname] = " + ".join(headers)
+    if source.row_id:  # the row number in its file (counted from the top: appends keep it)
+        prefix = f"{PurePath(table.label).name}#" if _is_glob(source.path) else ""
+        cells[source.row_id] = [f"{prefix}{n}" for n in table.row_numbers]
+        origin[source.row_id] = "(row number)"
     for fname, const in source.defaults.items():
         if fname in cells:
             cells[fname] = [const if v is None or (isinstance(v, str) and not v.strip()) else v
@@ -194,3 +231,7 @@ def map_table(source: SourceConfig, register: Register, table: RawTable,
         else:
             cells[fname], origin[fname] = [const] * n, "(default)"
     return MappedTable(cells=cells, origin=origin, errors=errors, ignored=ignored, warnings=warnings)
+
+
+def _is_glob(path: str | None) -> bool:
+    return bool(path) and any(ch in path for ch in "*?[")

@@ -30,6 +30,7 @@ __all__ = ["suggest", "dry_run", "to_toml", "to_dict", "Suggestion", "DryRun", "
            "SAMPLE_ROWS"]
 
 SAMPLE_ROWS = 2000
+ROW_NUMBER = "(row number)"  # how a row_id field shows in mapped_fields
 WEAK = 75.0  # a chosen pair scoring below this gets a CHECK line
 _COMPOSITE_MIN = 0.98  # share of "<id> - <line>" cells needed to propose the split
 
@@ -57,13 +58,18 @@ class Suggestion:
     ignored_headers: list[str] = field(default_factory=list)  # blank or duplicated: not mappable
     missing_required: list[str] = field(default_factory=list)
     missing_groups: list[tuple[str, ...]] = field(default_factory=list)
+    row_id: str | None = None  # the key field filled with the row number (no id column)
+    row_id_reason: str = ""
+    composite_alternative: dict[str, list[str]] = field(default_factory=dict)  # offered in a comment
 
     @property
     def mapped_fields(self) -> dict[str, str]:
-        """field -> source header, over `columns` and `extract` groups."""
+        """field -> source header, over `columns` and `extract` groups ("(row number)" for row_id)."""
         out = {f: h for h, f in self.columns.items()}
         for header, pattern in self.extract.items():
             out.update({g: header for g in re.compile(pattern).groupindex})
+        if self.row_id:
+            out[self.row_id] = ROW_NUMBER
         return out
 
     @property
@@ -127,6 +133,41 @@ def _split_composite(s: Suggestion, register: Register) -> None:
                 s.check(col.header, f"{1 - col.composite_share:.1%} of values do not split into "
                                     f"{first} and {second} (e.g. {', '.join(map(repr, bad))}); a load "
                                     "quarantines them")
+            return
+
+
+def _row_identity(s: Suggestion, register: Register, rows: list[list]) -> None:
+    """No column for the register's (last) required key field: the row number is the identity.
+
+    Offered too, in a comment: a composite of the person and a date column when that pair is unique
+    in the whole file (stable when the export is re-sorted, which the row number is not).
+    """
+    mapped = s.mapped_fields
+    nk = register.natural_key
+    # only a key that identifies the entry and nothing else: a record id, or the line within a claim
+    # (a transaction or claim number is the business's own and is never made up)
+    key = [f for i, f in enumerate(nk) if register.fields[f].required and register.fields[f].type == "string"
+           and (f == "record_id" or (i == len(nk) - 1 and i > 0 and nk[0] in mapped))]
+    free = [f for f in key if f not in mapped]
+    if not free:
+        return
+    fname = free[-1]
+    s.row_id = fname
+    s.row_id_reason = ("no column holds " + ("the line within the claim" if len(register.natural_key) > 1 and
+                                             fname == register.natural_key[-1] else "a record id")
+                       + ": the row number in the file is the id (appending rows keeps every id; sorting "
+                         "or inserting rows changes them)")
+    by_field = {c.field.name: c for c in s.candidates if c.column.header in s.columns}
+    person = by_field.get("person_id") or by_field.get("person_name")
+    if person is None or len(register.natural_key) > 1:
+        return
+    positions = [person.column.position]
+    for c in s.candidates:
+        if c.field.type != "date" or c.column.header not in s.columns:
+            continue
+        pairs = [tuple(str(r[i]) if i < len(r) else "" for i in positions + [c.column.position]) for r in rows]
+        if all(all(p) for p in pairs) and len(set(pairs)) == len(pairs):
+            s.composite_alternative = {fname: [person.column.header, c.column.header]}
             return
 
 
@@ -209,6 +250,7 @@ def suggest(path: Path, register: str, sheet: str | None = None, name: str | Non
     s.unmatched = [(p.header, chosen.best_other.get(p.header)) for p in profiles if p.position not in assigned]
     s.closest = chosen.best_column
     _split_composite(s, reg)
+    _row_identity(s, reg, table.rows)
     _weak(s)
     _dates(s)
     _enum_values(s)
@@ -219,7 +261,8 @@ def suggest(path: Path, register: str, sheet: str | None = None, name: str | Non
 
 def proposed_config(s: Suggestion) -> SourceConfig:
     """The suggestion as the SourceConfig a load would use (the file's absolute path)."""
-    mapping = {"columns": s.columns, "extract": s.extract, "values": s.values}
+    mapping = {"columns": s.columns, "extract": s.extract, "values": s.values, "row_id": s.row_id,
+               "duplicate_keys": "quarantine"}
     if s.date_formats:
         mapping["date_formats"] = s.date_formats
     return source_config(s.plan, s.register.name, s.name, required=False, **mapping)

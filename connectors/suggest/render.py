@@ -64,6 +64,14 @@ def _file_keys(s: "Suggestion") -> list[str]:
     else:
         out.append(f"sheet = {toml_str(p.sheet)}")
     out.append(f"skip_rows = {p.skip_rows}")
+    if s.row_id:
+        out.append(f"row_id = {toml_str(s.row_id)}  # {_comment(s.row_id_reason)}")
+    for fname, headers in s.composite_alternative.items():
+        out.append(f"# or, if the export may be sorted differently: composite = {{ {fname} = ["
+                   + ", ".join(_comment(toml_str(h)) for h in headers) + "] }  (unique in this file; "
+                   f"then remove row_id)")
+    out.append('duplicate_keys = "quarantine"  # a row repeating an earlier row\'s key is quarantined, '
+               'with the reason')
     if s.date_formats:
         out.append("date_formats = [" + ", ".join(map(toml_str, s.date_formats)) + "]")
     elif p.kind == "xlsx" and any(c.field.type == "date" for c in s.candidates):
@@ -144,7 +152,8 @@ def to_dict(s: "Suggestion") -> dict[str, Any]:
                  "sheets": [{"name": n, "rows": r} for n, r in p.sheets], "rows": s.rows, "sampled": s.sampled},
         "columns": columns,
         "mapping": {"columns": s.columns, "extract": s.extract, "values": s.values,
-                    "date_formats": s.date_formats},
+                    "date_formats": s.date_formats, "row_id": s.row_id, "duplicate_keys": "quarantine"},
+        "composite_alternative": s.composite_alternative,
         "unmatched": [{"header": h, "closest_field": b.field.name if b else None,
                        "score": round(b.score, 1) if b else None} for h, b in s.unmatched],
         "ignored_headers": s.ignored_headers,
