@@ -77,7 +77,10 @@ def _value(v: Any) -> Any:
 
 
 def _cond(c) -> dict:
-    return {"field": c.field, "op": c.op, "value": _value(c.value)}
+    out = {"field": c.field, "op": c.op, "value": _value(c.value)}
+    if c.op == "keywords":  # only then: other conditions (and so rule versions) are unchanged
+        out["fields"] = list(c.fields)
+    return out
 
 
 def _sorted_conds(conds) -> tuple[dict, ...]:
@@ -138,6 +141,7 @@ def _used_fields(rule: Rule, alias: str) -> tuple[list[str], list[str]]:
     used: list[str] = []
     for c in inp.where + tuple(c for g in inp.where_any for c in g):
         used.append(c.field)
+        used += list(c.fields)
         if isinstance(c.value, ValueRef) and c.value.kind == "field":
             used.append(c.value.name)
     keys = [per[alias] for per in m.on.values() if alias in per]
@@ -150,7 +154,7 @@ def _used_fields(rule: Rule, alias: str) -> tuple[list[str], list[str]]:
         if al == alias:
             used.append(f)
     for ph in PLACEHOLDER.findall(a.title):
-        head, _, tail = ph.partition(".")
+        head, _, tail = ph.partition("|")[0].partition(".")
         if head == alias:
             used.append(tail)
     register = reg.get(inp.register)

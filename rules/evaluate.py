@@ -99,7 +99,8 @@ class _Facts:
         return max(dates) if dates else None
 
 
-def _finding(compiled: CompiledRule, match: dict, facts: _Facts, params: dict[str, Any], as_of: date | None) -> Finding:
+def _finding(compiled: CompiledRule, match: dict, facts: _Facts, params: dict[str, Any], as_of: date | None,
+             period_end: date | None = None) -> Finding:
     # the representative fact per alias: the latest (aggregates hold many)
     rep = {a: max(ids, key=lambda f, a=a: (facts.date(a, f) or date.min, f)) for a, ids in match.items()}
 
@@ -107,6 +108,10 @@ def _finding(compiled: CompiledRule, match: dict, facts: _Facts, params: dict[st
         return facts.value(alias, rep[alias], fname) if alias in rep else None
 
     def shown(ph: str) -> str:
+        ref, words = render.tense(ph)
+        if words:  # {alias.field|past/future}: the word says whether the date has passed (validated: a date)
+            head, _, tail = ref.partition(".")
+            return render.dated(words, raw(head, tail), shown(ref), period_end)
         head, _, tail = ph.partition(".")
         if head == "params":
             ptype = next(t for n, t, _ in compiled.params if n == tail)
@@ -142,6 +147,7 @@ class WindowResult:
     matches: list[dict]
     facts: _Facts
     params: dict[str, Any]
+    period_end: date | None = None  # the audit period's last day (date words in titles read it)
 
 
 def evaluate_window(compiled: CompiledRule, register_frames: dict[str, pd.DataFrame], window: tuple[int, int],
@@ -159,11 +165,12 @@ def evaluate_window(compiled: CompiledRule, register_frames: dict[str, pd.DataFr
     stats.not_evaluable = dict(sorted(not_eval.items()))
     result = engines.get(engine).evaluate(compiled, {a: s.engine for a, s in selections.items()}, params)
     stats.matches, stats.partitions, stats.pruned = len(result.matches), result.partitions, result.pruned
-    return WindowResult(result.matches, _Facts(compiled, selections, result.matches), params)
+    return WindowResult(result.matches, _Facts(compiled, selections, result.matches), params,
+                        date.fromordinal(period[1] + date(1970, 1, 1).toordinal()))
 
 
 def finding_of(compiled: CompiledRule, window: WindowResult, match: dict, as_of: date | None) -> Finding:
-    return _finding(compiled, match, window.facts, window.params, as_of)
+    return _finding(compiled, match, window.facts, window.params, as_of, window.period_end)
 
 
 def evaluate_rule(compiled: CompiledRule, register_frames: dict[str, pd.DataFrame], period: Period,

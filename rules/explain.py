@@ -12,7 +12,7 @@ _OPS = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 def _value(v) -> str:
     if isinstance(v, dict):
         if "param" in v:
-            return f"param {v['param']}"
+            return f"param {v['param']}" + (f" x {_value(v['times'])}" if "times" in v else "")
         if "period" in v:
             text = f"period {v['period']}"
         else:
@@ -24,6 +24,8 @@ def _value(v) -> str:
 
 
 def _cond(c: dict) -> str:
+    if c["op"] == "keywords":
+        return f"any of {', '.join(c['fields'])} contains any of {json.dumps(c['value'])}"
     return f"{c['field']} {_OPS.get(c['op'], c['op'])} {_value(c['value'])}"
 
 

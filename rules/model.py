@@ -12,7 +12,7 @@ from typing import Any, Union
 from rules.loader import Document
 
 OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "startswith", "exists",
-       "weekday_in", "multiple_of")
+       "weekday_in", "multiple_of", "keywords")  # keywords: only from an input's `keywords` block
 MATCH_KINDS = ("single", "join", "sequence", "absent", "aggregate")
 
 
@@ -47,6 +47,7 @@ class Condition:
     op: str
     value: Any  # literal, list of literals, or ValueRef
     path: tuple = ()
+    fields: tuple[str, ...] = ()  # op keywords: every field searched (`field` is the first)
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,14 @@ def _conditions(raw: dict, path: tuple) -> tuple[Condition, ...]:
     return tuple(out)
 
 
+def _keywords(raw: dict | None, path: tuple) -> tuple[Condition, ...]:
+    """An input's `keywords` block as one condition of its `where` (any word in any field)."""
+    if not raw:
+        return ()
+    fields = tuple(raw["fields"])
+    return (Condition(fields[0], "keywords", list(raw["any"]), path, fields),)
+
+
 def _qualified(text: str) -> tuple[str, str]:
     alias, fname = text.split(".", 1)
     return alias, fname
@@ -178,7 +187,8 @@ def from_document(doc: Document) -> Rule:
     """Build the model from a document that passed the JSON Schema."""
     d = doc.data
     inputs = {
-        alias: Input(alias, spec["register"], _conditions(spec.get("where", {}), ("inputs", alias, "where")),
+        alias: Input(alias, spec["register"], _conditions(spec.get("where", {}), ("inputs", alias, "where"))
+                     + _keywords(spec.get("keywords"), ("inputs", alias, "keywords")),
                      tuple(_conditions(group, ("inputs", alias, "where_any", i))
                            for i, group in enumerate(spec.get("where_any", []))), ("inputs", alias))
         for alias, spec in d["inputs"].items()

@@ -2,7 +2,9 @@
 
 Money renders as £1,234.56, dates as YYYY-MM-DD, blanks as "(blank)". Templates hold only
 {alias.field}, {params.name} and, for aggregates, {count}, {sum} and {group.field}: nothing is
-evaluated, placeholders are looked up.
+evaluated, placeholders are looked up. A date placeholder may carry two words,
+{alias.field|past/future} (e.g. `{clearance.expiry_date|expired/expires}`): the first word is shown
+before a date earlier than the audit period's end, the second otherwise ("expired 2026-05-11").
 """
 from __future__ import annotations
 
@@ -67,6 +69,24 @@ def display(v: Any, ftype: str) -> str:
     if ftype == "number":
         return f"{value:g}"
     return str(value)
+
+
+def tense(ph: str) -> tuple[str, tuple[str, str] | None]:
+    """A placeholder's reference and its (past, future) words: "a.f|expired/expires" ->
+    ("a.f", ("expired", "expires")); a placeholder without words -> (ph, None)."""
+    ref, bar, words = ph.partition("|")
+    if not bar:
+        return ph, None
+    past, _, future = words.partition("/")
+    return ref, (past.strip(), future.strip())
+
+
+def dated(words: tuple[str, str], value: Any, shown: str, period_end: date | None) -> str:
+    """`shown` (a rendered date) preceded by the past word if the date is before `period_end`."""
+    d = as_date(value)
+    if d is None:
+        return shown
+    return f"{words[0] if period_end is not None and d < period_end else words[1]} {shown}"
 
 
 def render(template: str, lookup) -> str:

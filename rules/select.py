@@ -107,7 +107,11 @@ def _rhs(value: Any, kind: str, ctx: Context, fld: reg.Field) -> Any:
     """The right-hand side of a comparison: a scalar or a Series (for {field})."""
     if isinstance(value, dict):
         if "param" in value:
-            return literal(ctx.params[value["param"]], kind, fld)
+            base = literal(ctx.params[value["param"]], kind, fld)
+            if "times" in value:  # a band: a share of a param, rounded half-up like {field, times}
+                product = float(base) * float(resolve(value["times"], ctx.params))
+                return int(np.floor(product + 0.5)) if kind in ("money", "int") else product
+            return base
         offset = int(resolve(value.get("offset_days", 0), ctx.params) or 0)
         if "period" in value:
             return (ctx.period_start if value["period"] == "start" else ctx.period_end) + offset
@@ -141,9 +145,11 @@ def condition(cond: dict, ctx: Context) -> tuple[pd.Series, list[str]]:
     elif op in ("in", "not_in"):
         raw = s.isin([literal(v, kind, fld) for v in value])
         raw = ~raw if op == "not_in" else raw
+    elif op == "keywords":  # any word in any of the fields; NA only when every field is blank
+        return _keywords(cond, ctx)
     elif op in ("contains", "startswith"):
         needles = [v.lower() for v in (value if isinstance(value, list) else [value])]
-        text = ctx.frame[name].astype("object").map(lambda v: str(v).lower() if v is not None and v == v else "")
+        text = _lower_text(ctx, name)
         test = (lambda t: any(n in t for n in needles)) if op == "contains" else (lambda t: t.startswith(tuple(needles)))
         raw = text.map(test)
     elif op == "weekday_in":
@@ -155,6 +161,25 @@ def condition(cond: dict, ctx: Context) -> tuple[pd.Series, list[str]]:
     out = pd.Series(raw, index=s.index).astype("boolean")
     out[is_blank.to_numpy(dtype=bool)] = pd.NA
     return out, fields
+
+
+def _lower_text(ctx: Context, name: str) -> pd.Series:
+    col = ctx.frame[name] if name in ctx.frame else pd.Series(None, index=ctx.frame.index, dtype="object")
+    return col.astype("object").map(lambda v: str(v).lower() if v is not None and v == v else "")
+
+
+def _keywords(cond: dict, ctx: Context) -> tuple[pd.Series, list[str]]:
+    """The `keywords` condition: a word found in any field decides True; a row with every field
+    blank is undecided (NA, not evaluable, counted under each field); otherwise False."""
+    needles = [w.lower() for w in cond["value"]]
+    found = pd.Series(False, index=ctx.frame.index)
+    all_blank = pd.Series(True, index=ctx.frame.index)
+    for name in cond["fields"]:
+        found |= _lower_text(ctx, name).map(lambda t: any(n in t for n in needles)).astype(bool)
+        all_blank &= blank(ctx.col(name)).to_numpy(dtype=bool)
+    out = found.astype("boolean")
+    out[all_blank.to_numpy(dtype=bool)] = pd.NA
+    return out, list(cond["fields"])
 
 
 def _all(conds: tuple[dict, ...], ctx: Context) -> tuple[pd.Series, list[tuple[pd.Series, list[str]]]]:

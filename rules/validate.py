@@ -16,7 +16,7 @@ from audit import registers as reg
 from rules import types as T
 from rules.loader import Document, Problem
 from rules.model import Rule, ValueRef
-from rules.render import PLACEHOLDER
+from rules.render import PLACEHOLDER, tense
 
 SCHEMA_PATH = Path(__file__).with_name("schema") / "rule.schema.json"
 NO_RIGHT_VALUE_OPS = ("exists",)
@@ -134,6 +134,10 @@ class _Checker:
                 self.err(c.path, f"{op} takes literal values, not a reference")
             elif v.kind == "param":
                 self.param(v.name, c.path, "int" if op == "multiple_of" else kind)
+                if v.times is not None:  # a band: a share of a param (e.g. 90% of a threshold)
+                    if kind not in T.NUMERIC or op == "multiple_of":
+                        self.err(c.path, f"times needs a number or money compare; {f.name} is {f.type}")
+                    self.num(v.times, c.path, "number")
             elif v.kind == "period":
                 if kind != "date":
                     self.err(c.path, f"{{period: ...}} compares with dates; {f.name} is {f.type}")
@@ -152,6 +156,14 @@ class _Checker:
                         if kind != "date":
                             self.err(c.path, f"offset_days applies to dates; {f.name} is {f.type}")
                         self.num(v.offset_days, c.path)
+            return
+        if op == "keywords":
+            for extra in c.fields[1:]:
+                other = self.field(alias, extra, c.path)
+                if other is not None and T.kind_of(other) not in ("string", "rank"):
+                    self.err(c.path, f"keywords apply to text fields; {other.name} is {other.type}")
+            if kind not in ("string", "rank"):
+                self.err(c.path, f"keywords apply to text fields; {f.name} is {f.type}")
             return
         if op == "exists":
             if not isinstance(v, bool):
@@ -323,6 +335,14 @@ class _Checker:
     def placeholder(self, ph: str, allowed: list) -> None:
         m = self.rule.match
         path = ("alert", "title")
+        ref, words = tense(ph)
+        if words:
+            head, _, tail = ref.partition(".")
+            f = self.field(head, tail, path) if head in allowed and tail else None
+            if f is None or f.type != "date" or not all(words):
+                self.err(path, f"placeholder {{{ph}}}: |past/future words apply to a date field, "
+                               "e.g. {clearance.expiry_date|expired/expires}")
+            return
         if m.kind == "aggregate" and ph in ("count", "sum"):
             if ph == "sum" and not any(h.function == "sum" for h in m.having):
                 self.err(path, "{sum} needs a having clause with function: sum")
