@@ -94,7 +94,7 @@ def render(run: RunView, *, force_name: str = "", include_sensitive: bool = True
         registers=by_register, departments=departments,
         charts={k: Markup(v) for k, v in svg.items()},  # produced by matplotlib, XML-escaped
         novelty=summary.novelty(run, alerts, shown.resolved), resolved=shown.resolved,
-        people=summary.top_people(alerts), orgs=summary.top_organisations(alerts),
+        people=summary.top_people(alerts), orgs=summary.top_organisations(alerts, force_name=force_name),
         weights=summary.LEVEL_WEIGHTS, quality=summary.quality(run),
         sources_loaded=sum(s.status != "failed" for s in run.sources),
         rule_versions=run.rule_versions,

@@ -17,6 +17,10 @@ LEVEL_WEIGHTS = {"critical": 10, "high": 5, "medium": 3, "low": 1, "informationa
 ORG_NAME_FIELDS = ("supplier_name", "donor_name", "organisation_name", "associate_organisation",
                    "former_force")
 UNKNOWN = "(not recorded)"
+#: Fields that name a police force, not a counterparty: the barred / advisory list's former force is
+#: where the listed person served. An organisation resolved from one of them is a force, and a force
+#: (like the auditing force itself) is never scored as a risky organisation, wherever it appears.
+FORCE_FIELDS = frozenset({"former_force"})
 
 
 @dataclass
@@ -76,13 +80,41 @@ def top_people(alerts: list[AlertView], limit: int = 15) -> list[RiskEntry]:
     return sorted(people.values(), key=lambda e: (-e.score, -len(e.registers), e.key))[:limit]
 
 
-def top_organisations(alerts: list[AlertView], limit: int = 15) -> list[RiskEntry]:
-    """Organisations (by resolved org_key on the evidence) with the most combined risk."""
+def _org_source_fields(register: str) -> set[str]:
+    """The fields of a register whose organisation the resolver puts in org_key."""
+    try:
+        fields = registers.get(register).fields.values()
+    except KeyError:
+        return set()
+    return {f.name for f in fields if f.entity == "org" and f.key == "org_key"}
+
+
+def police_forces(alerts: list[AlertView], force_name: str = "") -> tuple[set[str], set[str]]:
+    """(org keys, casefolded names) of police forces in the evidence: organisations resolved from a
+    FORCE_FIELDS field (by the register dictionary, so by data, not by a list of names), and the
+    auditing force's own name."""
+    keys, names = set(), {force_name.strip().casefold()} - {""}
+    for a in alerts:
+        for f in a.facts:
+            for name in _org_source_fields(f.register) & FORCE_FIELDS:
+                if f.values.get(name):
+                    names.add(str(f.values[name]).strip().casefold())
+                    if f.values.get("org_key"):
+                        keys.add(str(f.values["org_key"]))
+    return keys, names
+
+
+def top_organisations(alerts: list[AlertView], limit: int = 15, force_name: str = "") -> list[RiskEntry]:
+    """Organisations (by resolved org_key on the evidence) with the most combined risk; police
+    forces (the former force on the barred list, the auditing force) are not counterparties."""
     orgs: dict[str, RiskEntry] = {}
+    force_keys, force_names = police_forces(alerts, force_name)
     for a in alerts:
         for f in a.facts:
             key = f.values.get("org_key")
-            if not key:
+            if not key or str(key) in force_keys:
+                continue
+            if any(str(f.values.get(n) or "").strip().casefold() in force_names for n in ORG_NAME_FIELDS):
                 continue
             name = next((f.values[n] for n in ORG_NAME_FIELDS if f.values.get(n)), key)
             _add(orgs.setdefault(str(key), RiskEntry(str(key), str(name))), a)
