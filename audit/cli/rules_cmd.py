@@ -39,6 +39,9 @@ def _print_problems(problems) -> int:
 def register(app: typer.Typer) -> None:
     rules_app = typer.Typer(help="List, validate, test and explain rule files.", no_args_is_help=True)
     app.add_typer(rules_app, name="rules")
+    from audit.cli.backtest_cmd import attach  # `rules backtest` lives in its own module
+
+    attach(rules_app)
 
     @rules_app.command("list")
     def list_rules(paths: Optional[List[Path]] = typer.Argument(None, help="Rule files or folders"),
