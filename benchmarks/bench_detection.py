@@ -12,6 +12,10 @@ run the whole library for every month, and score the findings against truth.json
             (what the store raises as alerts after carry-over)
 
     .venv/bin/python benchmarks/bench_detection.py --seeds 1 2 3 --scale 1 [--engine durable]
+    .venv/bin/python benchmarks/bench_detection.py --seeds 1 --param procurement_split_invoices.band_floor=0.9
+
+`bg alerts/1k staff/month` stands beside recall so a threshold change (`--param RULE.PARAM=VALUE`,
+repeatable, as config.toml's [rules.params] would set it) shows what it costs and what it saves.
 
 Cost (`--cost`): one monthly audit (audit.pipeline.run_period for the last month, fresh SQLite store,
 no publishing) per seed, in a child process of its own; prints seconds per stage (load, resolve,
@@ -118,6 +122,8 @@ def score_seed(seed: int, args, work: Path, totals: dict) -> None:
         console.print(f"[red]seed {seed}: source failed, its rules cannot be scored:[/] {message}")
     resolution = resolve(load.by_register(), settings.entities)
     frames = resolution.frames
+    for rule_name, params in args.params.items():
+        settings.rules.params.setdefault(rule_name, {}).update(params)
     compiled, rules, problems = load_rule_set(settings)
     # registers whose facts a finding carries (an `absent` finding holds only the present input's)
     reads = {r.name: {i.register for a, i in r.inputs.items() if a != r.match.missing} for r in rules}
@@ -468,6 +474,22 @@ def schedule(args) -> None:
                     console.print(f"[red]decoy alerted[/] {key}: {line}")
 
 
+def parse_params(items: list[str]) -> dict[str, dict]:
+    """["rule.param=value", ...] -> {rule: {param: value}}; the value read as JSON (0.9, 250000, "text")."""
+    out: dict[str, dict] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        rule_name, dot, param = key.partition(".")
+        if not (eq and dot and rule_name and param):
+            raise SystemExit(f"--param {item!r}: write RULE.PARAM=VALUE")
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value
+        out.setdefault(rule_name, {})[param] = parsed
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
@@ -479,9 +501,13 @@ def main() -> None:
     ap.add_argument("--misses", action="store_true", help="list missed scenarios and alerted decoys")
     ap.add_argument("--cost", action="store_true", help="measure one monthly audit end to end instead")
     ap.add_argument("--cost-child", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--param", action="append", default=[], metavar="RULE.PARAM=VALUE",
+                    help="override a rule param (repeatable), e.g. procurement_split_invoices.band_floor=0.9: "
+                         "recall, decoys and background alerts per 1,000 staff show what the change costs")
     ap.add_argument("--schedule", action="store_true",
                     help="replay the monthly runs on the generated monthly extracts and score on schedule")
     args = ap.parse_args()
+    args.params = parse_params(args.param)
     if args.cost_child:
         print(json.dumps(cost_child(args.cost_child, args.end, args.engine)))
         return
@@ -510,9 +536,11 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
 
     runs = totals.pop("_runs")["n"]
-    table = Table(title=f"Detection: seeds {args.seeds}, scale {args.scale}, {args.months} months, engine {args.engine}")
-    for col in ("rule", "planted", "found", "recall", "decoys", "decoys alerted", "bg findings/1k staff/month",
-                "bg alerts/1k staff/month"):
+    changed = "; ".join(f"{r}.{k}={v}" for r, ps in args.params.items() for k, v in ps.items())
+    table = Table(title=f"Detection: seeds {args.seeds}, scale {args.scale}, {args.months} months, engine {args.engine}"
+                        + (f"; params {changed}" if changed else ""))
+    for col in ("rule", "planted", "found", "recall", "bg alerts/1k staff/month", "decoys", "decoys alerted",
+                "bg findings/1k staff/month"):
         table.add_column(col, justify="left" if col == "rule" else "right")
     all_p = all_f = all_d = all_da = 0
     bg_sum = bga_sum = 0.0
@@ -522,10 +550,10 @@ def main() -> None:
         bg, bga = t["bg"] / runs, t["bg_alerts"] / runs
         bg_sum, bga_sum = bg_sum + bg, bga_sum + bga
         recall = f"{t['found'] / t['planted']:.0%}" if t["planted"] else "-"
-        table.add_row(name, str(t["planted"]), str(t["found"]), recall, str(t["decoys"]), str(t["decoys_alerted"]),
-                      f"{bg:.2f}", f"{bga:.2f}")
-    table.add_row("ALL", str(all_p), str(all_f), f"{all_f / all_p:.1%}" if all_p else "-", str(all_d), str(all_da),
-                  f"{bg_sum:.2f}", f"{bga_sum:.2f}", style="bold")
+        table.add_row(name, str(t["planted"]), str(t["found"]), recall, f"{bga:.2f}", str(t["decoys"]),
+                      str(t["decoys_alerted"]), f"{bg:.2f}")
+    table.add_row("ALL", str(all_p), str(all_f), f"{all_f / all_p:.1%}" if all_p else "-", f"{bga_sum:.2f}", str(all_d),
+                  str(all_da), f"{bg_sum:.2f}", style="bold")
     console.print(table)
     if args.misses:
         for name in sorted(totals):
