@@ -7,7 +7,9 @@
 Steps: sniff.plan (kind, encoding, delimiter, header row -> skip_rows, sheet) -> the connector's
 own reader -> profile.ColumnProfile per column over the first SAMPLE_ROWS rows -> assign (header
 similarity x value evidence, one column per field) -> an "<id> - <line>" column split by `extract`
--> date formats and enum value maps from the evidence. It never writes config.toml.
+-> date columns checked against each other (relations: declared on or after offered ...) -> a
+"Surname, Forename" column split, the row number as the id where there is none -> date formats
+and enum value maps from the evidence. It never writes config.toml.
 Imports only the connectors package and audit.registers (the connectors' rule).
 """
 from __future__ import annotations
@@ -20,9 +22,12 @@ from audit import registers
 from audit.registers import Register
 
 from .. import LoadResult, SourceConfig, SourceError, pull
+from ..mapping import RawTable
 from ..parse import norm_key
 from .assign import Assignment, Candidate, assign
-from .profile import COMPOSITE, ColumnProfile, swap_day_month
+from .enums import nearest
+from .relations import place_dates
+from .profile import COMPOSITE, SURNAME_FIRST, ColumnProfile, swap_day_month
 from .render import to_dict, to_toml
 from .sniff import FilePlan, SuggestError, plan, read_table, source_config
 
@@ -33,6 +38,7 @@ SAMPLE_ROWS = 2000
 ROW_NUMBER = "(row number)"  # how a row_id field shows in mapped_fields
 WEAK = 75.0  # a chosen pair scoring below this gets a CHECK line
 _COMPOSITE_MIN = 0.98  # share of "<id> - <line>" cells needed to propose the split
+_NEAREST_SHARE = 0.5  # share of a column's values read as the enum before its other labels are placed
 
 
 @dataclass
@@ -59,6 +65,8 @@ class Suggestion:
     missing_required: list[str] = field(default_factory=list)
     missing_groups: list[tuple[str, ...]] = field(default_factory=list)
     row_id: str | None = None  # the key field filled with the row number (no id column)
+    #: field -> {label no rule reads -> (value proposed by enums.nearest, rows in the sample)}
+    guessed: dict[str, dict[str, tuple[str, int]]] = field(default_factory=dict)
     row_id_reason: str = ""
     composite_alternative: dict[str, list[str]] = field(default_factory=dict)  # offered in a comment
 
@@ -136,6 +144,31 @@ def _split_composite(s: Suggestion, register: Register) -> None:
             return
 
 
+def _split_name(s: Suggestion, register: Register) -> None:
+    """"SMITH, John" in one column where the register has first and last names: split it."""
+    if not {"first_name", "last_name"} <= set(register.fields):
+        return
+    mapped = s.mapped_fields
+    if "first_name" in mapped and "last_name" in mapped:
+        return
+    for c in s.candidates:
+        col = c.column
+        if c.field.name not in ("first_name", "last_name") or col.header not in s.columns or not col.n:
+            continue
+        share = sum(n for v, n in col.texts.items() if SURNAME_FIRST.fullmatch(v)) / col.n
+        if share < _COMPOSITE_MIN:
+            continue
+        s.extract[col.header] = r"(?P<last_name>[^,]+?)\s*,\s*(?P<first_name>[^,]+)"
+        s.extract_reasons[col.header] = (f"{c.score:.0f}: {c.reason}; {share:.0%} of values are "
+                                         "'Surname, Forename': split into last_name and first_name")
+        del s.columns[col.header]
+        other = next((h for h, f in s.columns.items() if f in ("first_name", "last_name")), None)
+        if other is not None:  # the name columns are the split's now
+            del s.columns[other]
+            s.unmatched.append((other, None))
+        return
+
+
 def _row_identity(s: Suggestion, register: Register, rows: list[list]) -> None:
     """No column for the register's (last) required key field: the row number is the identity.
 
@@ -193,9 +226,22 @@ def _enum_values(s: Suggestion) -> None:
         ev = c.enum
         if ev is None:
             continue
+        if ev.share >= _NEAREST_SHARE:  # the column is this field's: place the labels left over
+            for text, rows in list(ev.unmatched.items()):
+                hit = nearest(text, c.field.values)
+                if hit is None:
+                    continue
+                ev.value_map[text], ev.how[text] = hit
+                del ev.unmatched[text]
+                s.guessed.setdefault(c.field.name, {})[text] = (hit[0], rows)
         if ev.value_map:
             s.values[c.field.name] = dict(ev.value_map)
             s.value_reasons[c.field.name] = dict(ev.how)
+        if c.field.name in s.guessed:
+            shown = ", ".join(f"{v!r} -> {dst} ({_rows(n)})" for v, (dst, n) in s.guessed[c.field.name].items())
+            s.check(c.column.header, f"labels the dictionary does not name: {shown} in the sample; without "
+                                     f"the proposed map a load quarantines them; confirm or choose another "
+                                     f"value in [sources.values.{c.field.name}]")
         if ev.unmatched:
             shown = ", ".join(f"{v!r} ({_rows(n)})" for v, n in ev.unmatched.most_common(4))
             s.check(c.column.header, f"not {c.field.name} values: {shown}; map them in "
@@ -226,31 +272,65 @@ def _missing(s: Suggestion, register: Register) -> None:
     s.missing_groups = [g for g in register.require_one_of if not mapped.intersection(g)]
 
 
-def suggest(path: Path, register: str, sheet: str | None = None, name: str | None = None,
-            sample_rows: int = SAMPLE_ROWS) -> Suggestion:
-    """Read `path` and propose its mapping onto `register`. Raises SuggestError."""
-    try:
-        reg = registers.get(register)
-    except KeyError as e:
-        raise SuggestError(str(e.args[0])) from None
+@dataclass
+class ReadFile:
+    """A file read once (the connector's own reader) and profiled, to propose one or more registers."""
+
+    path: Path
+    plan: FilePlan
+    table: RawTable
+    sample: list[list]
+    profiles: list[ColumnProfile]
+    ignored: list[str]  # headers a `columns` entry cannot name
+
+
+def read(path: Path, sheet: str | None = None, sample_rows: int = SAMPLE_ROWS) -> ReadFile:
+    """Sniff and read `path`, and profile its columns over the first `sample_rows` rows."""
     path = Path(path)
     file_plan = plan(path, sheet)
-    name = name or default_name(path)
-    table = read_table(file_plan, reg.name, name)
+    table = read_table(file_plan, "workforce", default_name(path))  # reading does not depend on the register
     sample = table.rows[:sample_rows]
     keep, ignored = _mappable(table.headers)
     profiles = [ColumnProfile(table.headers[i], i, [r[i] if i < len(r) else None for r in sample])
                 for i in keep]
-    chosen: Assignment = assign(profiles, reg)
-    s = Suggestion(plan=file_plan, register=reg, name=name, path_text=path.as_posix(),
-                   rows=len(table.rows), sampled=len(sample), candidates=chosen.chosen,
-                   columns={c.column.header: c.field.name for c in chosen.chosen},
-                   ignored_headers=ignored)
+    return ReadFile(path, file_plan, table, sample, profiles, ignored)
+
+
+def suggest(path: Path, register: str, sheet: str | None = None, name: str | None = None,
+            sample_rows: int = SAMPLE_ROWS, known_ids: set[str] | None = None) -> Suggestion:
+    """Read `path` and propose its mapping onto `register`. Raises SuggestError.
+
+    `known_ids`: person ids of the force's workforce (already configured, or read from the same
+    folder): a column holding them is the person id whatever its header says.
+    """
+    reg = _register(register)
+    return propose(read(path, sheet, sample_rows), reg, name=name, known_ids=known_ids)
+
+
+def _register(name: str) -> Register:
+    try:
+        return registers.get(name)
+    except KeyError as e:
+        raise SuggestError(str(e.args[0])) from None
+
+
+def propose(f: ReadFile, reg: Register, name: str | None = None, known_ids: set[str] | None = None,
+            path_text: str | None = None) -> Suggestion:
+    """The mapping of a read file onto one register (see the module docstring for the steps)."""
+    chosen: Assignment = assign(f.profiles, reg, known_ids)
+    placed = place_dates(chosen, reg, f.sample)
+    s = Suggestion(plan=f.plan, register=reg, name=name or default_name(f.path),
+                   path_text=path_text or f.path.as_posix(), rows=len(f.table.rows), sampled=len(f.sample),
+                   candidates=chosen.chosen, columns={c.column.header: c.field.name for c in chosen.chosen},
+                   ignored_headers=list(f.ignored))
     assigned = {c.column.position for c in chosen.chosen}
-    s.unmatched = [(p.header, chosen.best_other.get(p.header)) for p in profiles if p.position not in assigned]
+    s.unmatched = [(p.header, chosen.best_other.get(p.header)) for p in f.profiles if p.position not in assigned]
     s.closest = chosen.best_column
+    for header, note in placed.items():
+        s.check(header, f"placed by its dates: {note}")
     _split_composite(s, reg)
-    _row_identity(s, reg, table.rows)
+    _split_name(s, reg)
+    _row_identity(s, reg, f.table.rows)
     _weak(s)
     _dates(s)
     _enum_values(s)

@@ -10,6 +10,12 @@ score = header similarity x value fit + value bonus, 0-100:
   values the cells are. An enum column can be proposed on its values alone (e.g. "INV/CRN" holding
   INV and CRN for transaction_type), when 95% of them map onto two or more canonical values.
 
+An empty column is never proposed for a required field, and a constant one only for a required
+enum field whose value it is. A constant column is also found by its one value when no other enum
+field of the register has it (a "State" column reading "Active" throughout is the status). With the
+configured workforce's person ids, a column whose values are mostly those ids is the person id
+("MemberId" holding collar numbers), unless the header says it is another person field.
+
 Pairs at or above THRESHOLD are assigned highest first; each column and each field is used once.
 The threshold is conservative: a wrong mapping loads wrong data quietly, a missing one is a loud
 comment in the block.
@@ -22,9 +28,16 @@ from audit.registers import Field, Register
 
 from .enums import EnumEvidence, enum_evidence
 from .headers import HeaderMatch, header_match
+from ..parse import as_text
 from .profile import ColumnProfile
 
 THRESHOLD = 65.0
+#: an empty column keeps only a near-exact header for an optional field (never a required one)
+EMPTY_FACTOR = 0.7
+#: a constant column whose one value is a value of this enum field, and of no other of the register
+SINGLE_VALUE_SCORE = 70.0
+#: a column whose values are the workforce's person ids (share of its distinct values)
+KNOWN_ID_SHARE = 0.8
 _ID_SUFFIXES = ("_id", "_number", "_ref")
 _NAME_FIELDS = ("_name",)
 
@@ -50,6 +63,7 @@ class Assignment:
     chosen: list[Candidate] = field(default_factory=list)  # in source column order
     best_other: dict[str, Candidate] = field(default_factory=dict)  # unassigned header -> best pair
     best_column: dict[str, Candidate] = field(default_factory=dict)  # unassigned field -> best free column
+    pairs: list[Candidate] = field(default_factory=list)  # every scored pair, best first
 
 
 def _pct(share: float) -> str:
@@ -78,8 +92,13 @@ def _typed_fit(share: float, what: str, extra: str = "") -> tuple[float, float, 
 def value_fit(col: ColumnProfile, fld: Field, register: Register) -> tuple[float, float, str, EnumEvidence | None]:
     """(factor 0-1, bonus, evidence text, enum evidence) of a column's values for a field."""
     if not col.n:
-        return 0.9, 0.0, "no values in the sample", None
+        if fld.required:  # an empty column would quarantine every row
+            return 0.0, 0.0, "no values in the sample: an empty column is never a required field", None
+        return EMPTY_FACTOR, 0.0, "no values in the sample", None
     t = fld.type
+    if col.constant and fld.required and t != "enum":
+        return 0.0, 0.0, (f"every value is {col.examples(1)[0]!r}: a constant column is never a required "
+                          f"{fld.type} field"), None
     if t == "date":
         d = col.dates
         fmts = f" ({', '.join(d.formats)})" if d.formats else ""
@@ -117,22 +136,50 @@ def value_fit(col: ColumnProfile, fld: Field, register: Register) -> tuple[float
     return factor, 0.0, ", ".join(notes), None
 
 
-def score(col: ColumnProfile, fld: Field, register: Register) -> Candidate:
+def _only_enum_with(value: str, fld: Field, register: Register) -> bool:
+    """No other enum field of the register has this canonical value ("active" is only a status)."""
+    return not any(f.type == "enum" and f.name != fld.name and value in f.values for f in register.source_fields)
+
+
+def _known_id_share(col: ColumnProfile, known_ids: frozenset[str] | set[str] | None) -> float:
+    """Share of the column's distinct values that are person ids of the configured workforce."""
+    if not known_ids or not col.n:
+        return 0.0
+    values = {as_text(v) for v in col.cells}
+    return len(values & known_ids) / len(values)
+
+
+def _other_person_header(col: ColumnProfile, register: Register) -> bool:
+    """The header names another field that holds a person id (an approver, a decision maker...)."""
+    return any(header_match(col.header, f, register).score >= THRESHOLD + 10 for f in register.source_fields
+               if f.name != "person_id" and f.type == "string" and (f.entity == "person" or f.name.endswith("_id")))
+
+
+def score(col: ColumnProfile, fld: Field, register: Register, known_ids: set[str] | None = None) -> Candidate:
     head = header_match(col.header, fld, register)
     factor, bonus, evidence, ev = value_fit(col, fld, register)
     total = head.score * factor + bonus if factor else 0.0
     if ev is not None and ev.share >= 0.95 and len(ev.covered) >= 2:
         total = max(total, 50 + 30 * ev.share)  # the values alone say which enum this is
+    elif (ev is not None and col.constant and ev.share == 1 and len(ev.covered) == 1
+          and _only_enum_with(next(iter(ev.covered)), fld, register)):
+        total = max(total, SINGLE_VALUE_SCORE)  # one value, and it is only ever this field's
+        evidence += "; a constant column whose one value is only this field's"
+    if fld.name == "person_id" and register.name != "workforce" and not _other_person_header(col, register):
+        share = _known_id_share(col, known_ids)
+        if share >= KNOWN_ID_SHARE:
+            total = max(total, 75 + 15 * share + head.score / 20)
+            evidence = (evidence + "; " if evidence else "") + f"{_pct(share)} of its values are workforce person ids"
     return Candidate(col, fld, min(100.0, total), head, evidence, ev)
 
 
-def assign(columns: list[ColumnProfile], register: Register) -> Assignment:
+def assign(columns: list[ColumnProfile], register: Register, known_ids: set[str] | None = None) -> Assignment:
     """One column per field and one field per column, best pairs first, above THRESHOLD."""
-    pairs = [score(c, f, register) for c in columns for f in register.source_fields]
+    pairs = [score(c, f, register, known_ids) for c in columns for f in register.source_fields]
     pairs.sort(key=lambda p: (-p.score, -p.header.score, p.column.position))
     used_cols: set[int] = set()
     used_fields: set[str] = set()
-    out = Assignment()
+    out = Assignment(pairs=pairs)
     for p in pairs:
         if p.score < THRESHOLD:
             break

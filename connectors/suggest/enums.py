@@ -5,11 +5,15 @@ A value the connector already reads needs no map: it ignores case, spaces, "-" a
 a common abbreviation ("CRN" -> credit, "P-Card" -> card), a unique prefix ("INV" -> invoice,
 "G" -> gift), a canonical value named inside the text ("Police Officer" -> officer, "Barred List"
 -> barred), then a close spelling ("Acepted" -> accepted). Only values of up to three words are
-mapped this way ("Payments via credit cards" is a sentence, not a label). Anything else is reported,
-since a load would quarantine it ("value 'X' is not one of ...").
+mapped this way ("Payments via credit cards" is a sentence, not a label). Also read: "NPPV Level 3"
+(a filler word dropped: nppv3), "Management Vetting" (initials: mv), "Declined - returned to donor"
+(a label, then a note). Anything else is reported, since a load would quarantine it ("value 'X' is
+not one of ..."); for a column that is the field's, `nearest` proposes `other` (or the closest
+label) with the reason, to check.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -22,6 +26,10 @@ from ..parse import as_text, make_enum_parser, norm_key
 MAX_DISTINCT = 50  # a column with more distinct values is not read as an enum
 MAX_WORDS = 3  # longer values are sentences, not labels: only a case-insensitive match counts
 _FUZZY_MIN = 85
+_NEAREST_MIN = 70  # a label no rule reads is mapped to the nearest one only if this close
+#: words of a cell that holds no label at all: such cells stay quarantined
+_PLACEHOLDERS = {"unknown", "tbc", "tbd", "na", "n", "a", "null", "none", "blank", "error", "see", "notes",
+                 "missing", "not", "known", "unspecified", "various", "test", "xxx"}
 #: common abbreviations in force and council exports -> canonical value (used when the field has it)
 ABBREVIATIONS = {
     "crn": "credit", "cn": "credit", "cr": "credit", "credit note": "credit",
@@ -33,7 +41,13 @@ ABBREVIATIONS = {
     "granted": "approved", "authorised": "approved", "authorized": "approved", "agreed": "approved",
     "awaiting decision": "pending", "under review": "pending", "in progress": "pending",
     "refused": "declined", "not accepted": "declined", "rejected by recipient": "declined",
+    # police community support officers are police staff
+    "pcso": "staff",
 }
+#: words that only dress a label ("NPPV Level 3" is nppv3)
+_FILLER = {"level"}
+#: where a label's own words end and a note begins ("Declined - returned to donor")
+_NOTE = re.compile(r"\s+[-–:(/]\s*|\s*[(]")
 
 
 @dataclass
@@ -53,12 +67,18 @@ def near_miss(text: str, values: tuple[str, ...]) -> tuple[str, str] | None:
     """(canonical, how) for a value the connector would not read as it is, else None."""
     words = _words(text)
     if len(words) > MAX_WORDS:
-        return None
+        return _leading_label(text, values)
     key = " ".join(words)
     squashed = "".join(words)
-    for candidate in (key, squashed):
+    plain = "".join(w for w in words if w not in _FILLER)
+    for candidate in (key, squashed, plain):
         if ABBREVIATIONS.get(candidate) in values:
             return ABBREVIATIONS[candidate], "abbreviation"
+    if plain != squashed and plain in values:
+        return plain, f"without the word {' / '.join(sorted(_FILLER & set(words)))!r}"
+    initials = "".join(w[0] for w in words)
+    if len(words) >= 2 and all(w.isalpha() for w in words) and initials in values:
+        return initials, "initials"  # "Management Vetting" -> mv, "Counter Terrorist Check" -> ctc
     if squashed:
         prefixed = [v for v in values if v.replace("_", "").startswith(squashed)]
         if len(prefixed) == 1:
@@ -69,6 +89,33 @@ def near_miss(text: str, values: tuple[str, ...]) -> tuple[str, str] | None:
     scored = sorted(((fuzz.ratio(key, v.replace("_", " ")), v) for v in values), reverse=True)
     if scored and scored[0][0] >= _FUZZY_MIN and (len(scored) == 1 or scored[1][0] < scored[0][0]):
         return scored[0][1], f"close spelling ({scored[0][0]:.0f})"
+    return _leading_label(text, values)
+
+
+def _leading_label(text: str, values: tuple[str, ...]) -> tuple[str, str] | None:
+    """A label followed by a note: "Declined - returned to donor" is declined."""
+    parts = _NOTE.split(text.strip(), maxsplit=1)
+    if len(parts) < 2 or not parts[0] or not parts[1].strip():
+        return None
+    head = parts[0]
+    direct = make_enum_parser(values, {})(head)
+    if direct in values:
+        return direct, f"begins with the label {head!r}"
+    hit = near_miss(head, values) if len(_words(head)) <= MAX_WORDS else None
+    return (hit[0], f"begins with {head!r} ({hit[1]})") if hit else None
+
+
+def nearest(text: str, values: tuple[str, ...]) -> tuple[str, str] | None:
+    """A value no rule reads, for a column that is this field's: `other` where the field has it,
+    else the closest spelling if any is close at all. The reason says which, to check."""
+    words = set(_words(text))
+    if not words or words & _PLACEHOLDERS or not any(c.isalpha() for c in text):
+        return None  # "Unknown - see notes", "TBC", "N/A": missing information, not a label
+    if "other" in values:
+        return "other", "not a value the dictionary names: proposed as other"
+    scored = sorted(((fuzz.ratio(" ".join(_words(text)), v.replace("_", " ")), v) for v in values), reverse=True)
+    if scored and scored[0][0] >= _NEAREST_MIN and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+        return scored[0][1], f"not a value the dictionary names: nearest label ({scored[0][0]:.0f})"
     return None
 
 

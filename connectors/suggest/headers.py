@@ -42,14 +42,18 @@ _ABBREVIATIONS = {
     "org": "organisation", "organization": "organisation", "authorized": "authorised",
     "cat": "category", "hrs": "hours", "wk": "week", "gl": "general ledger", "mgr": "manager",
     "pcode": "postcode", "yr": "year", "approx": "approximate", "est": "estimated",
+    # police HR wording: operational / basic command units are the department
+    "ocu": "command", "bcu": "command", "lpa": "command",
 }
+#: two-word spellings of one word, joined before the words are split
+_PHRASES = {"post code": "postcode", "e mail": "email", "sur name": "surname", "fore name": "forename"}
 _SYNONYMS = {
     "number": "id", "reference": "id", "identifier": "id",
     "employee": "person", "staff": "person", "personnel": "person", "officer": "person",
-    "forename": "first name", "firstname": "first name", "given": "first",
+    "forename": "first name", "firstname": "first name", "given": "first", "forenames": "first name",
     "surname": "last name", "lastname": "last name",
-    "authorised": "approved", "approval": "approved", "approver": "approved",
-    "authoriser": "approved", "authorisation": "approved", "sanctioned": "approved",
+    "authorised": "approved", "approval": "approved", "approver": "approved", "approving": "approved",
+    "authoriser": "approved", "authorisation": "approved", "sanctioned": "approved", "authorising": "approved",
     "vendor": "supplier", "payee": "supplier", "beneficiary": "supplier", "creditor": "supplier",
     "expires": "expiry", "expiring": "expiry", "center": "centre",
 }
@@ -62,15 +66,18 @@ _GENERIC = {"id", "date", "name", "type", "person", "value", "amount"}
 #: field name -> other names registers give it (normalised before use)
 ALIASES: dict[str, tuple[str, ...]] = {
     "record_id": ("id", "reference", "record", "entry id", "return reference", "case reference",
-                  "declaration id", "register reference"),
+                  "declaration id", "register reference", "application reference"),
     "person_id": ("employee number", "staff number", "payroll number", "warrant number",
                   "collar number", "force number", "personnel number"),
     "person_name": ("name", "full name", "employee name", "officer name", "declarant", "recipient",
-                    "recipient name", "name of recipient", "staff name", "member of staff", "declared by"),
+                    "recipient name", "name of recipient", "staff name", "member of staff", "declared by",
+                    "declaring officer", "member name"),
     "person_department": ("department", "division", "unit", "team", "command"),
-    "donor_name": ("offered by", "given by", "donor", "provider", "offered from"),
+    "donor_name": ("offered by", "given by", "donor", "provider", "offered from", "payer name",
+                   "donor organisation"),
     "kind": ("type", "gift or hospitality", "gift hospitality", "type of offer", "offer type"),
-    "description": ("details", "narrative", "particulars", "item"),
+    "description": ("details", "narrative", "particulars", "item", "summary", "purpose",
+                    "reason for claim"),
     "transaction_id": ("transaction number", "payment number", "voucher number", "document number",
                        "internal reference number", "payment reference"),
     "invoice_ref": ("invoice number", "invoice", "supplier invoice number"),
@@ -82,18 +89,19 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "category": ("expense type", "expense category", "spend category", "procurement category",
                  "general ledger description", "account description", "subjective description",
                  "cost type"),
-    "department": ("expense area", "service area", "cost centre", "directorate", "service",
+    "department": ("expense area", "service area", "cost centre", "directorate", "service", "command",
                    "division"),
     "transaction_type": ("document type", "invoice or credit"),
     "route": ("procurement route", "procurement method", "route to market"),
     "company_number": ("company registration number", "companies house number"),
     "vat_number": ("vat registration number", "vat"),
     "supplier_postcode": ("postcode",),
+    "supplier_bank_hash": ("bank account", "bank reference", "bank details"),
     "supplier_address": ("address", "address line 1"),
     "home_address": ("address", "address line 1", "first line of address"),
     "home_postcode": ("postcode",),
-    "end_date": ("leaving date", "leaver date", "termination date", "end date"),
-    "expiry_date": ("expiry", "valid until"),
+    "end_date": ("leaving date", "leaver date", "termination date", "end date", "date left", "left force"),
+    "expiry_date": ("expiry", "valid until", "renewal date", "renewal due"),
     "submitted_date": ("submitted", "date submitted", "application date"),
     "associate_organisation": ("organisation",),
     "organisation_name": ("organisation", "company", "business", "employer"),
@@ -101,6 +109,36 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "amount": ("amount", "value", "claimed", "total"),
     "days": ("days", "days lost", "working days lost"),
     "level": ("clearance", "vetting level"),
+    # HR systems (iTrent, Oracle HR, SAP): "First Names", "Family Name", "Position Number", "Date Joined"
+    "first_name": ("first names", "given names", "forenames"),
+    "last_name": ("family name",),
+    "post_id": ("position number", "position id", "post number"),
+    "post_title": ("position title", "job title", "role", "post"),
+    "start_date": ("date joined", "joined", "appointed", "appointment date", "date of appointment",
+                   "service start date"),
+    "line_manager_id": ("line manager", "manager number", "supervisor number", "supervisor payroll number",
+                        "reports to"),
+    "bank_account_hash": ("bank account", "bank account number", "bank details"),
+    # registers of gifts, interests and associations: "Date Received", "Date Registered", "Outcome Date"
+    "offered_date": ("date received", "received", "date of offer", "offer date"),
+    "declared_date": ("date registered", "registration date", "date recorded", "date notified",
+                      "date reported", "notified"),
+    "decided_by": ("decision by", "decision maker"),
+    "decision_date": ("outcome date", "date of decision"),
+    "hours_per_week": ("hours", "weekly hours", "approximate hours"),
+    "approver": ("approving manager",),
+    "approval_date": ("date approved", "date authorised"),
+    # vetting: "Vetting Date" is when clearance was granted, "Renewal Date" when it runs out
+    "granted_date": ("vetting date", "date cleared", "cleared", "date granted", "clearance date"),
+    "next_review_due": ("next aftercare", "next aftercare due", "aftercare due"),
+    "last_review_date": ("aftercare review", "last aftercare", "aftercare last"),
+    # expenses: "Date Incurred", "Venue / Supplier", "Reason for Claim"
+    "expense_date": ("date incurred", "date of journey", "date of expense", "incurred"),
+    "claim_date": ("date claimed", "date submitted", "submitted"),
+    "merchant": ("venue", "supplier", "vendor"),
+    "requisitioner": ("raised by", "requested by", "ordered by"),
+    "listed_date": ("date added", "date of entry", "entry date"),
+    "absence_type": ("reason for absence", "absence reason"),
 }
 
 
@@ -114,13 +152,17 @@ class HeaderMatch:
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _SLASHED_LETTERS = re.compile(r"\b(\w)/(\w)\b")  # "G/L" -> "GL", "A/C" -> "AC"
 _WORD = re.compile(r"[^\W_]+")
+_DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}")
 
 
 @lru_cache(maxsize=4096)
 def normalise(text: str) -> str:
     """Words a header or field text is compared by (order kept, each word once)."""
     text = _CAMEL.sub(" ", str(text))
+    text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)  # "D.O.B." -> "DOB"
     text = _SLASHED_LETTERS.sub(r"\1\2", text).casefold().replace("&", " and ")
+    for phrase, word in _PHRASES.items():
+        text = re.sub(rf"\b{phrase}\b", word, text)
     text = re.sub(r"['’]s\b", "", text)
     words: list[str] = []
     for raw in _WORD.findall(text):

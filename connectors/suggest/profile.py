@@ -30,6 +30,10 @@ _DATE_LIKE = re.compile(r"\d{1,4}[-/. ][A-Za-z0-9]{1,9}[-/. ]\d{2,4}([ T]\d{1,2}
 _DECIMAL_MONEY = re.compile(r"£|\.\d{1,2}\)?$|\d,\d{3}|^\(.*\)$")  # pence, £, 1,234 or (credit)
 #: "<id> - <line>": one cell holding a transaction and its line ("1040187 - 2")
 COMPOSITE = re.compile(r"(.+?)\s+-\s+(\d{1,6})")
+#: "SMITH, John" / "O'Brien, Mary Anne": a surname, a comma, forenames (letters, no digits)
+SURNAME_FIRST = re.compile(r"[^\W\d_][^,\d]*,\s*[^\W\d_][^,\d]*")
+CONSTANT_MIN = 20  # cells needed before a column with one value counts as constant (a small file may
+#: hold one donor or one outcome throughout)
 _MAX_DATE_TRIES = 1000  # distinct date-like cells tried against each format
 _CTX = CellContext(date_formats=[], redacted=list(DEFAULT_REDACTED))
 
@@ -164,6 +168,11 @@ class ColumnProfile:
     def unique_share(self) -> float:
         """Distinct values / non-blank cells (1.0: every value once)."""
         return len(self.cells) / self.n if self.n else 0.0
+
+    @property
+    def constant(self) -> bool:
+        """Every sampled cell holds the same value (and there are enough cells to say so)."""
+        return self.n >= CONSTANT_MIN and len(self.cells) == 1
 
     @cached_property
     def composite_share(self) -> float:
