@@ -114,48 +114,140 @@ def _print_outcome(s, result) -> None:
         f"accepted {result.accepted:,}, quarantined {result.quarantined:,}", highlight=False)
     for note in result.warnings:
         say(f"  [yellow]note:[/yellow] {escape(note)}", highlight=False)
+    _guessed_note(s)
     if result.top_reasons:
         say("top quarantine reasons:")
         for reason, n in result.top_reasons:
             say(f"  {n:>6,}  {reason}", highlight=False, markup=False)
 
 
-def suggest(path: Path = typer.Argument(..., help="The force's file: CSV or XLSX", dir_okay=False),
-            register_name: str = typer.Option(..., "--register", "-r", help="Register the file feeds, e.g. procurement"),
+def _guessed_note(s) -> None:
+    """Labels loaded under a proposed guess (other / nearest): without the map a load quarantines them."""
+    for fname, labels in s.guessed.items():
+        for label, (value, n) in labels.items():
+            err_console.print(f"  [yellow]check:[/yellow] {escape(repr(label))} ({n:,} sampled row(s)) loads as "
+                              f"{fname} = {value}; without this map the load would quarantine those rows",
+                              highlight=False, soft_wrap=True)
+
+
+def _known_ids(config: Optional[Path]) -> set[str] | None:
+    """Person ids of the workforce sources of --config (None without --config, or if none load)."""
+    if config is None:
+        return None
+    settings = load_settings(config)
+    wanted = [s for s in settings.sources if s.enabled and s.register == "workforce"]
+    result = connectors.load_sources(wanted, settings.base_dir)
+    ids = {str(v) for f in result.frames for v in f.df["person_id"].dropna()}
+    return ids or None
+
+
+def _write_new(output: Path, text: str) -> None:
+    try:
+        with output.open("x", encoding="utf-8") as fh:
+            fh.write(text)
+    except FileExistsError:
+        fail(f"{output} already exists; suggest never overwrites a file: choose a new name", 2)
+    except OSError as e:
+        fail(f"cannot write {output}: {e.strerror or e}", 2)
+
+
+def _suggest_folder(folder: Path, register_name: Optional[str], output: Optional[Path], as_json: bool,
+                    known: set[str] | None) -> None:
+    from connectors.suggest import SuggestError, to_dict
+    from connectors.suggest.folder import folder_toml, suggest_folder
+
+    with friendly_errors(SuggestError, KeyError), err_console.status(f"reading the files in {escape(str(folder))}"):
+        outcome = suggest_folder(folder, known_ids=known, register=register_name,
+                                 config_dir=output.resolve().parent if output is not None else None)
+    text = folder_toml(outcome)
+    if output is not None:
+        _write_new(output, text)
+    if as_json:
+        print(json.dumps({"folder": str(folder), "known_ids": outcome.known_ids, "all_load": outcome.all_load,
+                          "toml": text, "files": [
+                              {"file": f.path.name, "error": f.error,
+                               "register": f.suggestion.register.name if f.suggestion else None,
+                               "reason": f.guess.reason if f.guess else None,
+                               "suggestion": to_dict(f.suggestion) if f.suggestion else None,
+                               "dry_run": _dry_run_data(f.dry_run), "loads": f.loads}
+                              for f in outcome.files]}, indent=2, default=str))
+    elif output is None:
+        print(text, end="")
+    else:
+        err_console.print(f"wrote the config to {escape(str(output))}", highlight=False, soft_wrap=True)
+    if not as_json:
+        for f in outcome.files:
+            head = f"[bold]{escape(f.path.name)}[/bold]: "
+            if f.error:
+                err_console.print(head + f"[red]not read:[/red] {escape(f.error)}", highlight=False, soft_wrap=True)
+            elif f.suggestion is None:
+                err_console.print(head + f"[red]{escape(f.guess.reason)}[/red]", highlight=False, soft_wrap=True)
+            else:
+                err_console.print(head + escape(f.guess.reason), highlight=False, soft_wrap=True)
+                _print_outcome(f.suggestion, f.dry_run)
+    if not outcome.all_load:
+        raise typer.Exit(1)
+
+
+def suggest(path: Path = typer.Argument(..., help="The force's file (CSV or XLSX), or a folder of them"),
+            register_name: Optional[str] = typer.Option(
+                None, "--register", "-r", help="Register the file feeds, e.g. procurement (default: guessed "
+                                               "from the headers and values, with the reason)"),
             sheet: Optional[str] = typer.Option(None, "--sheet", help="xlsx sheet (default: the one with the most rows)"),
             name: Optional[str] = typer.Option(None, "--name", help="Source name (default: from the file name)"),
             output: Optional[Path] = typer.Option(None, "--output", "-o", dir_okay=False,
-                                                  help="Write the block to this new file (never overwrites)"),
-            as_json: bool = typer.Option(False, "--json", help="Print the suggestion and dry run as JSON")) -> None:
-    """Propose a [[sources]] block for a force's own file, then dry-run it through the connector.
+                                                  help="Write the block (or config) to this new file (never overwrites)"),
+            as_json: bool = typer.Option(False, "--json", help="Print the suggestion and dry run as JSON"),
+            config: Optional[Path] = typer.Option(
+                None, "--config", "-c", dir_okay=False,
+                help="A config whose workforce sources give the person ids that recognise person-id columns")) -> None:
+    """Propose a [[sources]] block for a force's own file (or one config for a folder of them), then
+    dry-run it through the connector.
 
-    Prints the block (paste it into config.toml; config.toml is never changed). Exit 1 when a
-    required field is not mapped or the dry run fails, 2 when the file or options are unusable.
+    Prints the block (paste it into config.toml; config.toml is never changed). For a folder, every
+    CSV / xlsx file in it gets its register guessed and a block, workforce first; with --output the
+    paths are relative to that file, so `sources check --config` runs on it as it is. Exit 1 when a
+    required field is not mapped, a file is not recognised or a dry run fails, 2 when the file or
+    options are unusable.
     """
-    from connectors.suggest import SuggestError, dry_run, suggest as propose, to_dict, to_toml
+    from connectors.suggest import SuggestError, dry_run, read, suggest as propose, to_dict, to_toml
+    from connectors.suggest.folder import guess
 
     if output is not None and output.exists():
         fail(f"{output} already exists; suggest never overwrites a file: choose a new name", 2)
+    with friendly_errors(SuggestError):
+        known = _known_ids(config)
+    if path.is_dir():
+        if sheet is not None or name is not None:
+            fail("--sheet and --name are for one file; a folder gets a block per file", 2)
+        _suggest_folder(path, register_name, output, as_json, known)
+        return
+    reason = None
     with friendly_errors(SuggestError), err_console.status(f"reading {escape(str(path))}") as status:
-        s = propose(path, register_name, sheet=sheet, name=name)
+        if register_name is None:
+            found = guess(read(path, sheet), known, name=name)
+            if found.suggestion is None:
+                fail(f"{path}: {found.reason}; give --register", 1)
+            s, reason = found.suggestion, found.reason
+        else:
+            s = propose(path, register_name, sheet=sheet, name=name, known_ids=known)
         status.update("dry run through the connector")
         result = dry_run(s) if s.complete else None
     block = to_toml(s)
+    if reason is not None:
+        block = f"# register guessed: {reason}\n" + block
     if output is not None:
-        try:
-            with output.open("x", encoding="utf-8") as fh:
-                fh.write(block)
-        except FileExistsError:
-            fail(f"{output} already exists; suggest never overwrites a file: choose a new name", 2)
-        except OSError as e:
-            fail(f"cannot write {output}: {e.strerror or e}", 2)
+        _write_new(output, block)
     if as_json:
-        print(json.dumps({**to_dict(s), "dry_run": _dry_run_data(result)}, indent=2, default=str))
+        print(json.dumps({**to_dict(s), "register_reason": reason, "dry_run": _dry_run_data(result)},
+                         indent=2, default=str))
     else:
         if output is None:
             print(block, end="")
         else:
             err_console.print(f"wrote the block to {escape(str(output))}", highlight=False, soft_wrap=True)
+        if reason is not None:
+            err_console.print(f"register guessed: {escape(reason)}", highlight=False, soft_wrap=True)
         _print_outcome(s, result)
     if not s.complete or (result is not None and result.error):
         raise typer.Exit(1)
