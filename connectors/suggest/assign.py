@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 from audit.registers import Field, Register
 
-from .enums import EnumEvidence, enum_evidence
-from .headers import HeaderMatch, header_match
+from .enums import EnumEvidence, enum_evidence, yes_no_evidence
+from .headers import HeaderMatch, header_match, normalise
 from ..parse import as_text
 from .profile import ColumnProfile
 
@@ -111,6 +111,8 @@ def value_fit(col: ColumnProfile, fld: Field, register: Register) -> tuple[float
         return (*_typed_fit(col.bool_share, "yes/no"), None)
     if t == "enum":
         ev = enum_evidence(col.cells, fld)
+        if ev.share < 0.5 and col.bool_share == 1:
+            ev = yes_no_evidence(col.cells, fld, set(normalise(col.header).split())) or ev
         bonus = 30 * ev.share if ev.share >= 0.5 else 0.0
         shown = ", ".join(sorted(ev.covered)[:4])
         text = (f"{_pct(ev.share)} of values are {fld.name} values ({shown})" if ev.share
@@ -119,6 +121,8 @@ def value_fit(col: ColumnProfile, fld: Field, register: Register) -> tuple[float
     if t == "hash":
         return 1.0, 0.0, "", None
     # text fields
+    if col.honorific_share >= 0.9:
+        return 0.2, 0.0, f"{_pct(col.honorific_share)} of values are titles (Mr, Mrs, Dr...)", None
     if col.dates.share >= 0.8:
         return 0.3, 0.0, f"{_pct(col.dates.share)} of values are dates", None
     if col.decimal_money_share >= 0.8:
@@ -161,7 +165,7 @@ def score(col: ColumnProfile, fld: Field, register: Register, known_ids: set[str
     total = head.score * factor + bonus if factor else 0.0
     if ev is not None and ev.share >= 0.95 and len(ev.covered) >= 2:
         total = max(total, 50 + 30 * ev.share)  # the values alone say which enum this is
-    elif (ev is not None and col.constant and ev.share == 1 and len(ev.covered) == 1
+    elif (ev is not None and col.single_valued and ev.share == 1 and len(ev.covered) == 1
           and _only_enum_with(next(iter(ev.covered)), fld, register)):
         total = max(total, SINGLE_VALUE_SCORE)  # one value, and it is only ever this field's
         evidence += "; a constant column whose one value is only this field's"

@@ -21,7 +21,7 @@ from rapidfuzz import fuzz
 
 from audit.registers import Field
 
-from ..parse import as_text, make_enum_parser, norm_key
+from ..parse import CellError, as_text, make_enum_parser, norm_key, parse_bool
 
 MAX_DISTINCT = 50  # a column with more distinct values is not read as an enum
 MAX_WORDS = 3  # longer values are sentences, not labels: only a case-insensitive match counts
@@ -43,6 +43,8 @@ ABBREVIATIONS = {
     "refused": "declined", "not accepted": "declined", "rejected by recipient": "declined",
     # police community support officers are police staff
     "pcso": "staff",
+    # vetting clearances as vetting units word their state
+    "live": "active", "current": "active", "in date": "active", "lapsed": "expired", "out of date": "expired",
 }
 #: words that only dress a label ("NPPV Level 3" is nppv3)
 _FILLER = {"level"}
@@ -117,6 +119,28 @@ def nearest(text: str, values: tuple[str, ...]) -> tuple[str, str] | None:
     if scored and scored[0][0] >= _NEAREST_MIN and (len(scored) == 1 or scored[1][0] < scored[0][0]):
         return scored[0][1], f"not a value the dictionary names: nearest label ({scored[0][0]:.0f})"
     return None
+
+
+def yes_no_evidence(cells: Counter, fld: Field, header_words: set[str]) -> EnumEvidence | None:
+    """Yes/No under a header naming one of a two-valued enum's values ("Accepted?" -> accepted /
+    declined): yes is the named value, no the other."""
+    if len(fld.values) != 2:
+        return None
+    named = [v for v in fld.values if set(v.split("_")) <= header_words]
+    if len(named) != 1:
+        return None
+    yes, no = named[0], next(v for v in fld.values if v != named[0])
+    ev = EnumEvidence(share=1.0)
+    for raw in cells:
+        try:
+            answer = parse_bool(raw)
+        except CellError:
+            return None
+        text = as_text(raw)
+        ev.value_map[text] = yes if answer else no
+        ev.how[text] = f"yes/no under a header naming {yes!r}"
+        ev.covered.add(ev.value_map[text])
+    return ev if ev.value_map else None
 
 
 def enum_evidence(cells: Counter, fld: Field) -> EnumEvidence:

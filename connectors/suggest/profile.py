@@ -34,6 +34,8 @@ COMPOSITE = re.compile(r"(.+?)\s+-\s+(\d{1,6})")
 SURNAME_FIRST = re.compile(r"[^\W\d_][^,\d]*,\s*[^\W\d_][^,\d]*")
 CONSTANT_MIN = 20  # cells needed before a column with one value counts as constant (a small file may
 #: hold one donor or one outcome throughout)
+SINGLE_VALUE_MIN = 5  # cells with one value before an enum column is found by that value
+HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "rev", "sir", "dame", "lord", "lady"}
 _MAX_DATE_TRIES = 1000  # distinct date-like cells tried against each format
 _CTX = CellContext(date_formats=[], redacted=list(DEFAULT_REDACTED))
 
@@ -168,6 +170,16 @@ class ColumnProfile:
     def unique_share(self) -> float:
         """Distinct values / non-blank cells (1.0: every value once)."""
         return len(self.cells) / self.n if self.n else 0.0
+
+    @property
+    def single_valued(self) -> bool:
+        """One value throughout, in enough cells to find an enum column by it."""
+        return self.n >= SINGLE_VALUE_MIN and len(self.cells) == 1
+
+    @cached_property
+    def honorific_share(self) -> float:
+        """Cells that are a title before a name ("Mr", "Mrs", "Dr"): a Title column."""
+        return _row_share(self.texts, lambda v: v.casefold().rstrip(".") in HONORIFICS, self.n)
 
     @property
     def constant(self) -> bool:

@@ -9,7 +9,8 @@ date fields the register has is checked over the whole sample, row by row:
   at least 95% of the rows that have both, and later in fewer than half): the two are swapped;
 - one field assigned and the other not: a free date column with at least some header evidence for
   the missing field (RELATION_MIN) whose values keep the order in at least 95% of the rows is
-  proposed for it; if the order only holds with the roles swapped and the assigned column has
+  proposed for it (for a required field with no such header, the one free date column that keeps
+  the order, if there is exactly one); if the order only holds with the roles swapped and the assigned column has
   header evidence for the other field too, the two are placed that way round.
 
 Every move says why in the column's reason and gets a CHECK line (the caller adds them).
@@ -102,15 +103,29 @@ def _fill_partner(chosen: Assignment, e: Candidate | None, l: Candidate | None, 
     mine = _dates(have, rows)
     free = [p for p in chosen.pairs if p.column.position not in used and p.field.type == "date"
             and p.column.dates.share >= 0.9 and p.header.score >= RELATION_MIN]
-    for p in sorted((p for p in free if p.field.name == missing), key=lambda p: -p.score):
+    def fits(p: Candidate) -> tuple[float, int]:
         theirs = _dates(p, rows)
-        order = (mine, theirs) if e is not None else (theirs, mine)
-        share, n = keeps_order(*order, strict)
+        return keeps_order(*((mine, theirs) if e is not None else (theirs, mine)), strict)
+
+    for p in sorted((p for p in free if p.field.name == missing), key=lambda p: -p.score):
+        share, n = fits(p)
         if n and share >= AGREE:
             _add(chosen, p)
             notes[p.column.header] = (f"values: {share:.0%} of rows keep {early} <= {late} with "
                                       f"{have.column.header!r} as {have.field.name}")
             return
+    # a required date with no header evidence anywhere: the one free date column that keeps the order
+    if chosen_required(chosen, missing):
+        free_dates = [p for p in chosen.pairs if p.column.position not in used and p.field.name == missing
+                      and p.column.dates.share >= 0.9 and p.score > 0]
+        if len(free_dates) == 1:
+            p = free_dates[0]
+            share, n = fits(p)
+            if n and share >= AGREE:
+                _add(chosen, p)
+                notes[p.column.header] = (f"values: the only free date column, and {share:.0%} of rows keep "
+                                          f"{early} <= {late} with {have.column.header!r} as {have.field.name}")
+                return
     # the order only holds the other way round: the assigned column is the missing field's partner
     other = early if e is not None else late
     for p in sorted((p for p in free if p.field.name == other), key=lambda p: -p.score):
@@ -127,6 +142,10 @@ def _fill_partner(chosen: Assignment, e: Candidate | None, l: Candidate | None, 
                                          f"{'earlier' if e is not None else 'later'} side, so this is {missing}")
             notes[p.column.header] = f"values: it keeps {early} <= {late} with {have.column.header!r}"
             return
+
+
+def chosen_required(chosen: Assignment, name: str) -> bool:
+    return any(p.field.name == name and p.field.required for p in chosen.pairs)
 
 
 def _pair(chosen: Assignment, position: int, field_name: str) -> Candidate:

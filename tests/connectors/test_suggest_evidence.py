@@ -142,3 +142,29 @@ def test_dotted_initials_and_two_word_spellings_in_headers(tmp_path, write):
     write("Staff No,Forename,Surname,D.O.B.,Post Code\n1,Ann,Lee,01/02/1980,LS1 1AA\n", "hr.csv")
     got = suggest(tmp_path / "hr.csv", "workforce").mapped_fields
     assert (got["date_of_birth"], got["home_postcode"]) == ("D.O.B.", "Post Code")
+
+
+def test_yes_no_under_a_header_naming_a_value_of_a_two_valued_enum(tmp_path, write):
+    write("Ref,Employee No,Date Offered,Donor,Type,Accepted?\n" + "".join(
+        f"G{i},{100 + i},01/10/2026,Acme,Gift,{'Yes' if i % 3 else 'No'}\n" for i in range(6)), "g.csv")
+    s = suggest(tmp_path / "g.csv", "gifts_hospitality")
+    assert s.values["outcome"] == {"Yes": "accepted", "No": "declined"}
+    assert s.value_reasons["outcome"]["No"] == "yes/no under a header naming 'accepted'"
+    assert dry_run(s).quarantined == 0
+
+
+def test_a_title_column_is_not_a_post_title(tmp_path, write):
+    write("Staff ID,Title,First Name,Last Name\n" + "".join(
+        f"S{i},{['Mr', 'Mrs', 'Dr', 'Ms'][i % 4]},Ann,Lee\n" for i in range(8)), "hr.csv")
+    assert "Title" not in suggest(tmp_path / "hr.csv", "workforce").columns
+
+
+def test_a_required_date_with_no_header_evidence_is_the_one_free_date_that_keeps_the_order(tmp_path, write):
+    """"Occasion Date" says nothing of an offer, but it is the only other date, and every one is on
+    or before the declaration."""
+    write("Record Number,Staff ID,Occasion Date,Declared On,Provider Name,Category,Outcome\n" + "".join(
+        f"H{i},S{i},0{1 + i}/10/2026,1{1 + i}/10/2026,Acme,Gift,Accepted\n" for i in range(6)), "h.csv")
+    s = suggest(tmp_path / "h.csv", "gifts_hospitality")
+    assert s.mapped_fields["offered_date"] == "Occasion Date"
+    assert any("the only free date column" in n for n in s.checks["Occasion Date"])
+    assert dry_run(s).quarantined == 0
