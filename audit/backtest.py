@@ -78,15 +78,21 @@ class Backtest:
     store: str | None  # None: no store to compare with
     months: list[MonthResult]
     notes: list[str] = field(default_factory=list)
+    #: over the whole backtest, each alert once (a state finding repeats every month): "added",
+    #: "dropped", "changed", "overlap" -> dedup keys; "labelled", "dropped_labelled" -> stored alert -> label
+    distinct: dict[str, Any] = field(default_factory=dict)
 
     def totals(self) -> dict[str, Any]:
-        out: dict[str, Any] = {k: sum(getattr(m, k) for m in self.months) for k in ("findings", "new_alerts", "overlap")}
-        out["labels"] = {n: sum(m.labels[n] for m in self.months) for n in LABEL_NAMES}
+        """Findings summed over months; alerts, overlaps, labels and changes counted once each."""
+        d = self.distinct
+        out: dict[str, Any] = {"findings": sum(m.findings for m in self.months),
+                               "alerts": sum(m.new_alerts for m in self.months),
+                               "overlap": len(d.get("overlap", ())),
+                               "labels": _count(d.get("labelled", {}))}
         if self.against:
             for k in ("added", "dropped", "changed"):
-                out[k] = sum(getattr(m, k) or 0 for m in self.months)
-            out["dropped_labels"] = {n: sum((m.dropped_labels or {}).get(n, 0) for m in self.months)
-                                     for n in LABEL_NAMES}
+                out[k] = len(d.get(k, ()))
+            out["dropped_labels"] = _count(d.get("dropped_labelled", {}))
         rates = [m.per_1k_staff for m in self.months if m.per_1k_staff is not None]
         out["alerts_per_1k_staff_per_month"] = round(sum(rates) / len(rates), 3) if rates else None
         return out
@@ -95,6 +101,10 @@ class Backtest:
         return {"rule": self.rule, "rule_file": self.rule_file, "version": self.version, "against": self.against,
                 "engine": self.engine, "store": self.store, "notes": self.notes, "totals": self.totals(),
                 "months": [asdict(m) for m in self.months]}
+
+
+def _count(labels: dict[int, str]) -> dict[str, int]:
+    return {n: sum(1 for v in labels.values() if v == n) for n in LABEL_NAMES}
 
 
 # ---- inputs -------------------------------------------------------------------------------------
@@ -289,6 +299,8 @@ def backtest(settings: Settings, rule_file: Path, *, first: Period | None = None
     draft_params = _params(settings, draft, notes)
     old_params = _params(settings, old, []) if old is not None else {}
     raised: set[tuple] = set()
+    distinct: dict[str, Any] = {"added": set(), "dropped": set(), "changed": set(), "overlap": set(),
+                                "labelled": {}, "dropped_labelled": {}}
     results = []
     for i, period in enumerate(months):
         if progress:
@@ -312,28 +324,37 @@ def backtest(settings: Settings, rule_file: Path, *, first: Period | None = None
         for a in alerts.values():
             hits = _overlapping(a, month_stored, by_fact)
             m.overlap += bool(hits)
+            if hits:
+                distinct["overlap"].add(a.key)
             labelled.update({s.alert_id: s for s in hits})
         for s in labelled.values():
             m.labels[_label(s.status)] += 1
+            distinct["labelled"][s.alert_id] = _label(s.status)
         if old is not None:
             live, _ = evaluate_rule(old, frames, period, old_params, engine)
             live_alerts = _alerts(live)
             added = [k for k in alerts if k not in live_alerts]
             dropped = [k for k in live_alerts if k not in alerts]
             m.live_alerts, m.added, m.dropped = len(live_alerts), len(added), len(dropped)
-            m.changed = sum(1 for k in alerts if k in live_alerts and alerts[k].facts != live_alerts[k].facts)
+            changed = [k for k in alerts if k in live_alerts and alerts[k].facts != live_alerts[k].facts]
+            m.changed = len(changed)
+            distinct["added"].update(added)
+            distinct["dropped"].update(dropped)
+            distinct["changed"].update(changed)
             m.dropped_labels = dict.fromkeys(LABEL_NAMES, 0)
             dropped_stored: dict[int, Stored] = {}
             for k in dropped:
                 dropped_stored.update({s.alert_id: s for s in _overlapping(live_alerts[k], month_stored, by_fact)})
             for s in dropped_stored.values():
                 m.dropped_labels[_label(s.status)] += 1
+                distinct["dropped_labelled"][s.alert_id] = _label(s.status)
             m.examples = {"added": [alerts[k].title for k in added[:3]],
                           "dropped": [live_alerts[k].title for k in dropped[:3]]}
         results.append(m)
     if progress:
         progress("done", len(months), len(months))
-    return Backtest(rule.name, str(rule_file), draft.version, against_label, engine, store_url, results, notes)
+    return Backtest(rule.name, str(rule_file), draft.version, against_label, engine, store_url, results, notes,
+                    distinct)
 
 
 # ---- HTML ---------------------------------------------------------------------------------------
@@ -378,7 +399,7 @@ def rows(b: Backtest) -> tuple[list[str], list[list[Any]]]:
                     m.dropped_labels["action"]]
         out.append(row)
     t = b.totals()
-    total: list[Any] = ["total", t["findings"], "", t["new_alerts"],
+    total: list[Any] = ["total (each alert once)", t["findings"], t["alerts"], t["alerts"],
                         "-" if t["alerts_per_1k_staff_per_month"] is None else f"{t['alerts_per_1k_staff_per_month']:.2f}/month",
                         t["overlap"], *[t["labels"][n] for n in LABEL_NAMES]]
     if b.against:

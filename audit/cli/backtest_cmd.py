@@ -76,7 +76,7 @@ def attach(rules_app: typer.Typer) -> None:
         for h in headers:
             table.add_column(h, justify="left" if h == "month" else "right")
         for row in rows:
-            table.add_row(*[str(c) for c in row], style="bold" if row[0] == "total" else None)
+            table.add_row(*[str(c) for c in row], style="bold" if str(row[0]).startswith("total") else None)
         console.print(table)
         console.print("overlap: alerts sharing a subject and a cited fact with an alert the current library raised "
                       "that month (store: " + (result.store or "none") + "); FP / action (management action or "

@@ -86,6 +86,9 @@ def test_changed_library_rule_against_the_live_version_with_labels(sample, tmp_p
     m = next(x for x in got.months if x.period == month)
     assert m.live_alerts == raised[0].alerts and m.dropped == raised[0].alerts - m.alerts + m.added
     assert m.dropped >= 1 and m.dropped_labels["false_positive"] == 1  # the reviewers had closed it as FP
+    totals = got.totals()  # each alert once over the months
+    assert totals["dropped_labels"]["false_positive"] == 1 and totals["dropped"] >= m.dropped
+    assert totals["alerts"] == sum(x.new_alerts for x in got.months)
     # the live version itself overlaps the stored alert and carries its label
     again = bt.backtest(settings, LIBRARY_RULE, frames=frames, engine="reference", first=Period.parse(month),
                         last=Period.parse(month))
