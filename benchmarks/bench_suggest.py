@@ -154,9 +154,9 @@ def score_corpus(folder: Path = CORPUS) -> tuple[dict, list[FileScore]]:
 
 
 def main(argv: list[str]) -> None:
-    for label, folder in (("corpus", CORPUS), ("held-out", HOLDOUT)):
-        if folder.is_dir():
-            _report(label, folder, argv)
+    _report("corpus", CORPUS, argv)
+    for folder in sorted(p for p in HOLDOUT.iterdir() if p.is_dir()) if HOLDOUT.is_dir() else []:
+        _report(f"held-out {folder.name}", folder, argv)
 
 
 def _report(label: str, folder: Path, argv: list[str]) -> None:

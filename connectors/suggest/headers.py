@@ -158,7 +158,7 @@ _DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}")
 @lru_cache(maxsize=4096)
 def normalise(text: str) -> str:
     """Words a header or field text is compared by (order kept, each word once)."""
-    text = _CAMEL.sub(" ", str(text))
+    text = _CAMEL.sub(" ", re.sub(r"\bDoB\b", "DOB", str(text)))  # "DoB" is one word, not "Do B"
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)  # "D.O.B." -> "DOB"
     text = _SLASHED_LETTERS.sub(r"\1\2", text).casefold().replace("&", " and ")
     for phrase, word in _PHRASES.items():

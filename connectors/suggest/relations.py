@@ -103,29 +103,25 @@ def _fill_partner(chosen: Assignment, e: Candidate | None, l: Candidate | None, 
     mine = _dates(have, rows)
     free = [p for p in chosen.pairs if p.column.position not in used and p.field.type == "date"
             and p.column.dates.share >= 0.9 and p.header.score >= RELATION_MIN]
+
     def fits(p: Candidate) -> tuple[float, int]:
         theirs = _dates(p, rows)
         return keeps_order(*((mine, theirs) if e is not None else (theirs, mine)), strict)
 
-    for p in sorted((p for p in free if p.field.name == missing), key=lambda p: -p.score):
+    tries = sorted((p for p in free if p.field.name == missing), key=lambda p: -p.score)
+    # a required date with no header evidence anywhere: the one free date column, if it keeps the order
+    only = [p for p in chosen.pairs if p.column.position not in used and p.field.name == missing
+            and p.column.dates.share >= 0.9 and p.score > 0]
+    if not tries and len(only) == 1 and chosen_required(chosen, missing):
+        tries = only
+    for p in tries:
         share, n = fits(p)
         if n and share >= AGREE:
             _add(chosen, p)
-            notes[p.column.header] = (f"values: {share:.0%} of rows keep {early} <= {late} with "
+            notes[p.column.header] = (("the only free date column, and " if tries is only else "")
+                                      + f"values: {share:.0%} of rows keep {early} <= {late} with "
                                       f"{have.column.header!r} as {have.field.name}")
             return
-    # a required date with no header evidence anywhere: the one free date column that keeps the order
-    if chosen_required(chosen, missing):
-        free_dates = [p for p in chosen.pairs if p.column.position not in used and p.field.name == missing
-                      and p.column.dates.share >= 0.9 and p.score > 0]
-        if len(free_dates) == 1:
-            p = free_dates[0]
-            share, n = fits(p)
-            if n and share >= AGREE:
-                _add(chosen, p)
-                notes[p.column.header] = (f"values: the only free date column, and {share:.0%} of rows keep "
-                                          f"{early} <= {late} with {have.column.header!r} as {have.field.name}")
-                return
     # the order only holds the other way round: the assigned column is the missing field's partner
     other = early if e is not None else late
     for p in sorted((p for p in free if p.field.name == other), key=lambda p: -p.score):

@@ -4,7 +4,18 @@ found by its overlap with the workforce's ids, labels the dictionary does not na
 Forename" columns split."""
 from __future__ import annotations
 
+import pytest
+
 from connectors.suggest import dry_run, suggest, to_toml
+
+
+BI = "Ref,Payroll No,Type of Business Interest,Date Submitted,Decision"
+
+
+def propose(tmp_path, write, register: str, header: str, rows: list[str]):
+    """suggest() on a CSV of `header` and `rows` (one string per row)."""
+    write(header + "\n" + "".join(r + "\n" for r in rows), "f.csv")
+    return suggest(tmp_path / "f.csv", register)
 
 
 def _gifts(rows: int, extra_header: str = "", extra=lambda i: "") -> str:
@@ -40,12 +51,17 @@ def test_a_constant_column_is_found_by_its_one_value(tmp_path, write):
     assert dry_run(s).accepted == 24
 
 
-def test_two_date_columns_the_headers_reverse_are_swapped_by_their_values(tmp_path, write):
-    rows = "".join(f"V{i},10{i},MV,{i + 1:02d}/03/2031,{i + 1:02d}/03/2026,Active\n" for i in range(8))
+@pytest.mark.parametrize("granted_year, expiry_year, swapped", [(2031, 2026, True), (2026, 2031, False)])
+def test_two_date_columns_the_values_reverse_are_swapped_and_in_order_they_stay(tmp_path, write, granted_year,
+                                                                                 expiry_year, swapped):
+    rows = "".join(f"V{i},10{i},MV,{i + 1:02d}/03/{granted_year},{i + 1:02d}/03/{expiry_year},Active\n"
+                   for i in range(8))
     write("Vetting Ref,Employee No,Level,Date Granted,Expiry Date,Status\n" + rows, "v.csv")
     s = suggest(tmp_path / "v.csv", "vetting")
-    assert (s.mapped_fields["expiry_date"], s.mapped_fields["granted_date"]) == ("Date Granted", "Expiry Date")
-    assert any("placed by its dates" in n and "after 'Expiry Date'" in n for n in s.checks["Date Granted"])
+    pair = (s.mapped_fields["granted_date"], s.mapped_fields["expiry_date"])
+    assert pair == (("Expiry Date", "Date Granted") if swapped else ("Date Granted", "Expiry Date"))
+    placed = [n for notes in s.checks.values() for n in notes if "placed by its dates" in n]
+    assert any("after 'Expiry Date'" in n for n in placed) if swapped else not placed
 
 
 def test_a_date_column_is_placed_by_its_relation_to_the_other(tmp_path, write):
@@ -57,14 +73,6 @@ def test_a_date_column_is_placed_by_its_relation_to_the_other(tmp_path, write):
     assert (s.mapped_fields["offered_date"], s.mapped_fields["declared_date"]) == ("Date of Event", "Date Received")
     assert any("placed by its dates" in n for n in s.checks["Date Received"])
     assert dry_run(s).quarantined == 0
-
-
-def test_dates_in_order_stay_where_the_headers_put_them(tmp_path, write):
-    rows = "".join(f"V{i},10{i},MV,{i + 1:02d}/03/2026,{i + 1:02d}/03/2031,Active\n" for i in range(8))
-    write("Vetting Ref,Employee No,Level,Date Granted,Expiry Date,Status\n" + rows, "v.csv")
-    s = suggest(tmp_path / "v.csv", "vetting")
-    assert (s.mapped_fields["granted_date"], s.mapped_fields["expiry_date"]) == ("Date Granted", "Expiry Date")
-    assert not any("placed by its dates" in n for notes in s.checks.values() for n in notes)
 
 
 def test_a_person_id_column_is_recognised_by_the_workforce_ids(tmp_path, write):
@@ -82,9 +90,8 @@ def test_a_person_id_column_is_recognised_by_the_workforce_ids(tmp_path, write):
 
 def test_labels_the_dictionary_does_not_name_are_proposed_as_other_and_shown(tmp_path, write):
     types = ["Directorship", "Self employed", "Charity Trustee", "Property rental"]
-    write("Ref,Payroll No,Type of Business Interest,Date Submitted,Decision\n" + "".join(
-        f"B{i},{100 + i},{types[i % 4]},01/10/2026,Approved\n" for i in range(8)), "bi.csv")
-    s = suggest(tmp_path / "bi.csv", "business_interests")
+    s = propose(tmp_path, write, "business_interests", BI,
+                [f"B{i},{100 + i},{types[i % 4]},01/10/2026,Approved" for i in range(8)])
     assert s.values["interest_type"]["Charity Trustee"] == "other"
     assert s.guessed == {"interest_type": {"Charity Trustee": ("other", 2)}}
     block = to_toml(s)
@@ -94,19 +101,16 @@ def test_labels_the_dictionary_does_not_name_are_proposed_as_other_and_shown(tmp
 
 
 def test_placeholders_are_not_labels_and_stay_quarantined(tmp_path, write):
-    write("Ref,Payroll No,Type of Business Interest,Date Submitted,Decision\n" + "".join(
-        f"B{i},{100 + i},{'Unknown - see notes' if i == 0 else 'Directorship'},01/10/2026,Approved\n"
-        for i in range(8)), "bi.csv")
-    s = suggest(tmp_path / "bi.csv", "business_interests")
+    s = propose(tmp_path, write, "business_interests", BI, [
+        f"B{i},{100 + i},{'Unknown - see notes' if i == 0 else 'Directorship'},01/10/2026,Approved" for i in range(8)])
     assert "Unknown - see notes" not in s.values.get("interest_type", {}) and not s.guessed
     assert dry_run(s).quarantined == 1
 
 
 def test_a_label_without_other_goes_to_the_nearest_only_when_close(tmp_path, write):
     outcomes = ["Accepted", "Declined", "Declined - returned to donor", "Acceptd"]
-    write("Ref,Employee No,Date Offered,Donor,Type,Outcome\n" + "".join(
-        f"G{i},{100 + i},01/10/2026,Acme,Gift,{outcomes[i % 4]}\n" for i in range(8)), "g.csv")
-    s = suggest(tmp_path / "g.csv", "gifts_hospitality")
+    s = propose(tmp_path, write, "gifts_hospitality", "Ref,Employee No,Date Offered,Donor,Type,Outcome",
+                [f"G{i},{100 + i},01/10/2026,Acme,Gift,{outcomes[i % 4]}" for i in range(8)])
     assert s.values["outcome"]["Declined - returned to donor"] == "declined"
     assert s.value_reasons["outcome"]["Declined - returned to donor"] == "begins with the label 'Declined'"
     assert s.values["outcome"]["Acceptd"] == "accepted"
@@ -115,9 +119,8 @@ def test_a_label_without_other_goes_to_the_nearest_only_when_close(tmp_path, wri
 
 def test_vetting_level_wordings(tmp_path, write):
     levels = ["NPPV Level 3", "Management Vetting", "Counter Terrorist Check", "Recruitment Vetting", "SC"]
-    write("Vetting ID,Employee Ref,Clearance,Status\n" + "".join(
-        f"V{i},E{i},{levels[i % 5]},Active\n" for i in range(10)), "v.csv")
-    s = suggest(tmp_path / "v.csv", "vetting")
+    s = propose(tmp_path, write, "vetting", "Vetting ID,Employee Ref,Clearance,Status",
+                [f"V{i},E{i},{levels[i % 5]},Active" for i in range(10)])
     assert s.values["level"] == {"NPPV Level 3": "nppv3", "Management Vetting": "mv", "Counter Terrorist Check": "ctc",
                                  "Recruitment Vetting": "rv"}
     assert s.value_reasons["level"]["Management Vetting"] == "initials"
@@ -142,12 +145,13 @@ def test_dotted_initials_and_two_word_spellings_in_headers(tmp_path, write):
     write("Staff No,Forename,Surname,D.O.B.,Post Code\n1,Ann,Lee,01/02/1980,LS1 1AA\n", "hr.csv")
     got = suggest(tmp_path / "hr.csv", "workforce").mapped_fields
     assert (got["date_of_birth"], got["home_postcode"]) == ("D.O.B.", "Post Code")
+    write("Staff No,Forename,Surname,DoB\n1,Ann,Lee,01/02/1980\n", "hr2.csv")  # not "Do B"
+    assert suggest(tmp_path / "hr2.csv", "workforce").mapped_fields["date_of_birth"] == "DoB"
 
 
 def test_yes_no_under_a_header_naming_a_value_of_a_two_valued_enum(tmp_path, write):
-    write("Ref,Employee No,Date Offered,Donor,Type,Accepted?\n" + "".join(
-        f"G{i},{100 + i},01/10/2026,Acme,Gift,{'Yes' if i % 3 else 'No'}\n" for i in range(6)), "g.csv")
-    s = suggest(tmp_path / "g.csv", "gifts_hospitality")
+    s = propose(tmp_path, write, "gifts_hospitality", "Ref,Employee No,Date Offered,Donor,Type,Accepted?",
+                [f"G{i},{100 + i},01/10/2026,Acme,Gift,{'Yes' if i % 3 else 'No'}" for i in range(6)])
     assert s.values["outcome"] == {"Yes": "accepted", "No": "declined"}
     assert s.value_reasons["outcome"]["No"] == "yes/no under a header naming 'accepted'"
     assert dry_run(s).quarantined == 0
