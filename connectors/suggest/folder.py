@@ -5,8 +5,9 @@
 
 The register of a file is guessed by proposing its mapping onto every register that is read from
 sources and keeping the one that explains it best (`guess`): every required field found (a missing
-record id counts as found when the row number can stand in), then the most columns mapped, then the
-best mean score. A file where no register has its required fields is not recognised: it is listed
+record id counts as found when the row number can stand in) and at least MIN_COLUMNS and
+MIN_COLUMN_SHARE of the file's columns mapped, then the most columns mapped, then the best mean
+score. A file where no register has its required fields is not recognised: it is listed
 with the closest register and what that one lacks, never given a block that cannot load.
 
 Workforce files are done first: the person ids they load (through their own proposal, dry-run)
@@ -26,7 +27,10 @@ from .render import _comment, to_toml
 from .sniff import SuggestError
 
 SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
-MIN_COLUMN_SHARE = 0.5  # a guess must map at least this share of the file's columns
+#: a guess must map at least this share of the file's columns, and MIN_COLUMNS of them (published
+#: spend files carry many columns no register holds: Calderdale maps 10 of its 23)
+MIN_COLUMN_SHARE = 0.3
+MIN_COLUMNS = 3
 
 
 @dataclass
@@ -86,7 +90,7 @@ def guess(f: ReadFile, known_ids: set[str] | None = None, name: str | None = Non
     ranking = [(s.register.name, missing, mapped, round(mean, 1)) for s, missing, mapped, mean in tried]
     best, missing, mapped, mean = tried[0]
     runner = next(((s, m, n) for s, m, n, _ in tried[1:]), None)
-    if missing or mapped < MIN_COLUMN_SHARE * columns:
+    if missing or mapped < max(MIN_COLUMNS, MIN_COLUMN_SHARE * columns):
         lacks = ", ".join(best.missing_required + [" / ".join(g) for g in best.missing_groups])
         why = (f"no register fits: closest is {best.register.name} ({mapped} of {columns} columns"
                + (f"; lacks {lacks}" if lacks else "; too few columns mapped") + ")")

@@ -7,6 +7,7 @@ import shutil
 import tomllib
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from audit.cli import app
@@ -86,3 +87,14 @@ def test_cli_config_gives_the_workforce_ids(tmp_path):
     seen = invoke("suggest", gifts, "-r", "gifts_hospitality", "--json", "--config", str(config))
     assert "person_id" not in json.loads(blind.stdout)["mapping"]["columns"].values()
     assert json.loads(seen.stdout)["mapping"]["columns"]["MemberId"] == "person_id"
+
+
+REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
+
+
+@pytest.mark.skipif(not REALDATA.is_dir(), reason=f"real data folder {REALDATA} not present")
+def test_the_real_published_spend_files_are_all_procurement_and_load():
+    outcome = suggest_folder(REALDATA)
+    assert [f.suggestion.register.name for f in outcome.files] == ["procurement"] * 3
+    assert outcome.all_load
+    assert [(f.dry_run.read, f.dry_run.quarantined) for f in outcome.files] == [(633, 0), (1956, 0), (3855, 0)]
