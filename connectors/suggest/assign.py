@@ -169,9 +169,9 @@ def score(col: ColumnProfile, fld: Field, register: Register, known_ids: set[str
           and _only_enum_with(next(iter(ev.covered)), fld, register)):
         total = max(total, SINGLE_VALUE_SCORE)  # one value, and it is only ever this field's
         evidence += "; a constant column whose one value is only this field's"
-    if fld.name == "person_id" and register.name != "workforce" and not _other_person_header(col, register):
+    if known_ids and fld.name == "person_id" and register.name != "workforce":
         share = _known_id_share(col, known_ids)
-        if share >= KNOWN_ID_SHARE:
+        if share >= KNOWN_ID_SHARE and not _other_person_header(col, register):
             total = max(total, 75 + 15 * share + head.score / 20)
             evidence = (evidence + "; " if evidence else "") + f"{_pct(share)} of its values are workforce person ids"
     return Candidate(col, fld, min(100.0, total), head, evidence, ev)
