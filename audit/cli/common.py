@@ -1,18 +1,82 @@
-"""Shared CLI helpers: the --config option, the console, and turning known errors into exit codes."""
+"""Shared CLI helpers: the --config option, the console, JSON output, and turning known errors
+into the exit codes of audit.cli.exitcodes."""
 from __future__ import annotations
 
+import json
 import sys
 from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 import typer
-from rich.console import Console
+from rich.console import Console as RichConsole, Group
+from rich.table import Table
+from rich.text import Text
 
 from audit import settings as settings_mod
+from audit.cli import exitcodes
+
+
+def table_fits(table: Table, console: RichConsole) -> bool:
+    """Whether rich can lay the table out at the console's width without cutting a word ("peri…")."""
+    options = console.options
+    try:  # rich's own layout: every column at least as wide as its longest word (header included)
+        widths = table._calculate_column_widths(console, options.update_width(options.max_width - table._extra_width))
+        return all(w >= table._measure_column(console, options, col).minimum for w, col in zip(widths, table.columns))
+    except Exception:  # noqa: BLE001 - a rich without those internals: fit only what fits unwrapped
+        return console.measure(table).maximum <= options.max_width
+
+
+def table_blocks(table: Table, console: RichConsole) -> Group:
+    """The table one record per block: the first column as the record's heading, then "  header: value"
+    lines (blank cells left out), so nothing is cut however narrow the output."""
+    def text(cell: Any) -> Text:
+        if isinstance(cell, Text):
+            return cell
+        return console.render_str(cell) if isinstance(cell, str) else Text(str(cell))
+
+    headers = [text(c.header).plain for c in table.columns]
+    columns = [list(c.cells) for c in table.columns]
+    parts: list[Any] = [Text(str(table.title), style="bold")] if table.title else []
+    for i in range(max((len(c) for c in columns), default=0)):
+        row = [text(col[i]) if i < len(col) else Text("") for col in columns]
+        lines = [Text.assemble((f"{headers[0]} ", "bold"), row[0])]
+        lines += [Text.assemble(f"  {h}: ", cell) for h, cell in zip(headers[1:], row[1:]) if cell.plain.strip()]
+        parts.append(Text("\n").join(lines))
+    return Group(*parts)
+
+
+class Console(RichConsole):
+    """rich's Console, except that a table too wide for the output (piped output is 80 columns) is
+    printed one record per block instead of with its words cut."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        objects = tuple(table_blocks(o, self) if isinstance(o, Table) and not table_fits(o, self) else o
+                        for o in objects)
+        super().print(*objects, **kwargs)
+
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def _json_value(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)  # datetime "YYYY-MM-DD HH:MM:SS", date "YYYY-MM-DD", Path, Decimal
+
+
+def print_json(data: Any) -> None:
+    """The JSON output of a `--json` option (docs/cli.md): plain text on stdout, never rich markup;
+    money as integer pence, as stored."""
+    typer.echo(json.dumps(data, indent=2, default=_json_value, ensure_ascii=False))
+
+
+JsonOption = typer.Option(False, "--json", help="print JSON instead of text (schema: docs/cli.md)")
 
 ConfigOption = typer.Option(
     None, "--config", "-c", help="config.toml to use (default: the embedded config.toml)",
@@ -28,7 +92,8 @@ def config_in_force(config: Optional[Path], ctx: Optional[typer.Context] = None)
         outer = parent.params.get("config")
         parent = parent.parent
     if config is not None and outer is not None and Path(config).resolve() != Path(outer).resolve():
-        fail(f"--config given twice, {outer} before the subcommand and {config} after it: give it once", 2)
+        fail(f"--config given twice, {outer} before the subcommand and {config} after it: give it once",
+             exitcodes.USAGE)
     return config if config is not None else outer
 
 
@@ -39,20 +104,21 @@ def load_settings(config: Optional[Path], ctx: Optional[typer.Context] = None) -
         return settings_mod.load(config)
     except settings_mod.SettingsError as e:
         err_console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(exitcodes.USAGE) from None
 
 
 @contextmanager
 def friendly_errors(*known: type[BaseException]) -> Iterator[None]:
-    """Print expected errors as one clear line (no traceback) and exit 2."""
+    """Print expected errors as one clear line (no traceback) and exit 2 (usage)."""
     try:
         yield
     except (settings_mod.SettingsError, *known) as e:
         err_console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(exitcodes.USAGE) from None
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = exitcodes.NOT_FOUND) -> None:
+    """Say what is wrong on stderr and exit with `code` (audit.cli.exitcodes)."""
     err_console.print(f"[red]error:[/red] {message}")
     raise typer.Exit(code)
 
@@ -68,7 +134,7 @@ def parse_period(text: str) -> str:
     try:
         return str(Period.parse(text))
     except ValueError as e:
-        fail(str(e), 2)
+        fail(str(e), exitcodes.USAGE)
 
 
 def settle_runs(store, period: str | None = None, actor: str = "cli") -> list[int]:
@@ -108,11 +174,11 @@ def latest_run_view(settings, period: str, *, republish: bool = False, actor: st
             if busy is not None:
                 fail(f"run {pending} of {period} is recorded but not yet published, and pid {busy.pid} on "
                      f"{busy.host} holds the period (publishing it, or running it again): try again when "
-                     "it has finished", 4)
+                     "it has finished", exitcodes.LOCKED)
             if not republish:
                 fail(f"run {pending} of {period} was recorded but its report and exports were never published "
                      "(publishing was interrupted, or it ran with --no-publish): "
-                     f"`integrity-audit report --period {period}` publishes it", 1)
+                     f"`integrity-audit report --period {period}` publishes it", exitcodes.NOT_FOUND)
             _republish(store, settings, period, pending, actor)
         with console.status(f"Reading the {period} run from the store"):
             run = latest_run(store, period, published=True)
@@ -126,7 +192,7 @@ def latest_run_view(settings, period: str, *, republish: bool = False, actor: st
                  + f"; run `integrity-audit run --period {period}` again")
         return run
     except RunLocked as e:
-        fail(str(e), 4)
+        fail(str(e), exitcodes.LOCKED)
     finally:
         store.dispose()
 
