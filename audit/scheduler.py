@@ -8,7 +8,8 @@ through `audit.pipeline.run_period(settings, period, actor="scheduler")` (import
 inject another runner by reference) under the period lock, skipping a period that already has a
 successful run that was published, so two schedulers on one database run a period once. A period
 whose run was recorded but not published (the process was killed while publishing) is published
-by the next firing or `run-due` instead of being run again.
+by the next firing or `run-due` instead of being run again. A due period whose data has not
+arrived ("waiting for data") is tried again by the daemon every RETRY_WAITING_HOURS (retry_waiting).
 
 Two schedulers started at once on a fresh store: the schema is migrated under the migrations' own
 lock, and APScheduler's job table is created here under a lock of its own (ensure_jobs_table)
@@ -24,9 +25,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from apscheduler.util import ref_to_obj
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DBAPIError
@@ -43,6 +46,8 @@ JOB_ID = "monthly-audit"
 JOBS_TABLE = "apscheduler_jobs"
 DEFAULT_RUNNER = "audit.pipeline:run_period"
 MAX_CATCH_UP = 12  # run-due never runs more than this many periods at once
+RETRY_JOB_ID = "retry-waiting"
+RETRY_WAITING_HOURS = 6  # the daemon tries a due period that is waiting for its data again this often
 JOBS_TABLE_LOCK_KEY = 7_304_211_008  # PostgreSQL advisory lock: "integrity-audit scheduler job table"
 log = logging.getLogger("audit.scheduler")
 
@@ -195,7 +200,7 @@ def build_scheduler(settings: settings_mod.Settings, runner: str = DEFAULT_RUNNE
     jobstore = SQLAlchemyJobStore(engine=make_engine(url, immediate=False), tablename=JOBS_TABLE)
     ensure_jobs_table(url, jobstore)
     grace = max(1, settings.schedule.misfire_grace_days * 86400)
-    sched = scheduler_cls(jobstores={"default": jobstore}, timezone=tz,
+    sched = scheduler_cls(jobstores={"default": jobstore, "memory": MemoryJobStore()}, timezone=tz,
                           job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace})
     upcoming = trigger.get_next_fire_time(None, datetime.now(tz))
     pending = stored_next_run_time(url)
@@ -206,8 +211,26 @@ def build_scheduler(settings: settings_mod.Settings, runner: str = DEFAULT_RUNNE
     config = str(settings.config_path) if settings.config_path else None
     sched.add_job(scheduled_job, trigger, id=JOB_ID, name="monthly integrity audit", replace_existing=True,
                   kwargs={"config_path": config, "runner": runner}, next_run_time=next_run)
+    sched.add_job(retry_waiting, IntervalTrigger(hours=RETRY_WAITING_HOURS, timezone=tz), id=RETRY_JOB_ID,
+                  name="retry periods waiting for data", jobstore="memory", replace_existing=True,
+                  kwargs={"config_path": config, "runner": runner})
     sched.add_listener(_on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
     return sched
+
+
+def retry_waiting(config_path: str | None, runner: str = DEFAULT_RUNNER) -> list[tuple[str, str]]:
+    """What the daemon runs every RETRY_WAITING_HOURS: each due period with no run recorded at all
+    (its firing found no data for it yet: "waiting for data") is tried again, so a month whose data
+    arrives a few days late is audited when it arrives, not a month later. A period whose run
+    failed is left to the next firing or `schedule run-due`; [(period, outcome)]."""
+    settings = settings_mod.load(config_path)
+    store = open_store(settings.store_url)
+    try:
+        with store.read() as s:
+            tried = set(s.execute(select(Run.period).distinct()).scalars())
+    finally:
+        store.dispose()
+    return [(str(p), run_once(settings, p, runner)) for p in due_periods(settings) if str(p) not in tried]
 
 
 def _on_event(event) -> None:

@@ -18,13 +18,16 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from audit.cli.common import ConfigOption, console, err_console, fail, parse_period
+from audit import display
+from audit.cli.common import ConfigOption, JsonOption, console, err_console, fail, parse_period, print_json
+from audit.cli.exitcodes import NOT_FOUND, PROBLEMS, USAGE
 from audit.cli.runs_cmd import open_store_from
 from audit.store import lifecycle
 from audit.store.queries import NotFound, alert_view, list_alerts
 
 NOVELTIES = ("new", "late", "carried")
-NOT_FOUND = 1  # exit status of "there is no alert N", the same for every alerts command (as runs show)
+SCOPES = {"finding": "finding", "rule-subject": "rule_subject", "rule_subject": "rule_subject"}
+AlertArgument = typer.Argument(..., help="the alert's id (as `alerts list` shows it)", metavar="ALERT")
 alerts_app = typer.Typer(help="Review alerts: list, show evidence, record decisions.", no_args_is_help=True)
 
 
@@ -38,31 +41,36 @@ def list_cmd(config: Optional[Path] = ConfigOption,
              status: Optional[str] = typer.Option(None, help=f"one of {', '.join(lifecycle.STATUSES)}"),
              rule: Optional[str] = typer.Option(None, help="rule id or name"),
              person: Optional[str] = typer.Option(None, help="subject person key"),
-             level: Optional[str] = typer.Option(None),
+             level: Optional[str] = typer.Option(None, help="informational, low, medium, high or critical"),
              novelty: Optional[str] = typer.Option(
                  None, help="new | late (of an earlier month, first seen by this run) | carried"),
-             as_json: bool = typer.Option(False, "--json", help="JSON instead of a table")) -> None:
-    """List alerts, newest period first."""
+             as_json: bool = JsonOption) -> None:
+    """List alerts, newest period first. Exit 2 on an unknown --status, --level, --novelty or period."""
     from reports.summary import LEVELS
 
     if novelty is not None and novelty not in NOVELTIES:
-        fail(f"--novelty must be one of {', '.join(NOVELTIES)}, not {novelty!r}", 2)
+        fail(f"--novelty must be one of {', '.join(NOVELTIES)}, not {novelty!r}", USAGE)
     if status is not None and status not in lifecycle.STATUSES:
-        fail(f"--status must be one of {', '.join(lifecycle.STATUSES)}, not {status!r}", 2)
+        fail(f"--status must be one of {', '.join(lifecycle.STATUSES)}, not {status!r}", USAGE)
     if level is not None and level not in LEVELS:
-        fail(f"--level must be one of {', '.join(LEVELS)}, not {level!r}", 2)
+        fail(f"--level must be one of {', '.join(LEVELS)}, not {level!r}", USAGE)
     if period is not None:
         period = parse_period(period)  # exit 2 unless YYYY-MM
     store = open_store_from(config)
     alerts = list_alerts(store, period=period, status=status, rule=rule, person=person, level=level,
                          novelty=novelty)
     if as_json:
-        typer.echo(json.dumps([asdict(a) for a in alerts], default=str, indent=1))
+        print_json([asdict(a) for a in alerts])
         return
     if not alerts:
         console.print("no alerts match")
         return
     console.print(alerts_table(alerts, console.width))
+
+
+def novelty_text(a) -> str:
+    """new | carried | late (of YYYY-MM): an earlier month's finding first seen by this run."""
+    return f"late (of {a.late['event_period']})" if a.late else a.novelty
 
 
 WIDE = 120  # from this terminal width on, one table row per alert; below it, two lines per alert
@@ -74,103 +82,144 @@ def alerts_table(alerts, width: int) -> Table:
     if width >= WIDE:
         t = Table("id", "period", "level", "status", "novelty", "rule", "subject", "title", box=box.SIMPLE_HEAD)
         for a in alerts:
-            t.add_row(str(a.id), a.period, a.level, a.status, a.novelty, a.rule_name,
-                      a.subject_name or a.subject or "-", a.title)
+            t.add_row(str(a.id), a.period, a.level, a.status, novelty_text(a), a.rule_name,
+                      Text(a.subject_name or a.subject or "-"), Text(a.title))  # store text is never markup
         return t
-    t = Table("id", "level, status, period, rule, subject / title", box=box.SIMPLE_HEAD, pad_edge=False)
+    t = Table("id", "level, status, novelty, period, rule, subject / title", box=box.SIMPLE_HEAD, pad_edge=False)
     t.columns[0].justify = "right"
     for a in alerts:
-        head = Text.assemble((a.level, "bold"), f" {a.status} {a.period} ",
-                             (f"late (of {a.late['event_period']}) " if a.late else "", "magenta"), (a.rule_name, "cyan"),
-                             f" {a.subject_name or a.subject or '-'}")
+        head = Text.assemble((a.level, "bold"), f", {a.status}, ", (novelty_text(a), "magenta" if a.late else ""),
+                             f", {a.period}, ", (a.rule_name, "cyan"), f", {a.subject_name or a.subject or '-'}")
         t.add_row(str(a.id), Text("\n").join([head, Text(a.title)]))
     return t
 
 
 @alerts_app.command("show")
-def show_cmd(alert_id: int, config: Optional[Path] = ConfigOption,
-             run: Optional[int] = typer.Option(None, help="evidence as found by this run (default: latest)")) -> None:
-    """Full evidence of one alert: facts with source file and row, entity links, rule, params, runbook."""
+def show_cmd(alert_id: int = AlertArgument, config: Optional[Path] = ConfigOption,
+             run: Optional[int] = typer.Option(None, help="evidence as found by this run (default: latest)"),
+             as_json: bool = JsonOption) -> None:
+    """Full evidence of one alert: facts with source file and row, entity links, rule, params, runbook.
+    Exit 1 if there is no such alert."""
     store = open_store_from(config)
     try:
         a = alert_view(store, alert_id, run)
     except NotFound as e:
         fail(str(e), NOT_FOUND)
     lifecycle.log_view(store, alert_id, current_user(), run)
-    console.print(f"[bold]Alert {a.id}[/bold] [{a.level}] {a.title}")
-    console.print(f"status {a.status}; {a.novelty} in {a.period}; first raised {a.first_period}; "
-                  f"assignee {a.assignee or '-'}; sensitivity {a.sensitivity}")
+    if as_json:
+        print_json({**asdict(a), "late_text": a.late_text or None, "link_text": a.link_text or None})
+        return
+    _print_alert(a, _param_types(config, a.rule_name))
+
+
+def _param_types(config: Optional[Path], rule_name: str) -> dict[str, str]:
+    """The declared type of each parameter of the rule (money, int, ...), from its rule file; {} if
+    the file is not found (the values are then shown as stored)."""
+    from audit.cli.rules_cmd import _paths
+    from rules.api import load_rules
+
+    try:
+        files = [f for folder in _paths(None, config) for f in sorted(Path(folder).rglob(f"{rule_name}.y*ml"))]
+        rules, _ = load_rules(files[:1]) if files else ([], [])
+    except Exception:  # noqa: BLE001 - the stored values are still worth showing
+        return {}
+    return {name: p.type for r in rules if r.name == rule_name for name, p in r.params.items()}
+
+
+def _print_alert(a, param_types: dict[str, str]) -> None:
+    def say(*parts, **kw) -> None:  # values from the store are never markup
+        console.print(Text.assemble(*parts), highlight=False, **kw)
+
+    registers = {f.alias: f.register for f in a.facts}
+
+    def value(name: str, v) -> str:  # "alias.field" of the alert's fields
+        alias, _, field = name.partition(".")
+        return display.field_value(registers.get(alias, ""), field, v)
+
+    say((f"Alert {a.id} [{a.level}] ", "bold"), a.title)
+    say(f"status {display.code(a.status)}; {novelty_text(a)} in {a.period}; first raised {a.first_period}; "
+        f"assignee {a.assignee or '-'}; sensitivity {a.sensitivity}")
     if a.late:
-        console.print(f"[bold]Reported late[/bold]: {a.late_text}")
-    console.print(f"subject: {a.subject_name or '-'} ({a.subject or 'no person'}), department {a.department or '-'}")
-    console.print(f"\n[bold]Rule[/bold] {a.rule_name} ({a.rule_id}, version {a.rule_version[:12]}): {a.rule_title}")
-    console.print(a.rule_description)
-    console.print(f"\n[bold]Parameters in force[/bold] {json.dumps(a.params, default=str)}")
+        say(("Reported late: ", "bold"), a.late_text)
+    say(f"subject: {a.subject_name or '-'} ({a.subject or 'no person'}), department {a.department or '-'}")
+    say("\n", ("Rule ", "bold"), f"{a.rule_name} ({a.rule_id}, version {a.rule_version[:12]}): {a.rule_title}")
+    say(a.rule_description.strip())
+    say("\n", ("Parameters in force: ", "bold"), display.mapping(a.params, param_types))
     if a.values:
-        console.print("[bold]Fields[/bold] " + "; ".join(f"{k} = {v}" for k, v in a.values.items()))
-    console.print("\n[bold]Evidence[/bold]")
+        say(("Fields: ", "bold"), "; ".join(f"{k} = {value(k, v)}" for k, v in a.values.items()))
+    say("\n", ("Evidence", "bold"))
     for f in a.facts:
-        console.print(f"  {f.alias}: {f.register} row {f.row} of {f.file} (source {f.source}, fact {f.fact_id})")
-        console.print("    " + ", ".join(f"{k}={v}" for k, v in f.values.items() if v is not None))
+        say(f"  {f.alias}: {f.register} row {f.row} of {f.file} (source {f.source}, fact {f.fact_id})")
+        say("    " + ", ".join(f"{k} = {display.field_value(f.register, k, v)}"
+                               for k, v in f.values.items() if v is not None))
     if a.links:
-        console.print("[bold]Entity links[/bold]")
+        say(("Entity links", "bold"))
         for ln in a.links:
-            console.print(f"  {ln.fact_id} {ln.field} -> {ln.key}: {ln.method} score {ln.score:g} ({ln.strength}); "
-                          f"'{ln.source_text}' ~ '{ln.matched_text}'")
-    console.print(f"\n[bold]Runbook[/bold]\n{a.runbook}")
+            say(f"  {ln.fact_id} {ln.field} -> {ln.key}: {display.code(ln.method)} score {ln.score:g} ({ln.strength}); "
+                f"'{ln.source_text}' ~ '{ln.matched_text}'")
+    say("\n", ("Runbook", "bold"))
+    say(a.runbook.strip())
     if a.history:
-        console.print("\n[bold]History[/bold]")
+        say("\n", ("History", "bold"))
         for d in a.history:
-            console.print(f"  {d.at:%Y-%m-%d %H:%M} {d.reviewer}: {d.status} - {d.note}")
+            say(f"  {display.day(d.at)} {d.reviewer}: {display.code(d.status)} - {d.note}")
 
 
 @alerts_app.command("review")
-def review_cmd(alert_id: int, status: str = typer.Option(..., help=", ".join(lifecycle.STATUSES[1:])),
+def review_cmd(alert_id: int = AlertArgument,
+               status: str = typer.Option(..., help="the decision: " + ", ".join(lifecycle.STATUSES[1:])),
                note: str = typer.Option(..., help="why (mandatory)"),
                reviewer: Optional[str] = typer.Option(None, help="default: $USER"),
                config: Optional[Path] = ConfigOption) -> None:
-    """Record a decision on an alert (use --status in_review to reopen a closed one)."""
+    """Record a decision on an alert (use --status in_review to reopen a closed one). Exit 1 if
+    there is no such alert, 2 if the decision is refused."""
     store = open_store_from(config)
     _need_alert(store, alert_id)
     try:
         lifecycle.review(store, alert_id, status, note, reviewer or current_user())
     except lifecycle.LifecycleError as e:
-        fail(str(e), code=2)
+        fail(str(e), USAGE)
     console.print(f"alert {alert_id} is now {status}")
 
 
 @alerts_app.command("suppress")
-def suppress_cmd(alert_id: int, reason: str = typer.Option(...),
-                 until: str = typer.Option(..., help="expiry date YYYY-MM-DD"),
-                 scope: str = typer.Option("finding", help="finding | rule-subject"),
+def suppress_cmd(alert_id: int = AlertArgument,
+                 reason: str = typer.Option(..., help="why it need not be raised (kept in the audit trail)"),
+                 until: str = typer.Option(..., help="expiry date YYYY-MM-DD", metavar="YYYY-MM-DD"),
+                 scope: str = typer.Option("finding", help="finding (this finding only) or rule-subject "
+                                                           "(this rule for this person)"),
                  config: Optional[Path] = ConfigOption) -> None:
     """Stop raising this finding (or this rule for this person) until a date."""
+    if scope not in SCOPES:
+        fail(f"--scope must be finding or rule-subject, not {scope!r}", USAGE)
     store = open_store_from(config)
     try:
         expiry = date.fromisoformat(until)
     except ValueError:
-        fail(f"--until {until!r} is not a date written YYYY-MM-DD", code=2)
+        fail(f"--until {until!r} is not a date written YYYY-MM-DD", USAGE)
     _need_alert(store, alert_id)
     try:
-        sup = lifecycle.suppress(store, alert_id, reason, expiry, current_user(), scope.replace("-", "_"))
+        sup = lifecycle.suppress(store, alert_id, reason, expiry, current_user(), SCOPES[scope])
     except lifecycle.LifecycleError as e:
-        fail(str(e), code=2)
-    console.print(f"suppression {sup.id} ({sup.scope}) applies until {sup.expires_on}")
+        fail(str(e).replace("rule_subject", "rule-subject"), USAGE)
+    console.print(f"suppression {sup.id} ({sup.scope.replace('_', '-')}) applies until {display.day(sup.expires_on)}")
 
 
 @alerts_app.command("assign")
-def assign_cmd(alert_id: int, to: str = typer.Option(..., "--to"), config: Optional[Path] = ConfigOption) -> None:
+def assign_cmd(alert_id: int = AlertArgument,
+               to: str = typer.Option(..., "--to", help="the account name to give it to (`users list`)"),
+               config: Optional[Path] = ConfigOption) -> None:
     """Assign an alert to a reviewer: an enabled account that works alerts and may take this one
     (need-to-know and segregation of duties, as in the web app)."""
     store = open_store_from(config)
     alert = _need_alert(store, alert_id)
     why = _cannot_take(store, to, alert)
     if why:
-        fail(f"alert {alert_id} cannot be assigned to {to!r}: {why}", 2)
+        fail(f"alert {alert_id} cannot be assigned to {to!r}: {why}", USAGE)
     try:
         lifecycle.assign(store, alert_id, to, current_user())
     except lifecycle.LifecycleError as e:
-        fail(str(e), code=2)
+        fail(str(e), USAGE)
     console.print(f"alert {alert_id} assigned to {to}")
 
 
@@ -207,14 +256,15 @@ def prove_cmd(alert_id: Optional[int] = typer.Argument(None, help="the alert to 
                                                    help="check a bundle made by --export instead"),
               config: Optional[Path] = ConfigOption) -> None:
     """Re-evaluate the alert's rule over exactly its stored facts on both engines, and check the facts
-    against the audit trail: "reproduced", or what differs (exit 1)."""
+    against the audit trail: "reproduced", or what differs (exit 1; exit 1 too if there is no such
+    alert, as for every alerts command)."""
     if check is not None:
         from audit.cli.audit_cmd import verify_bundle_cmd
 
         verify_bundle_cmd(check)
         return
     if alert_id is None:
-        fail("give the alert to prove (alerts prove N), or --check FILE", 2)
+        fail("give the alert to prove (alerts prove N), or --check FILE", USAGE)
     from audit.cli.common import load_settings
     from audit.replay import bundle, prove
     from audit.store import open_store, trail
@@ -231,19 +281,19 @@ def prove_cmd(alert_id: Optional[int] = typer.Argument(None, help="the alert to 
                                **({"exported": str(export)} if export else {})})
         finally:
             store.dispose()
-        _print_proof(proof)
+        _print_proof(proof, _param_types(config, proof.rule_name))
         if export is not None:
             path = write_bundle(bundle(proof, current_user()), export)
             console.print(f"signed bundle: {path}", highlight=False)
     except NotFound as e:
-        fail(str(e), 2)
+        fail(str(e), NOT_FOUND)
     except Exception as e:  # noqa: BLE001 - a hearing's question deserves an answer, never a traceback
-        fail(f"could not prove alert {alert_id}: {type(e).__name__}: {str(e)[:300]}", 2)
+        fail(f"could not prove alert {alert_id}: {type(e).__name__}: {str(e)[:300]}", PROBLEMS)
     if not proof.reproduced:
-        raise typer.Exit(1)
+        raise typer.Exit(PROBLEMS)
 
 
-def _print_proof(proof) -> None:
+def _print_proof(proof, param_types: dict[str, str]) -> None:
     a, occ, tr = proof.stored.alert, proof.stored.occurrence, proof.stored.trail
 
     def say(text: str, style: str | None = None) -> None:  # values from the store are never markup
@@ -256,12 +306,13 @@ def _print_proof(proof) -> None:
         say(f"note: {proof.version_note}", "yellow")
     say(f"occurrence: run {occ['run_id']}, period {occ['period']} ({occ['novelty']}), as of {occ['as_of'] or '-'}; "
         f"evaluated for {proof.period or '-'}")
-    say(f"parameters: {json.dumps(occ['params'], default=str, sort_keys=True)}")
+    say(f"parameters: {display.mapping(dict(sorted((occ['params'] or {}).items())), param_types)}")
     say(f"fingerprint {a['fingerprint'][:16]}... (dedup {json.dumps(a['dedup'], default=str)})")
     say("Facts", "bold")
     for f in proof.stored.facts:
         say(f"  {f['alias']}: {f['register']} row {f['row']} of {f['file']} (fact {f['fact_id']})")
-        say("    " + ", ".join(f"{k}={v}" for k, v in sorted((f['values'] or {}).items()) if v is not None))
+        say("    " + ", ".join(f"{k} = {display.field_value(f['register'], k, v)}"
+                               for k, v in sorted((f['values'] or {}).items()) if v is not None))
     if tr.seq is not None:
         say(f"trail: event seq {tr.seq} ({tr.action}, hash {str(tr.hash)[:16]}...): "
             + ("the stored evidence matches its digest" if tr.matches else tr.why))

@@ -13,7 +13,9 @@ from typing import List, Optional
 import typer
 from rich.markup import escape
 
-from audit.cli.common import ConfigOption, console, err_console, fail, friendly_errors, load_settings
+from audit.cli.common import (ConfigOption, JsonOption, console, err_console, fail, friendly_errors, load_settings,
+                              print_json)
+from audit.cli.exitcodes import PROBLEMS, USAGE
 from audit.store import anchor, trail
 from audit.store.db import open_store
 
@@ -28,11 +30,12 @@ def _store_and_data(config: Optional[Path]):
 
 @audit_app.command("verify")
 def verify_cmd(config: Optional[Path] = ConfigOption,
-               anchors: List[Path] = typer.Option([], "--anchor", dir_okay=False,
+               anchors: List[Path] = typer.Option([], "--anchor", dir_okay=False, metavar="FILE",
                                                   help="a delivered manifest.json or a copy of an anchor file to "
                                                        "check the trail against (repeatable)"),
                local: bool = typer.Option(True, "--local-anchor/--no-local-anchor",
-                                          help="also check data/trail-anchor.json (default: yes)")) -> None:
+                                          help="also check data/trail-anchor.json (default: yes)"),
+               as_json: bool = JsonOption) -> None:
     """Prove the store against its audit trail and the trail against its anchors; exit 1 naming
     every problem found."""
     from audit.store.trail_check import check
@@ -51,12 +54,20 @@ def verify_cmd(config: Optional[Path] = ConfigOption,
         with console.status("Checking the audit trail"):
             report = check(store, heads)
     except anchor.AnchorError as e:
-        fail(str(e), 2)
+        fail(str(e), USAGE)
     except Exception as e:  # noqa: BLE001 - a store damaged beyond reading is a finding, never a traceback
         fail(f"the store could not be read to the end ({type(e).__name__}: {str(e)[:300]}): it may have been "
-             "damaged or edited outside integrity-audit", 1)
+             "damaged or edited outside integrity-audit", PROBLEMS)
     finally:
         store.dispose()
+    if as_json:
+        print_json({"intact": report.intact, "events": report.events, "keyed_from": report.keyed_from,
+                    "key_id": report.key_id, "rows": report.rows, "anchors": report.anchors,
+                    "first_broken": report.first_broken, "problems": report.problems,
+                    "warnings": report.warnings + notes, "seconds": round(report.seconds, 3)})
+        if not report.intact:
+            raise typer.Exit(PROBLEMS)
+        return
     for w in report.warnings + notes:
         err_console.print(f"[yellow]warning:[/yellow] {escape(w)}", highlight=False, emoji=False)
     summary = (f"{report.events} events" + (f" (keyed from seq {report.keyed_from}, key id {report.key_id})"
@@ -70,7 +81,7 @@ def verify_cmd(config: Optional[Path] = ConfigOption,
         err_console.print(f"[red]{len(report.problems)} problem(s)[/red] ({summary}):", highlight=False)
         for p in report.problems:
             err_console.print(f"  - {p}", highlight=False, soft_wrap=True, markup=False, emoji=False)
-        raise typer.Exit(1)
+        raise typer.Exit(PROBLEMS)
     console.print(f"audit trail intact: {summary}", highlight=False, markup=False, emoji=False)
 
 
@@ -85,10 +96,10 @@ def anchor_cmd(config: Optional[Path] = ConfigOption) -> None:
         report = check(store, anchor.read(local_file) if local_file.exists() else [])
         if not report.intact:
             fail(f"the audit trail does not verify ({len(report.problems)} problem(s)): run `audit verify`; "
-                 "nothing anchored", 1)
+                 "nothing anchored", PROBLEMS)
         head = anchor.record(store, data_dir, note="audit anchor")
     except anchor.AnchorError as e:
-        fail(str(e), 2)
+        fail(str(e), USAGE)
     finally:
         store.dispose()
     if head is None:
@@ -101,13 +112,14 @@ def anchor_cmd(config: Optional[Path] = ConfigOption) -> None:
 @audit_app.command("verify-bundle")
 def verify_bundle_cmd(path: Path = typer.Argument(..., dir_okay=False,
                                                   help="a bundle from `alerts prove --export`")) -> None:
-    """Check that a proof bundle was not edited after it was made (its HMAC under the trail key)."""
+    """Check that a proof bundle was not edited after it was made (its HMAC under the trail key);
+    exit 1 if it was, or cannot be read."""
     from audit.store.proof import BundleError, check_bundle
 
     try:
         doc = check_bundle(path)
     except BundleError as e:
-        fail(str(e), 1)
+        fail(str(e), PROBLEMS)
     sig = doc.get("signature") or {}
     alert = doc.get("alert") or {}
     console.print(f"bundle intact: alert {alert.get('id')} ({doc.get('rule', {}).get('name')}), verdict "

@@ -1,7 +1,6 @@
 """`integrity-audit entities explain|overrides`: see how names were linked, check the overrides file."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -9,7 +8,8 @@ import typer
 from rich.table import Table
 
 import connectors
-from audit.cli.common import ConfigOption, console, friendly_errors, load_settings
+from audit import display
+from audit.cli.common import ConfigOption, JsonOption, console, friendly_errors, load_settings, print_json
 from audit.entities import OverridesError, resolve
 from audit.entities.overrides import load as load_overrides
 
@@ -22,8 +22,8 @@ def explain(config: Optional[Path] = ConfigOption,
             text: Optional[str] = typer.Option(None, "--text", "-t", help="Only links whose text contains this"),
             key: Optional[str] = typer.Option(None, "--key", "-k", help="Only links to this key (e.g. CN:01234567)"),
             weak: bool = typer.Option(False, "--weak", help="Only weak links"),
-            limit: int = typer.Option(50, help="Rows to show"),
-            as_json: bool = typer.Option(False, "--json", help="Print stats and rows as JSON")) -> None:
+            limit: int = typer.Option(50, min=1, help="Rows to show"),
+            as_json: bool = JsonOption) -> None:
     """Load the sources, resolve entities and show the evidence: method, score, both strings."""
     settings = load_settings(config)
     with friendly_errors(OverridesError):
@@ -41,18 +41,20 @@ def explain(config: Optional[Path] = ConfigOption,
         links = links[links["strength"] == "weak"]
     links = links.drop_duplicates(["register", "field", "key", "method", "source_text", "matched_text"]).head(limit)
     if as_json:
-        print(json.dumps({"stats": res.stats, "links": links.to_dict("records"),
-                          "unresolved": res.unresolved.head(limit).to_dict("records")}, default=str, indent=1))
+        print_json({"stats": res.stats, "links": links.to_dict("records"),
+                    "unresolved": res.unresolved.head(limit).to_dict("records")})
         return
     table = Table(title=f"Entity links ({len(links)} shown)")
-    for c in ("register", "field", "key", "method", "score", "strength", "source_text", "matched_text"):
+    for c in ("text", "linked to", "key", "register", "field", "method", "score", "strength"):
         table.add_column(c)
     for r in links.itertuples():
-        table.add_row(r.register, r.field, r.key, r.method, f"{r.score:.1f}", r.strength, r.source_text, r.matched_text)
-    console.print(table)
-    console.print(f"unresolved: {res.stats['unresolved_by_reason']}  links: {res.stats['links_by_method']}  "
-                  f"candidate pairs {res.stats.get('org_candidate_pairs', 0):,} of {res.stats.get('org_all_pairs', 0):,}",
-                  highlight=False)
+        table.add_row(r.source_text, r.matched_text, r.key, r.register, r.field, display.code(r.method),
+                      f"{r.score:.1f}", r.strength)
+    console.print(table, highlight=False)
+    console.print(f"not linked: {display.counts(res.stats['unresolved_by_reason'])}", highlight=False)
+    console.print(f"links by method: {display.counts(res.stats['links_by_method'])}", highlight=False)
+    console.print(f"organisation name pairs compared: {res.stats.get('org_candidate_pairs', 0):,} of "
+                  f"{res.stats.get('org_all_pairs', 0):,} possible", highlight=False)
 
 
 def overrides(config: Optional[Path] = ConfigOption) -> None:

@@ -14,6 +14,7 @@ from typing import List, Optional
 import typer
 
 from audit.cli.common import ConfigOption, console, fail, friendly_errors, latest_run_view, load_settings, parse_period
+from audit.cli.exitcodes import USAGE
 
 
 def register(app: typer.Typer) -> None:
@@ -21,7 +22,7 @@ def register(app: typer.Typer) -> None:
     def export_cmd(
         period: str = typer.Option(..., "--period", help="YYYY-MM: the month whose current run to export"),
         formats: List[str] = typer.Option(["all"], "--format", "-f",
-                                          help="csv, xlsx, json or all (repeatable)"),
+                                          help="csv, xlsx, json or all (repeatable)", metavar="FORMAT"),
         to: Optional[Path] = typer.Option(None, "--to", file_okay=False,
                                           help="folder to write into (default: data/out/<period>/)"),
         pseudonymise: bool = typer.Option(
@@ -29,7 +30,8 @@ def register(app: typer.Typer) -> None:
             help="replace people's names and keys with stable pseudonyms (needs INTEGRITY_AUDIT_PSEUDONYM_KEY)"),
         config: Optional[Path] = ConfigOption,
     ) -> None:
-        """Write the alerts, evidence and links for the CCU."""
+        """Write the alerts, evidence and links for the CCU. Exit 1 if the period has no published run,
+        4 if another process holds it."""
         from reports.export import export, parse_formats
         from reports.publishing import output_dir
         from reports.pseudonym import PseudonymError, Pseudonymiser
@@ -38,13 +40,13 @@ def register(app: typer.Typer) -> None:
         try:
             chosen = parse_formats(formats)
         except ValueError as e:
-            fail(str(e), 2)
+            fail(str(e), USAGE)
         pseudonymiser = None
         if pseudonymise:
             try:
                 pseudonymiser = Pseudonymiser.from_env()
             except PseudonymError as e:
-                fail(str(e), 2)
+                fail(str(e), USAGE)
         settings = load_settings(config)
         with friendly_errors():
             run = latest_run_view(settings, period)

@@ -5,9 +5,13 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from audit.cli.common import ConfigOption, console, err_console, load_settings
+from audit.cli.common import ConfigOption, JsonOption, console, err_console, load_settings, print_json
+
+PathsArgument = typer.Argument(None, help="Rule files or folders (default: the library and config.toml's "
+                                          "[rules] folders)", metavar="PATH")
 
 
 def _paths(paths: Optional[List[Path]], config: Optional[Path]) -> list[Path]:
@@ -44,10 +48,17 @@ def register(app: typer.Typer) -> None:
     attach(rules_app)
 
     @rules_app.command("list")
-    def list_rules(paths: Optional[List[Path]] = typer.Argument(None, help="Rule files or folders"),
-                   config: Optional[Path] = ConfigOption) -> None:
-        """List the rules: id, name, level, status, registers. Deprecated rules are dimmed: runs skip them."""
+    def list_rules(paths: Optional[List[Path]] = PathsArgument,
+                   config: Optional[Path] = ConfigOption, as_json: bool = JsonOption) -> None:
+        """List the rules: id, name, level, status, match, registers. Deprecated rules are dimmed: runs
+        skip them. Exit 1 if a rule file has errors."""
         rules, problems = _load(paths, config)
+        if as_json:
+            print_json([{"name": r.name, "id": r.id, "title": r.title, "level": r.level, "status": r.status,
+                         "match": r.match.kind, "registers": list(r.registers),
+                         "params": {n: {"type": p.type, "default": p.default} for n, p in r.params.items()}}
+                        for r in sorted(rules, key=lambda r: r.name)])
+            raise typer.Exit(1 if _print_problems(problems) else 0)  # problems on stderr
         table = Table(title=f"{len(rules)} rule(s)")
         for col in ("id", "name", "level", "status", "match", "registers"):
             table.add_column(col)
@@ -61,7 +72,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
 
     @rules_app.command("validate")
-    def validate(paths: Optional[List[Path]] = typer.Argument(None, help="Rule files or folders"),
+    def validate(paths: Optional[List[Path]] = PathsArgument,
                  config: Optional[Path] = ConfigOption) -> None:
         """Report every problem as file:line:col; exit 1 on any error."""
         from rules.api import rule_files
@@ -76,10 +87,11 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
 
     @rules_app.command("test")
-    def test(paths: Optional[List[Path]] = typer.Argument(None, help="Rule files or folders"),
+    def test(paths: Optional[List[Path]] = PathsArgument,
              engine: str = typer.Option("both", help="durable | reference | both"),
              config: Optional[Path] = ConfigOption) -> None:
-        """Run each rule's embedded tests and compare with `expect` exactly."""
+        """Run each rule's embedded tests on each engine and compare with `expect` exactly (one line per
+        test and engine). Exit 1 on any failure or rule file error."""
         from rich.progress import Progress
 
         from rules.testing import ENGINES, run_rule_tests
@@ -100,15 +112,16 @@ def register(app: typer.Typer) -> None:
         failed = [o for o in outcomes if not o.passed]
         for o in outcomes:
             mark = "[green]PASS[/green]" if o.passed else "[red]FAIL[/red]"
-            console.print(f"{mark} {o.rule} [{o.engine}] {o.test}" + ("" if o.passed else f"\n     {o.location}: {o.detail}"),
-                          highlight=False)
+            console.print(f"{mark} {o.rule} {escape(o.test)} ({o.engine} engine)"
+                          + ("" if o.passed else f"\n     {escape(o.location)}: {escape(str(o.detail))}"), highlight=False)
         console.print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed, {errors} rule file error(s)")
         if failed or errors:
             raise typer.Exit(1)
 
     @rules_app.command("explain")
     def explain(name: str = typer.Argument(..., help="Rule name"),
-                paths: Optional[List[Path]] = typer.Option(None, "--path", help="Rule files or folders"),
+                paths: Optional[List[Path]] = typer.Option(None, "--path", help="Rule files or folders (repeatable)",
+                                                           metavar="PATH"),
                 config: Optional[Path] = ConfigOption) -> None:
         """Show the compiled form in readable terms."""
         from rules.api import compile_rule

@@ -8,32 +8,35 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 from collections import Counter
 from pathlib import Path
 from typing import Optional
 
 import typer
+from rich import box
+from rich.markup import escape
 from rich.table import Table
 
-from audit.cli.common import ConfigOption, console, err_console, fail, load_settings
+from audit.cli.common import ConfigOption, JsonOption, console, err_console, fail, load_settings
+from audit.cli.exitcodes import INCOMPLETE as EXIT_INCOMPLETE, LOCKED as EXIT_LOCKED, PROBLEMS as EXIT_FAILED, USAGE
 from audit.cli.sources_cmd import print_sources, source_rows
 from audit.period import Period, PeriodRefused, check_auditable
 from audit.store.locks import RunLocked
 
-EXIT_FAILED, EXIT_INCOMPLETE, EXIT_LOCKED = 1, 3, 4
-
 
 def _findings_table(outcome) -> Table:
-    table = Table(title=f"Findings, {outcome.period}")
-    for col in ("rule", "rows selected", "not evaluable", "findings"):
-        table.add_column(col, justify="left" if col == "rule" else "right")
+    """Findings per rule; the rows each input selected, and how many could not be evaluated (a blank
+    field a rule needs), share one column so that the longest rule name fits 80 columns."""
+    table = Table(title=f"Findings, {outcome.period}", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("rule", "findings", "rows selected"):
+        table.add_column(col, justify="right" if col == "findings" else "left", no_wrap=col == "rule")
     for name, st in sorted(outcome.evaluation.stats.items()):
         selected = ", ".join(f"{a} {n:,}" for a, n in st.rows_selected.items())
         not_eval = sum(st.not_evaluable.values())
-        note = f" [yellow](skipped: {st.skipped})[/]" if st.skipped else ""
+        note = f" [yellow](skipped: {escape(str(st.skipped))})[/]" if st.skipped else ""
         note += " [yellow](reference engine: durable crashed)[/]" if st.fallback else ""
-        table.add_row(name + note, selected,
-                      f"{not_eval:,}" if not_eval else "", f"{st.findings:,}")
+        table.add_row(name + note, f"{st.findings:,}", selected + (f"; {not_eval:,} not evaluable" if not_eval else ""))
     return table
 
 
@@ -60,22 +63,24 @@ def run(period: str = typer.Option(..., "--period", "-p", help="Month to audit, 
         no_publish: bool = typer.Option(False, "--no-publish", help="Do not write the report and exports"),
         allow_beyond_data: bool = typer.Option(
             False, "--allow-beyond-data", help="Audit a month after the end of every source's data"),
-        as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON")) -> None:
-    """Load every source, resolve entities, evaluate the rules, store the alerts, write the report."""
+        as_json: bool = JsonOption) -> None:
+    """Load every source, resolve entities, evaluate the rules, store the alerts, write the report.
+    Exit 0 complete, 1 failed, 2 refused (bad arguments or config, a future month, a month after the
+    data), 3 incomplete (a source or rule failed), 4 the period is being run by another process."""
     from audit import pipeline
 
     try:
         p = Period.parse(period)
     except ValueError as e:
-        fail(str(e), 2)
+        fail(str(e), USAGE)
     if engine not in (None, "durable", "reference"):
-        fail("--engine must be durable or reference", 2)
+        fail("--engine must be durable or reference", USAGE)
     settings = load_settings(config)
     try:
         with err_console.status(f"reading the sources: has {p} any data yet?", spinner="dots"):
             loaded = check_auditable(settings, p, allow_beyond_data=allow_beyond_data)
     except PeriodRefused as e:
-        fail(str(e), 2)
+        fail(str(e), USAGE)
     logging.basicConfig(level=logging.WARNING)
     status = err_console.status(f"auditing {p}", spinner="dots")
     quiet = as_json or not err_console.is_terminal
@@ -101,16 +106,27 @@ def run(period: str = typer.Option(..., "--period", "-p", help="Month to audit, 
     if as_json:
         print(json.dumps(_as_json(outcome), indent=2, default=str))
     else:
-        print_sources(source_rows(outcome.load))
+        _print_sources_once(source_rows(outcome.load))
         console.print(_findings_table(outcome))
-        _print_outcome(outcome)
+        _print_outcome(outcome, config)
     if outcome.status == "failed":
         raise typer.Exit(EXIT_FAILED)
     if outcome.incomplete:
         raise typer.Exit(EXIT_INCOMPLETE)
 
 
-def _print_outcome(outcome) -> None:
+def _print_sources_once(rows: list[dict]) -> None:
+    """The sources table, with a warning that several sources share (the development hash key's)
+    said once after it rather than once per source."""
+    seen = Counter(w for r in rows for w in set(r["warnings"]))
+    shared = [w for w, n in seen.items() if n > 1]
+    print_sources([{**r, "warnings": [w for w in r["warnings"] if w not in shared]} for r in rows])
+    for w in shared:
+        names = ", ".join(r["source"] for r in rows if w in r["warnings"])
+        console.print(f"[yellow]warning:[/yellow] {escape(w)} (sources {escape(names)})", highlight=False)
+
+
+def _print_outcome(outcome, config: Optional[Path] = None) -> None:
     for problem in outcome.rule_problems:
         console.print(f"[yellow]rule problem:[/yellow] {problem}", highlight=False)
     unresolved = outcome.resolution.unresolved
@@ -137,7 +153,8 @@ def _print_outcome(outcome) -> None:
     for d in outcome.deliveries:
         console.print(f"delivery {getattr(d, 'destination', '?')}: {getattr(d, 'status', '?')}"
                       + (f" ({d.error})" if getattr(d, "error", None) else ""), highlight=False)
-    console.print("next: integrity-audit alerts list --period " + str(outcome.period))
+    console.print(f"next: integrity-audit alerts list --period {outcome.period}"
+                  + (f" --config {shlex.quote(str(config))}" if config else ""), highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

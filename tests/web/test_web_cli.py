@@ -20,7 +20,7 @@ def test_users_add_list_disable_from_the_command_line(tmp_path):
                   "--password-stdin", "-c", cfg], input="a long enough password\n")
     assert r.exit_code == 0, r.output
     r = run(app, ["users", "add", "kim", "--role", "ccu", "-c", cfg], input="another good password\nmismatch here!!\n")
-    assert r.exit_code == 1 and "not the same" in r.output
+    assert r.exit_code == 2 and "not the same" in r.output  # input refused: usage (docs/cli.md)
     r = run(app, ["users", "add", "kim", "--role", "boss", "--password-stdin", "-c", cfg], input="another good password\n")
     assert r.exit_code == 2 and "role must be one of" in r.output
     r = run(app, ["users", "add", "kim", "--role", "ccu", "--password-stdin", "-c", cfg], input="short\n")
