@@ -53,7 +53,9 @@ def status_cmd(ctx: typer.Context, config: Optional[Path] = ConfigOption, as_jso
         print_json(st)
         return
     console.print(f"schedule {'enabled' if st['enabled'] else 'DISABLED'}: cron {st['cron']!r} ({st['timezone']})")
-    console.print(f"next run: {st['next_run']:%Y-%m-%d %H:%M %Z} (from the {st['next_run_source']})")
+    source = ("from the job store" if st["next_run_source"] == "job store"
+              else "from the cron: no scheduler has started on this store yet")
+    console.print(f"next run: {st['next_run']:%Y-%m-%d %H:%M %Z} ({source})", highlight=False)
     if st["overdue"]:
         console.print(f"[red]overdue[/red] (due by the schedule, not audited yet): {', '.join(st['overdue'])}; "
                       "`integrity-audit schedule run-due` audits it now, or says what it waits for", highlight=False)
