@@ -57,15 +57,22 @@ def explain(config: Optional[Path] = ConfigOption,
                   f"{res.stats.get('org_all_pairs', 0):,} possible", highlight=False)
 
 
-def overrides(config: Optional[Path] = ConfigOption) -> None:
-    """Validate the overrides CSV named by entities.overrides in config.toml and list its decisions."""
+def overrides(config: Optional[Path] = ConfigOption, as_json: bool = JsonOption) -> None:
+    """Validate the overrides CSV named by entities.overrides in config.toml and list its decisions;
+    exit 2 if it is invalid."""
     settings = load_settings(config)
     path = _overrides_path(settings)
     if path is None:
+        if as_json:
+            print_json({"file": None, "decisions": []})
+            return
         console.print("no entities.overrides file is configured", markup=False)
         return
     with friendly_errors(OverridesError):
         items = load_overrides(path).items
+    if as_json:
+        print_json({"file": str(path), "decisions": items})
+        return
     table = Table(title=f"{path} ({len(items)} decisions)")
     for c in ("kind", "left", "right", "decision", "who", "when", "why"):
         table.add_column(c)

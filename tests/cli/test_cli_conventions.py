@@ -107,7 +107,7 @@ def test_json_on_every_command_that_shows_or_lists(audited):
 
 
 LISTING = ("run", "alerts list", "alerts show", "runs list", "runs show", "rules list", "schedule status",
-           "audit verify", "users list", "entities explain", "sources check")
+           "audit verify", "users list", "entities explain", "entities overrides", "sources check")
 
 
 def test_every_listing_command_has_json():
