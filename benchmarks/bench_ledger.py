@@ -8,8 +8,10 @@ machine falls on both alike:
                  without it, this tree with the late pass off (`late_lookback_months = 0`), which
                  still reviews and writes the ledger
   --alone        this tree only (a large scale, where only time and size per month are wanted)
-Prints per month: seconds of run_period in each, their ratio, ledger rows and the ledger's share of
-the store file (SQLite dbstat), and the totals.
+Prints per month: seconds of run_period in each, their ratio, the CPU seconds of each run's process
+and the processes it waited for (less sensitive than wall-clock seconds to other work on the machine),
+the stage timings of both, ledger rows and the ledger's share of the store file (SQLite dbstat), and
+the totals.
 
     .venv/bin/python benchmarks/bench_ledger.py --scale 1 5 --baseline /tmp/before
     .venv/bin/python benchmarks/bench_ledger.py --scale 20 --alone
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -42,16 +45,23 @@ with contextlib.chdir(sys.argv[2]):
     t = time.perf_counter()
     out = run_period(settings, Period.parse(sys.argv[4]), publish=False)
     took = time.perf_counter() - t
-print(json.dumps({"seconds": took, "status": out.status, "late": getattr(out, "late_raised", None)}))
+print(json.dumps({"seconds": took, "status": out.status, "late": getattr(out, "late_raised", None),
+                  "stages": getattr(out, "stage_seconds", {})}))
 """
 
 
 def _run(tree: Path, work: Path, db: Path, period: str, mode: str) -> dict:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run([sys.executable, "-c", CHILD, str(tree), str(work), str(db), period, mode],
                           capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
         raise SystemExit(f"run of {period} in {tree} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    # CPU seconds of the child and the processes it waited for (start-up included): much less
+    # sensitive than wall-clock seconds to other work sharing the machine's cores
+    got["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return got
 
 
 def _ledger_bytes(db: Path) -> tuple[int, int, int]:
@@ -93,13 +103,19 @@ def bench(scale: float, seed: int, months: int, end: str, baseline: Path | None,
         order = [("a", ROOT, work_a, db_a, "full")] + ([] if alone else [("b", tree_b, work_b, db_b, mode_b)])
         if i % 2:
             order.reverse()
-        got = {"b": {"seconds": float("nan")}}
+        got = {"b": {"seconds": float("nan"), "cpu": float("nan")}}
         got.update({name: _run(tree, work, db, period, mode) for name, tree, work, db, mode in order})
         n, ledger, store = _ledger_bytes(db_a)
-        rows.append((scale, period, got["a"]["seconds"], got["b"]["seconds"], got["a"]["late"], n, ledger, store))
+        rows.append((scale, period, got["a"]["seconds"], got["b"]["seconds"], got["a"]["late"], n, ledger, store,
+                     got["a"]["cpu"], got["b"]["cpu"]))
         print(f"  {period}: this tree {got['a']['seconds']:.2f} s, baseline {got['b']['seconds']:.2f} s "
-              f"({got['a']['seconds'] / got['b']['seconds']:.2f}x); late findings {got['a']['late']}; "
+              f"({got['a']['seconds'] / got['b']['seconds']:.2f}x); CPU {got['a']['cpu']:.2f} / "
+              f"{got['b']['cpu']:.2f} s ({got['a']['cpu'] / got['b']['cpu']:.2f}x); late findings {got['a']['late']}; "
               f"ledger {n:,} rows, {ledger / 1e6:.1f} MB of a {store / 1e6:.1f} MB store", flush=True)
+        if not alone:
+            print("    stages (this tree / baseline): " + ", ".join(
+                f"{k} {v:.2f}/{got['b'].get('stages', {}).get(k, float('nan')):.2f}"
+                for k, v in got["a"].get("stages", {}).items()), flush=True)
     return rows
 
 
@@ -119,12 +135,14 @@ def main() -> None:
         all_rows = []
         for scale in args.scale:
             all_rows += bench(scale, args.seed, args.months, args.end, args.baseline, root, args.alone)
-        print("\nscale | months | this tree s | baseline s | ratio | first month ratio | last month ratio | "
-              "ledger rows | ledger MB | store MB")
+        print("\nscale | months | this tree s | baseline s | ratio | CPU s this / baseline | CPU ratio | "
+              "first month ratio | last month ratio | ledger rows | ledger MB | store MB")
         for scale in args.scale:
             r = [x for x in all_rows if x[0] == scale]
             a, b = sum(x[2] for x in r), sum(x[3] for x in r)
-            print(f"{scale:g} | {len(r)} | {a:.1f} | {b:.1f} | {a / b:.2f} | {r[0][2] / r[0][3]:.2f} | "
+            ca, cb = sum(x[8] for x in r), sum(x[9] for x in r)
+            print(f"{scale:g} | {len(r)} | {a:.1f} | {b:.1f} | {a / b:.2f} | {ca:.1f} / {cb:.1f} | {ca / cb:.2f} | "
+                  f"{r[0][2] / r[0][3]:.2f} | "
                   f"{r[-1][2] / r[-1][3]:.2f} | {r[-1][5]:,} | {r[-1][6] / 1e6:.1f} | {r[-1][7] / 1e6:.1f}")
     finally:
         if args.keep:

@@ -288,15 +288,17 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
                    advance: bool, guard_percent: float, previous: str | None) -> SourceReview:
     register = registers.get(register_name)
     P = str(period)
-    with store.read() as s:  # Core rows, turned into tuples: much faster for a whole source than ORM rows
-        rows = s.connection().execute(select(
+    with store.read() as s:  # the DBAPI cursor's own tuples: no Row object per ledger row (text and ints only)
+        result = s.connection().execute(select(
             LedgerRow.id, LedgerRow.natural_key, LedgerRow.content_hash, LedgerRow.material_hash,
             LedgerRow.first_period, LedgerRow.last_period, LedgerRow.changed_period, LedgerRow.state,
             LedgerRow.gone_period, LedgerRow.returned_period, LedgerRow.returned_since)
             .where(LedgerRow.source == source))
-        led = pd.DataFrame([tuple(r) for r in rows],
-                           columns=["id", "nk", "content", "mhash", "first_period", "last_period", "changed_period",
-                                    "state", "gone_period", "returned_period", "returned_since"])
+        led = pd.DataFrame.from_records(result.cursor.fetchall(),
+                                        columns=["id", "nk", "content", "mhash", "first_period", "last_period",
+                                                 "changed_period", "state", "gone_period", "returned_period",
+                                                 "returned_since"])
+        result.close()
     history = bool((led["first_period"] < P).any()) if len(led) else False
     rv = SourceReview(source, register_name, history)
     cur, mat = _current(df, register)
