@@ -65,8 +65,13 @@ def explain(c: CompiledRule) -> str:
         for x in c.compares:
             lines.append(f"  compare {_cmp(x)}")
     lines.append("")
-    lookback = ", ".join(_value(x) for x in c.lookback) or "none"
-    lines.append(f"Look-back: the largest of {lookback} days before the period start")
+    lookbacks = [_value(x) for x in c.lookback]
+    if not lookbacks:
+        lines.append("Look-back: none (only rows dated in the period are read)")
+    elif len(lookbacks) == 1:
+        lines.append(f"Look-back: {lookbacks[0]} days before the period start")
+    else:
+        lines.append(f"Look-back: the largest of {', '.join(lookbacks)} days before the period start")
     lines.append(f"Params: " + (", ".join(f"{n} ({t}) = {d!r}" for n, t, d in c.params) or "none"))
     lines.append(f"Alert: {c.alert['title']}  (dedup: {', '.join('.'.join(x) for x in c.alert['dedup'])})")
     return "\n".join(lines)

@@ -89,6 +89,12 @@ def dated(words: tuple[str, str], value: Any, shown: str, period_end: date | Non
     return f"{words[0] if period_end is not None and d < period_end else words[1]} {shown}"
 
 
+#: a title's last placeholder, blank, after its separator ("...: (blank)"): left out, not shown
+_BLANK_TAIL = re.compile(r"\s*[:;,\u2013-]\s*" + re.escape(BLANK) + r"$")
+
+
 def render(template: str, lookup) -> str:
-    """Replace each {placeholder} with lookup(placeholder) (a display string)."""
-    return PLACEHOLDER.sub(lambda m: lookup(m.group(1)), template)
+    """Replace each {placeholder} with lookup(placeholder) (a display string). A blank value that
+    ends the text after a separator is left out with its separator: "Interest 7 of P1: (blank)"
+    reads "Interest 7 of P1"."""
+    return _BLANK_TAIL.sub("", PLACEHOLDER.sub(lambda m: lookup(m.group(1)), template))

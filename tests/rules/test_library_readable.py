@@ -35,3 +35,22 @@ def test_aggregate_titles_name_the_organisation_not_only_its_key():
                   dates=["offered_date"], money=["estimated_value"])
     found, _stats = both(_library_rule("gifts_repeated_donor"), {"gifts_hospitality": gifts})
     assert [f.title for f in found] == ["P1 accepted 3 items from Acme Limited (CN:01234567) within 365 days"]
+
+
+def test_a_blank_value_ending_a_title_is_left_out_with_its_separator():
+    from rules.render import BLANK, render
+
+    shown = {"i.id": "BI7", "i.org": BLANK, "i.person": BLANK}
+    assert render("Interest {i.id} of P1: {i.org}", shown.get) == "Interest BI7 of P1"
+    # a blank in the middle still says so: the reader must see the value is missing
+    assert render("Interest {i.id} of {i.person}: {i.org}", shown.get) == f"Interest BI7 of {BLANK}"
+    assert render("Interest {i.id}: {i.org}", {"i.id": "BI7", "i.org": "Acme"}.get) == "Interest BI7: Acme"
+
+
+def test_explain_says_the_look_back_in_words():
+    from rules.explain import explain
+
+    rules, _ = load_rules([LIBRARY])
+    texts = {r.name: explain(compile_rule(r)) for r in rules}
+    assert not any("largest of none" in t for t in texts.values())
+    assert any("Look-back: none (only rows dated in the period are read)" in t for t in texts.values())
