@@ -51,6 +51,8 @@ class RulesSection(_Section):
     folders: list[str] = Field(default_factory=list, description="Extra rule folders (the force's own)")
     engine: Literal["durable", "reference"] = "durable"
     disabled: list[str] = Field(default_factory=list, description="Rule names not to run")
+    shadow: list[str] = Field(default_factory=list, description="Rule names to run in shadow: their findings "
+                              "are stored apart, never queued, reported or exported, until `rules promote`")
     params: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="rule name -> {param -> value} overrides")
 

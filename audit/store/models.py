@@ -138,6 +138,50 @@ class RunRule(Base):
     rule_version_id: Mapped[int] = mapped_column(ForeignKey("rule_versions.id"), primary_key=True)
 
 
+class ShadowRuleRun(Base):
+    """A shadow rule a run evaluated (migration 0009; audit.store.shadow): its findings are kept in
+    shadow_findings, never in alerts. One row per run and rule, so a month it found nothing counts."""
+
+    __tablename__ = "shadow_rule_runs"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rule_name: Mapped[str] = mapped_column(String(255))
+    rule_version: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    findings: Mapped[int] = mapped_column(default=0)
+    alerts: Mapped[int] = mapped_column(default=0)  # distinct fingerprints (what it would have raised)
+
+
+class ShadowFinding(Base):
+    """A finding of a shadow rule (migration 0009): stored apart, never in the queue, reports or exports."""
+
+    __tablename__ = "shadow_findings"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    period: Mapped[str] = mapped_column(String(7))
+    rule_id: Mapped[str] = mapped_column(String(64), index=True)
+    rule_name: Mapped[str] = mapped_column(String(255))
+    rule_version: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # as an alert's: rule id + dedup values
+    subject: Mapped[str | None] = mapped_column(String(255))
+    as_of: Mapped[date | None] = mapped_column(Date)
+    fact_ids: Mapped[list[Any]] = mapped_column(default=list)
+    title: Mapped[str] = mapped_column(Text)
+
+
+class RulePromotion(Base):
+    """A shadow rule an auditor promoted (migration 0009; `rules promote`): live from the next run,
+    whatever the rule file or [rules] shadow says. One per rule id; the trail event carries the summary."""
+
+    __tablename__ = "rule_promotions"
+    rule_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rule_name: Mapped[str] = mapped_column(String(255))
+    version: Mapped[str] = mapped_column(String(64))  # the shadow version promoted
+    promoted_by: Mapped[str] = mapped_column(String(255))
+    promoted_at: Mapped[datetime]
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
 class Person(Base):
     """Subjects as last seen by a run (name, department, line manager)."""
 

@@ -16,7 +16,10 @@ Contract (audit.pipeline builds these; extend only additively):
              run_id=None,       # additive: pass start_run()'s id to show the run as running early
              deprecated_rules=[],  # additive: RuleInfos of the library's deprecated rules, which are
                                    # not evaluated: recorded (with their status) but not linked to the run
-             ledger=None)  # additive: audit.store.ledger.LedgerReview, what the run saw (written with it)
+             ledger=None,  # additive: audit.store.ledger.LedgerReview, what the run saw (written with it)
+             shadow_rules=[],  # additive: RuleInfos of the shadow rules evaluated (status "shadow"): recorded,
+                               # not linked to the run; never in `rules` (their alerts are never resolved)
+             shadow_findings=[])  # additive: their findings, stored apart (audit.store.shadow), never alerts
 
 record_run(store, run_input) -> RunSummary(run_id, status, counts)
 
@@ -106,6 +109,8 @@ class RunInput:
     run_id: int | None = None
     deprecated_rules: list[RuleInfo] = field(default_factory=list)
     ledger: Any = None  # additive: audit.store.ledger.LedgerReview, written with the run (what it saw)
+    shadow_rules: list[RuleInfo] = field(default_factory=list)  # additive: evaluated in shadow (audit.store.shadow)
+    shadow_findings: list[Finding] = field(default_factory=list)  # additive: theirs, never alerts
 
 
 @dataclass
@@ -144,6 +149,13 @@ def _check(ri: RunInput) -> None:
     both = sorted(known_rules & {r.id for r in ri.deprecated_rules})
     if both:
         raise ValueError(f"rule id(s) both evaluated and in RunInput.deprecated_rules: {both[:5]}")
+    shadow = {r.id for r in ri.shadow_rules}
+    both = sorted(shadow & (known_rules | {r.id for r in ri.deprecated_rules}))
+    if both:
+        raise ValueError(f"rule id(s) both in RunInput.shadow_rules and evaluated or deprecated: {both[:5]}")
+    stray = sorted({f.rule_id for f in ri.shadow_findings} - shadow)
+    if stray:
+        raise ValueError(f"shadow findings name rule id(s) missing from RunInput.shadow_rules: {stray[:5]}")
     unknown = sorted({f.rule_id for f in ri.findings} - known_rules)
     if unknown:
         raise ValueError(f"findings name rule id(s) missing from RunInput.rules: {unknown[:5]}")

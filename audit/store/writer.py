@@ -16,8 +16,9 @@ from audit.store import ledger
 from audit.store.db import Store
 from audit.store.digests import append_run_digests
 from audit.store.evidence import fact_records, jsonable, link_records, quarantine_rows
+from audit.store import shadow
 from audit.store.models import (Alert, AlertFact, AlertLink, AlertOccurrence, AlertResolved, Person,
-                                QuarantineRow, Run, SourceLoad, Suppression)
+                                QuarantineRow, Run, ShadowFinding, ShadowRuleRun, SourceLoad, Suppression)
 from audit.store.rule_versions import record_rule_versions
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ def write_results(s: Session, store: Store, ri: "RunInput", run_id: int) -> dict
         _write_people(s, ri.people)
         found = _write_alerts(s, store, ri, run_id, versions, counts)
         counts["alerts_resolved"] = _write_resolved(s, ri, run_id, found)
+        shadow.write(s, ri, run_id)  # apart from alerts: never queued, reported or exported
         _refresh_periods(s, touched - found)
         if ri.ledger is not None:
             ledger.write(s, ri.ledger, run_id)
@@ -73,7 +75,7 @@ def _replace_previous(s: Session, period: str, run_id: int) -> set[int]:
         return set()
     touched = set(s.execute(select(AlertOccurrence.alert_id)
                             .where(AlertOccurrence.run_id.in_(old))).scalars())
-    for table in (AlertOccurrence, AlertResolved, SourceLoad, QuarantineRow):
+    for table in (AlertOccurrence, AlertResolved, SourceLoad, QuarantineRow, ShadowFinding, ShadowRuleRun):
         s.execute(delete(table).where(table.run_id.in_(old)))
     s.execute(update(Run).where(Run.id.in_(old)).values(superseded_by=run_id))
     return touched
@@ -93,7 +95,7 @@ def _write_sources(s: Session, ri: "RunInput", run_id: int) -> None:
 
 def _write_rules(s: Session, ri: "RunInput", run_id: int) -> dict[str, str]:
     """Record the rule versions (audit.store.rule_versions); return evaluated rule id -> version."""
-    record_rule_versions(s, run_id, ri.rules, ri.deprecated_rules)
+    record_rule_versions(s, run_id, ri.rules, ri.deprecated_rules + ri.shadow_rules)  # shadow: not linked
     return {r.id: r.version for r in ri.rules}
 
 
