@@ -188,40 +188,57 @@ class Stored:
 
 def stored_alerts(store_url: str) -> dict[str, list[Stored]]:
     """Period -> the alerts the current run of that period raised or carried, with their facts."""
-    from sqlalchemy import select
-
     from audit.store.db import open_store
-    from audit.store.models import Alert as AlertRow, AlertFact, AlertOccurrence, Run
 
     store = open_store(store_url, migrate=False)
     try:
-        with store.read() as s:
-            runs = s.execute(select(Run.id, Run.period).where(Run.superseded_by.is_(None),
-                                                              Run.status.in_(("succeeded", "partial")))).all()
-            current = {}
-            for run_id, period in runs:
-                current[period] = max(run_id, current.get(period, 0))
-            if not current:
-                return {}
-            rows = s.execute(
-                select(AlertOccurrence.id, AlertOccurrence.period, AlertRow.id, AlertRow.rule_name, AlertRow.subject,
-                       AlertRow.status)
-                .join(AlertRow, AlertRow.id == AlertOccurrence.alert_id)
-                .where(AlertOccurrence.run_id.in_(list(current.values())))).all()
-            facts: dict[int, set[str]] = {}
-            for occ, fid in s.execute(select(AlertFact.occurrence_id, AlertFact.fact_id)
-                                      .join(AlertOccurrence, AlertOccurrence.id == AlertFact.occurrence_id)
-                                      .where(AlertOccurrence.run_id.in_(list(current.values())))):
-                facts.setdefault(occ, set()).add(fid)
+        return stored_alerts_in(store)
     finally:
         store.dispose()
+
+
+def stored_alerts_in(store) -> dict[str, list[Stored]]:
+    """stored_alerts of an open store (audit.shadow reads the live alerts its shadow rules overlap)."""
+    from sqlalchemy import select
+
+    from audit.store.models import Alert as AlertRow, AlertFact, AlertOccurrence, Run
+
+    with store.read() as s:
+        runs = s.execute(select(Run.id, Run.period).where(Run.superseded_by.is_(None),
+                                                          Run.status.in_(("succeeded", "partial")))).all()
+        current = {}
+        for run_id, period in runs:
+            current[period] = max(run_id, current.get(period, 0))
+        if not current:
+            return {}
+        rows = s.execute(
+            select(AlertOccurrence.id, AlertOccurrence.period, AlertRow.id, AlertRow.rule_name, AlertRow.subject,
+                   AlertRow.status)
+            .join(AlertRow, AlertRow.id == AlertOccurrence.alert_id)
+            .where(AlertOccurrence.run_id.in_(list(current.values())))).all()
+        facts: dict[int, set[str]] = {}
+        for occ, fid in s.execute(select(AlertFact.occurrence_id, AlertFact.fact_id)
+                                  .join(AlertOccurrence, AlertOccurrence.id == AlertFact.occurrence_id)
+                                  .where(AlertOccurrence.run_id.in_(list(current.values())))):
+            facts.setdefault(occ, set()).add(fid)
     out: dict[str, list[Stored]] = {}
     for occ, period, alert_id, rule, subject, status in rows:
         out.setdefault(period, []).append(Stored(alert_id, rule, subject, status, frozenset(facts.get(occ, ()))))
     return out
 
 
-def _overlapping(alert: Alert, stored: list[Stored], by_fact: dict[str, list[Stored]]) -> list[Stored]:
+def index_by_fact(stored: list[Stored]) -> dict[str, list[Stored]]:
+    """fact id -> the stored alerts citing it (for `overlapping`)."""
+    by_fact: dict[str, list[Stored]] = {}
+    for s in stored:
+        for f in s.facts:
+            by_fact.setdefault(f, []).append(s)
+    return by_fact
+
+
+def overlapping(alert: Alert, by_fact: dict[str, list[Stored]]) -> list[Stored]:
+    """The stored alerts `alert` overlaps: same subject and at least one cited fact in common
+    (the backtest's overlap, and the shadow rules', audit.shadow)."""
     seen: dict[int, Stored] = {}
     for f in alert.facts:
         for s in by_fact.get(f, ()):
@@ -230,7 +247,8 @@ def _overlapping(alert: Alert, stored: list[Stored], by_fact: dict[str, list[Sto
     return list(seen.values())
 
 
-def _label(status: str) -> str:
+def label(status: str) -> str:
+    """A stored alert's label from its status: false_positive, action, no_further_action or open."""
     return LABELS.get(status, "open")
 
 
@@ -315,21 +333,17 @@ def backtest(settings: Settings, rule_file: Path, *, first: Period | None = None
         m.staff = staff_in_post(frames.get("workforce"), period)
         if m.staff:
             m.per_1k_staff = round(1000 * m.alerts / m.staff, 3)
-        month_stored = stored.get(str(period), [])
-        by_fact: dict[str, list[Stored]] = {}
-        for s in month_stored:
-            for f in s.facts:
-                by_fact.setdefault(f, []).append(s)
+        by_fact = index_by_fact(stored.get(str(period), []))
         labelled: dict[int, Stored] = {}
         for a in alerts.values():
-            hits = _overlapping(a, month_stored, by_fact)
+            hits = overlapping(a, by_fact)
             m.overlap += bool(hits)
             if hits:
                 distinct["overlap"].add(a.key)
             labelled.update({s.alert_id: s for s in hits})
         for s in labelled.values():
-            m.labels[_label(s.status)] += 1
-            distinct["labelled"][s.alert_id] = _label(s.status)
+            m.labels[label(s.status)] += 1
+            distinct["labelled"][s.alert_id] = label(s.status)
         if old is not None:
             live, _ = evaluate_rule(old, frames, period, old_params, engine)
             live_alerts = _alerts(live)
@@ -344,10 +358,10 @@ def backtest(settings: Settings, rule_file: Path, *, first: Period | None = None
             m.dropped_labels = dict.fromkeys(LABEL_NAMES, 0)
             dropped_stored: dict[int, Stored] = {}
             for k in dropped:
-                dropped_stored.update({s.alert_id: s for s in _overlapping(live_alerts[k], month_stored, by_fact)})
+                dropped_stored.update({s.alert_id: s for s in overlapping(live_alerts[k], by_fact)})
             for s in dropped_stored.values():
-                m.dropped_labels[_label(s.status)] += 1
-                distinct["dropped_labelled"][s.alert_id] = _label(s.status)
+                m.dropped_labels[label(s.status)] += 1
+                distinct["dropped_labelled"][s.alert_id] = label(s.status)
             m.examples = {"added": [alerts[k].title for k in added[:3]],
                           "dropped": [live_alerts[k].title for k in dropped[:3]]}
         results.append(m)

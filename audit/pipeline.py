@@ -14,12 +14,13 @@ from typing import Any, Callable
 import pandas as pd
 
 import connectors
-from audit import health, registers, reliance
+from audit import health, registers, reliance, shadow
 from audit.faults import kill_point
 from audit.entities import Resolution, resolve
 from audit.period import Period
 from audit.settings import Settings
 from audit.store import ledger
+from audit.store import shadow as shadow_store
 from audit.store.db import Store, open_store
 from audit.store.locks import period_lock
 from audit.store.record import RuleInfo, RunInput, RunSummary, SourceLoadInput, record_run, start_run
@@ -228,6 +229,7 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                                               settings.sources)
                 with stage("resolve"):
                     library, problems = _load_library(settings)
+                    library = shadow.effective_rules(settings, library, shadow_store.promotions(store), problems)
                     compiled, rules, problems = _enabled_rules(settings, library, problems)
                     compiled, rules, not_run = _with_sources(compiled, rules, load)
                     note("resolve", "people and organisations")
@@ -239,6 +241,7 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                                                     engine, progress=lambda name: note("evaluate", name),
                                                     fresh=set(review.fresh), fresh_from=review.fresh_from,
                                                     late_lookback_months=settings.audit.late_lookback_months)
+                    evaluation.findings, shadow_found = shadow.split(evaluation.findings, rules, period)  # kept apart
                     evaluation.findings, late_raised = _late_findings(store, evaluation.findings, review, period)
                     evaluation.findings = reliance.with_weakest_links(evaluation.findings, compiled,
                                                                       resolution.links)
@@ -267,7 +270,9 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                 by_name = {c.name: c for c in compiled}
                 summary = record_run(store, RunInput(
                     period=period, engine=engine, sources=_source_inputs(load),
-                    rules=[_rule_info(r, by_name[r.name]) for r in rules],
+                    rules=[_rule_info(r, by_name[r.name]) for r in rules if r.status != shadow.SHADOW],
+                    shadow_rules=[_rule_info(r, by_name[r.name]) for r in rules if r.status == shadow.SHADOW],
+                    shadow_findings=shadow_found,
                     deprecated_rules=_deprecated_rule_infos(library), findings=evaluation.findings,
                     facts=facts, links=links, people=_people(resolution.frames), status=status, error=error,
                     actor=actor, run_id=run_id, ledger=review))
