@@ -58,12 +58,26 @@ class Shared:
     def __init__(self, frames: dict[str, pd.DataFrame], fresh: set[str]):
         self.frames, self.fresh = frames, fresh
         self._fresh: dict[str, pd.Series] = {}
+        self._early: dict[tuple[str, str, pd.Timestamp], pd.Series] = {}
         self._values: dict[tuple[str, str], pd.Series] = {}
 
     def fresh_mask(self, register: str) -> pd.Series:
         if register not in self._fresh:
             self._fresh[register] = _fresh_mask(self.frames[register], self.fresh)
         return self._fresh[register]
+
+    def citable_before(self, inp, before: pd.Timestamp) -> pd.Series:
+        """The fresh rows of an input that a finding dated before `before` can cite: a finding's
+        as-of date is the latest of its facts' dates, so a row of an event input dated on or after
+        `before` is in no such finding (an undated row is kept: nothing is assumed of it)."""
+        fresh = self.fresh_mask(inp.register)
+        if inp.register_kind != "event" or inp.date_field not in self.frames[inp.register]:
+            return fresh
+        key = (inp.register, inp.date_field, before)
+        if key not in self._early:
+            d = pd.to_datetime(self.frames[inp.register][inp.date_field], errors="coerce")
+            self._early[key] = fresh & ~(d >= before).fillna(False).astype(bool)
+        return self._early[key]
 
     def values(self, register: str, fname: str) -> pd.Series:
         if (register, fname) not in self._values:
@@ -74,11 +88,14 @@ class Shared:
 
 
 def prune(compiled: CompiledRule, frames: dict[str, pd.DataFrame], fresh: set[str],
-          shared: Shared | None = None) -> dict[str, pd.DataFrame] | None:
-    """The register frames cut to the partitions of fresh rows; None when nothing is fresh."""
+          shared: Shared | None = None, before: pd.Timestamp | None = None) -> dict[str, pd.DataFrame] | None:
+    """The register frames cut to the partitions of fresh rows; None when nothing is fresh. With
+    `before` (the run's first day), only fresh rows a finding of an earlier month can cite count:
+    a row dated in the run's own month makes no partition of an earlier month's finding."""
     shared = shared or Shared(frames, fresh)
     regs = {i.alias: i.register for i in compiled.inputs}
-    fresh_at = {a: shared.fresh_mask(r).to_numpy(dtype=bool) for a, r in regs.items()}
+    fresh_at = {i.alias: (shared.fresh_mask(i.register) if before is None else shared.citable_before(i, before))
+                .to_numpy(dtype=bool) for i in compiled.inputs}
     if not any(m.any() for m in fresh_at.values()):
         return None
     parts = _partition_fields(compiled)
@@ -184,7 +201,8 @@ def late_findings(compiled: CompiledRule, frames: dict[str, pd.DataFrame], perio
         fresh, months = _state_months(fresh_from or {}, frames, compiled, first, period)
         if not months:
             return [], 0
-    pruned = prune(compiled, frames, fresh, shared if shared and shared.fresh is fresh and shared.frames is frames else None)
+    pruned = prune(compiled, frames, fresh, shared if shared and shared.fresh is fresh and shared.frames is frames else None,
+                   before=None if stateful else pd.Timestamp(period.start))
     if pruned is None:
         return [], 0
     lookback = lookback_days(compiled, params_in_force(compiled, overrides))
