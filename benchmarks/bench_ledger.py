@@ -7,6 +7,8 @@ machine falls on both alike:
   --baseline DIR another checkout of the product (e.g. `git worktree add /tmp/before <rev>`), or,
                  without it, this tree with the late pass off (`late_lookback_months = 0`), which
                  still reviews and writes the ledger
+  --without-ledger this tree following no register at all (no ledger review, late pass or write):
+                 what the ledger itself costs, apart from every other change since a baseline
   --alone        this tree only (a large scale, where only time and size per month are wanted)
 Prints per month: seconds of run_period in each, their ratio, the CPU seconds of each run's process
 and the processes it waited for (less sensitive than wall-clock seconds to other work on the machine),
@@ -14,6 +16,7 @@ the stage timings of both, ledger rows and the ledger's share of the store file 
 the totals.
 
     .venv/bin/python benchmarks/bench_ledger.py --scale 1 5 --baseline /tmp/before
+    .venv/bin/python benchmarks/bench_ledger.py --scale 5 --without-ledger
     .venv/bin/python benchmarks/bench_ledger.py --scale 20 --alone
 """
 from __future__ import annotations
@@ -40,6 +43,9 @@ settings = load(sys.argv[2] + "/config.toml")
 settings.store.url = "sqlite:///" + sys.argv[3]
 if sys.argv[5] == "nolate":
     settings.audit.late_lookback_months = 0
+if sys.argv[5] == "noledger":  # the same product with no register followed: no review, late pass or write
+    import audit.store.ledger
+    audit.store.ledger.tracked = lambda register: False
 with contextlib.chdir(sys.argv[2]):
     t, c = time.perf_counter(), time.process_time()
     out = run_period(settings, Period.parse(sys.argv[4]), publish=False)
@@ -86,7 +92,7 @@ def _ledger_bytes(db: Path) -> tuple[int, int, int]:
 
 
 def bench(scale: float, seed: int, months: int, end: str, baseline: Path | None, root: Path,
-          alone: bool = False) -> list[tuple]:
+          alone: bool = False, without_ledger: bool = False) -> list[tuple]:
     from audit.generator.run import generate
     from audit.generator.schedule import use_month
 
@@ -99,7 +105,7 @@ def bench(scale: float, seed: int, months: int, end: str, baseline: Path | None,
     work_a.mkdir()
     work_b.mkdir()
     db_a, db_b = root / f"a{scale:g}.db", root / f"b{scale:g}.db"
-    tree_b, mode_b = (baseline, "full") if baseline else (ROOT, "nolate")
+    tree_b, mode_b = (baseline, "full") if baseline else (ROOT, "noledger" if without_ledger else "nolate")
     rows = []
     for i, period in enumerate(periods):
         use_month(out, period, work_a)
@@ -132,13 +138,17 @@ def main() -> None:
     ap.add_argument("--baseline", type=Path, help="another checkout of the product to compare with")
     ap.add_argument("--alone", action="store_true",
                     help="this tree only, no baseline (time and store size per month at a large scale)")
+    ap.add_argument("--without-ledger", action="store_true",
+                    help="compare with this tree following no register (no ledger review, late pass or "
+                         "ledger write): the ledger's own cost, apart from everything else since a baseline")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench_ledger_"))
     try:
         all_rows = []
         for scale in args.scale:
-            all_rows += bench(scale, args.seed, args.months, args.end, args.baseline, root, args.alone)
+            all_rows += bench(scale, args.seed, args.months, args.end, args.baseline, root, args.alone,
+                              args.without_ledger)
         print("\nscale | months | this tree s | baseline s | ratio | CPU s this / baseline | CPU ratio | "
               "first month ratio | last month ratio | ledger rows | ledger MB | store MB")
         for scale in args.scale:
