@@ -176,8 +176,11 @@ def promote(settings: Settings, store: Store, name: str, actor: str, *, backtest
                                {"rule": name, "rule_id": rule.id, "totals": {"months": 0}, "months": []}}
     if backtest:
         result = bt.backtest(settings, Path(rule.file))
-        details["backtest"] = {"totals": result.totals(), "months": len(result.months), "engine": result.engine,
-                               "against": result.against, "notes": result.notes}
+        # the live rule set holds the shadow rule itself, so added / dropped would compare it with itself
+        totals = {k: v for k, v in result.totals().items() if k not in ("added", "dropped", "changed", "dropped_labels")}
+        details["backtest"] = {"totals": totals, "months": len(result.months), "engine": result.engine,
+                               "from": result.months[0].period if result.months else None,
+                               "to": result.months[-1].period if result.months else None, "notes": result.notes}
     try:
         p, seq = store_shadow.promote(store, rule_id=rule.id, name=name, version=compiled.version, actor=actor,
                                       summary=details)

@@ -85,3 +85,111 @@ def attach(rules_app: typer.Typer) -> None:
             err_console.print(f"[yellow]note:[/yellow] {n}", highlight=False)
         if html_file:
             console.print(f"HTML page: {html_file}", highlight=False)
+
+    @rules_app.command("promote")
+    def promote_cmd(
+        name: str = typer.Argument(..., help="The shadow rule's name"),
+        backtest: bool = typer.Option(False, "--backtest", help="also backtest the rule over the configured "
+                                      "sources and record its totals with the promotion (slower)"),
+        config: Optional[Path] = ConfigOption,
+    ) -> None:
+        """Make a shadow rule live (status stable) from the next run: an auditor's decision, recorded in
+        the audit trail (rule.promote) with the rule's months in shadow (findings, alerts, overlap with
+        live alerts, reviewers' labels). The rule file is not changed. Exit 1 for an unknown rule or one
+        not in shadow (or already promoted)."""
+        from audit import shadow
+        from audit.cli.alerts_cmd import current_user
+        from audit.cli.common import fail
+        from audit.store.db import open_store
+
+        settings = load_settings(config)
+        store = open_store(settings.store_url)
+        try:
+            try:
+                done = shadow.promote(settings, store, name, current_user(), backtest=backtest)
+            except shadow.PromoteError as e:
+                fail(str(e))
+        finally:
+            store.dispose()
+        t = done.summary.get("shadow", {}).get("totals", {})
+        console.print(f"promoted {done.rule} (version {done.version[:16]}) by {done.actor}: live from the next run; "
+                      f"audit trail event {done.seq} (rule.promote)", highlight=False)
+        if t.get("months"):
+            console.print(f"in shadow: {t['months']} month(s), {t['findings']} finding(s), {t['alerts']} alert(s) "
+                          f"({t['alerts_per_month']}/month), {t['overlap']} overlapping live alerts", highlight=False)
+        else:
+            console.print("in shadow: no run has evaluated it yet", highlight=False)
+
+
+# ---- shadow figures for `rules list` (audit/cli/rules_cmd.py) -----------------------------------
+def shadow_info(config: Optional[Path], rules: list) -> dict[str, dict]:
+    """rule name -> how runs treat it, for rules in shadow (file or config) or promoted:
+    {"runs_as": "shadow" | "live (promoted)", "shadow_by", "promoted": {by, at} | None,
+     "shadow": {totals, months} | None}. Reads the store only if it exists; never creates it."""
+    from audit import shadow
+    from audit.store import shadow as store_shadow
+    from audit.store.db import open_store
+
+    settings = load_settings(config)
+    candidates = {r.id: r for r in rules if shadow.shadow_source(settings, r)}
+    if not candidates:
+        return {}
+    url = settings.store_url
+    store = None
+    if not url.startswith("sqlite:///") or Path(url[len("sqlite:///"):]).exists():
+        try:
+            store = open_store(url, migrate=False)
+        except Exception:  # noqa: BLE001 - no store: the statuses still show, without figures
+            store = None
+    promoted, figures = {}, {}
+    if store is not None:
+        try:
+            promoted = store_shadow.promotions(store)
+            figures = shadow.summary(store, {i: r.name for i, r in candidates.items()})
+        except Exception:  # noqa: BLE001 - an unreadable store: say nothing rather than fail a listing
+            promoted, figures = {}, {}
+        finally:
+            store.dispose()
+    out = {}
+    for rule_id, r in candidates.items():
+        p = promoted.get(rule_id)
+        out[r.name] = {"runs_as": "live (promoted)" if p else "shadow", "shadow_by": shadow.shadow_source(settings, r),
+                       "promoted": {"by": p.promoted_by, "at": p.promoted_at.isoformat()} if p else None,
+                       "shadow": figures[rule_id].to_json() if rule_id in figures else None}
+    return out
+
+
+def status_text(rule, info: dict[str, dict]) -> str:
+    """The status column of `rules list`: the file's status, or how runs treat a shadow rule."""
+    i = info.get(rule.name)
+    if i is None:
+        return "deprecated (not run)" if rule.status == "deprecated" else rule.status
+    if i["promoted"]:
+        return f"promoted {i['promoted']['at'][:10]} by {i['promoted']['by']}"
+    return "shadow" + (" (config)" if i["shadow_by"] == "config" else "")
+
+
+def print_shadow(info: dict[str, dict]) -> None:
+    """Per rule in shadow: its months (findings, alerts, overlap with live alerts, labels)."""
+    shadowed = {n: i for n, i in sorted(info.items()) if not i["promoted"]}
+    if not shadowed:
+        return
+    console.print("Shadow rules: evaluated by every run, findings kept apart (never queued, reported or exported); "
+                  "`integrity-audit rules promote NAME` makes one live.", highlight=False)
+    for name, i in shadowed.items():
+        figures = i["shadow"]
+        if not figures or not figures["months"]:
+            console.print(f"  {name}: no run has evaluated it yet", highlight=False)
+            continue
+        table = Table(title=f"{name} in shadow", title_justify="left")
+        for h in ("month", "findings", "alerts", "new", "overlap", "FP", "action", "NFA", "open"):
+            table.add_column(h, justify="left" if h == "month" else "right")
+        t = figures["totals"]
+        for m in figures["months"] + [{"period": "total", "new_alerts": t["alerts"], **t}]:
+            table.add_row(m["period"], str(m["findings"]), str(m["alerts"]), str(m["new_alerts"]), str(m["overlap"]),
+                          *[str(m["labels"][k]) for k in ("false_positive", "action", "no_further_action", "open")],
+                          style="bold" if m["period"] == "total" else None)
+        console.print(table)
+    console.print("new: alerts not raised in an earlier month shown (the total counts each alert once); overlap: "
+                  "alerts sharing a subject and a cited fact with a live alert of that month; FP / action / NFA / "
+                  "open: how reviewers closed those live alerts", highlight=False)

@@ -51,12 +51,18 @@ def register(app: typer.Typer) -> None:
     def list_rules(paths: Optional[List[Path]] = PathsArgument,
                    config: Optional[Path] = ConfigOption, as_json: bool = JsonOption) -> None:
         """List the rules: id, name, level, status, match, registers. Deprecated rules are dimmed: runs
-        skip them. Exit 1 if a rule file has errors."""
+        skip them. A shadow rule (status shadow, or [rules] shadow) shows its months in shadow: findings,
+        alerts, overlap with live alerts; a promoted one who promoted it and when. Exit 1 if a rule file
+        has errors."""
+        from audit.cli.backtest_cmd import print_shadow, shadow_info, status_text
+
         rules, problems = _load(paths, config)
+        shadow = shadow_info(config, rules)  # shadow rules: how runs treat them, their figures (store)
         if as_json:
             print_json([{"name": r.name, "id": r.id, "title": r.title, "level": r.level, "status": r.status,
                          "match": r.match.kind, "registers": list(r.registers),
-                         "params": {n: {"type": p.type, "default": p.default} for n, p in r.params.items()}}
+                         "params": {n: {"type": p.type, "default": p.default} for n, p in r.params.items()},
+                         **({"shadow": shadow[r.name]} if r.name in shadow else {})}
                         for r in sorted(rules, key=lambda r: r.name)])
             raise typer.Exit(1 if _print_problems(problems) else 0)  # problems on stderr
         table = Table(title=f"{len(rules)} rule(s)")
@@ -64,9 +70,10 @@ def register(app: typer.Typer) -> None:
             table.add_column(col)
         for r in sorted(rules, key=lambda r: r.name):
             deprecated = r.status == "deprecated"
-            table.add_row(r.id, r.name, r.level, "deprecated (not run)" if deprecated else r.status, r.match.kind,
+            table.add_row(r.id, r.name, r.level, status_text(r, shadow), r.match.kind,
                           ", ".join(r.registers), style="dim" if deprecated else None)
         console.print(table)
+        print_shadow(shadow)
         if _print_problems(problems):
             err_console.print("some rule files have errors: run `integrity-audit rules validate`")
             raise typer.Exit(1)
