@@ -37,6 +37,9 @@ class RuleRow:
     volumes: dict[str, int] = field(default_factory=dict)  # period -> alerts raised by the current run
     open_alerts: int = 0
     withheld: bool = False  # alert figures hidden: a sensitive rule, shown to someone without need-to-know
+    #: a shadow rule: period -> alerts it would have raised (stored apart, never queued), for the CCU
+    #: and auditors only (with_shadow_figures); None when not shown
+    shadow: dict[str, int] | None = None
 
 
 def _counted(q, user: User | None):
@@ -88,6 +91,18 @@ def rules_overview(store: Store, user: User | None = None) -> tuple[list[RuleRow
     return rows, periods
 
 
+def with_shadow_figures(store: Store, rows: list[RuleRow]) -> list[RuleRow]:
+    """The shadow rules' alerts per month in shadow (audit.shadow.summary: current runs only).
+    For the roles that decide on rules (access.SEE_TRAIL); sensitive ones are then withheld from
+    whoever lacks need-to-know, as the other figures (withhold_sensitive_figures)."""
+    from audit import shadow
+
+    names = {r.rule_id: r.name for r in rows if r.status == shadow.SHADOW}
+    figures = shadow.summary(store, names, limit=MONTHS) if names else {}
+    return [replace(r, shadow={m.period: m.alerts for m in figures[r.rule_id].months} if r.rule_id in figures else {})
+            if r.rule_id in names else r for r in rows]
+
+
 def rule_statuses(rows: list[RuleRow]) -> list[str]:
     """The statuses the rules have, for the page's filter."""
     return sorted({r.status for r in rows})
@@ -97,5 +112,5 @@ def withhold_sensitive_figures(rows: list[RuleRow]) -> list[RuleRow]:
     """The rows as seen without need-to-know: a sensitive rule's text stays (the rule library is
     no secret), but its alert volumes, open count and parameters in force do not, because how
     many notifiable-association or vetting alerts a month raises is itself sensitive."""
-    return [replace(r, volumes={}, open_alerts=0, params={}, last_period=None, withheld=True)
+    return [replace(r, volumes={}, open_alerts=0, params={}, last_period=None, withheld=True, shadow=None)
             if r.sensitivity == "sensitive" else r for r in rows]

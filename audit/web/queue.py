@@ -225,7 +225,7 @@ def search(store: Store, user: User, f: QueueFilter, *, page_size: int = PAGE_SI
 
 def _choices(s, user: User) -> dict[str, list[str]]:
     periods = sorted(s.execute(select(Run.period).distinct()).scalars(), reverse=True)
-    rq = select(RuleVersion.name).distinct()
+    rq = select(RuleVersion.name).distinct().where(RuleVersion.status != "shadow")  # shadow: no alerts to filter
     if user.role != "ccu":
         rq = rq.where(RuleVersion.sensitivity != "sensitive")
     rules = sorted(s.execute(rq).scalars())

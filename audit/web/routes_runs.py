@@ -103,6 +103,8 @@ def download(ctx: Ctx):
 @route("/rules", ("GET",), access.SEE_RUNS)
 def rules_page(ctx: Ctx):
     rows, periods = catalogue.rules_overview(ctx.store, ctx.user)
+    if ctx.user.role in access.SEE_TRAIL:  # those who decide on rules: what shadow rules would raise
+        rows = catalogue.with_shadow_figures(ctx.store, rows)
     if not access.sees_sensitive(ctx.user):
         rows = catalogue.withhold_sensitive_figures(rows)
     status = (ctx.request.query_params.get("status") or "").strip()[:16]
