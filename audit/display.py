@@ -1,13 +1,20 @@
 """Values as a person reads them: money in pounds, dates, enum codes, field values by their
-dictionary type, and small mappings in words.
+dictionary type, and small mappings in words; for the web app and the report also enum codes by
+their labels, people as "Name (staff no.)", alert titles that lead with the person, the rule's
+parameters by their declared type and what each review status means.
 
-Owns no data and formats nothing for machines (JSON keeps stored values: money in integer pence).
-Imports only audit.registers, so the command line, the web app and the reports can all use it.
+Owns no data and formats nothing for machines (JSON and CSV keep stored values: money in integer
+pence, enum codes). Decides nothing about what is shown (audit.web.access does). Imports only
+audit.registers (and, when a parameter's type is asked for, the rule file through rules.api), so
+the command line, the web app and the reports can all use it.
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Any, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Mapping
 
 from audit import registers
 
@@ -77,3 +84,271 @@ def counts(values: Mapping[str, int] | None) -> str:
     if not values:
         return "none"
     return ", ".join(f"{code(k)} {n:,}" for k, n in values.items())
+
+
+# Enum codes whose words are not just the code with spaces: abbreviations and hyphenated words.
+# Every other code reads as itself with spaces and a capital ("debt_collection" -> "Debt collection").
+ENUM_LABELS = {
+    "self_employed": "Self-employed", "nppv1": "NPPV level 1", "nppv2": "NPPV level 2",
+    "nppv3": "NPPV level 3", "rv": "Recruitment vetting (RV)", "mv": "Management vetting (MV)",
+    "ctc": "Counter-terrorist check (CTC)", "sc": "Security check (SC)", "dv": "Developed vetting (DV)",
+    "single_tender_waiver": "Single tender waiver", "betting_gaming": "Betting and gaming",
+}
+#: the short form of a vetting level in running text ("needs MV vetting")
+VETTING_CODES = ("nppv1", "nppv2", "nppv3", "rv", "mv", "ctc", "sc", "dv")
+
+
+def enum_label(value: Any) -> str:
+    """An enum code by its label: "self_employed" -> "Self-employed", "mv" -> "Management vetting (MV)"."""
+    if value is None or value == "":
+        return NONE
+    text = str(value)
+    if text.casefold() in ENUM_LABELS:
+        return ENUM_LABELS[text.casefold()]
+    words = text.replace("_", " ")
+    return words[:1].upper() + words[1:]
+
+
+def shown(value: Any, ftype: str) -> str:
+    """A value of dictionary type `ftype` as the web app and the report show it: like typed(), but an
+    enum by its label, a bool as yes / no, and a value that does not fit its type as written."""
+    if value is None or value == "":
+        return NONE
+    if ftype == "enum":
+        return enum_label(value)
+    if ftype == "bool" or isinstance(value, bool):
+        return "yes" if str(value).casefold() in ("true", "1", "yes") else "no"
+    try:
+        return typed(value, ftype)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def fact_value(register: str, field: str, value: Any) -> str:
+    """A stored fact value as the web app and the report show it (shown() by its dictionary type)."""
+    return shown(value, field_type(register, field))
+
+
+def field_label(register: str, field: str) -> str:
+    """The dictionary label of register.field (the field's name when either is unknown)."""
+    reg = registers.registers().get(register)
+    return reg.fields[field].label if reg is not None and field in reg.fields else field.replace("_", " ")
+
+
+def person(name: str | None, staff_no: str | None) -> str:
+    """A member of staff as "Name (staff no.)"; either alone when the other is not known."""
+    if name and staff_no and name != staff_no:
+        return f"{name} ({staff_no})"
+    return name or staff_no or NONE
+
+
+@lru_cache(maxsize=1)
+def _codes_in_words() -> re.Pattern:
+    """Enum codes that read wrongly in running text: snake_case codes of the dictionary, and vetting
+    levels before "vetting" / "clearance" (the "mv" of "needs mv vetting")."""
+    snake = sorted({v for reg in registers.registers().values() for f in reg.fields.values()
+                    if f.type == "enum" for v in f.values if "_" in v}, key=len, reverse=True)
+    return re.compile(r"(?<![\w])(?:(%s)|(%s)(?= (?:vetting|clearance)))(?![\w])"
+                      % ("|".join(map(re.escape, snake)), "|".join(VETTING_CODES)))
+
+
+def in_words(text: str) -> str:
+    """Enum codes inside a sentence in words: "N's self_employed interest" -> "N's self-employed
+    interest", "needs mv vetting" -> "needs MV vetting"."""
+    def word(m: re.Match) -> str:
+        if m.group(2):
+            return m.group(2).upper()
+        label = enum_label(m.group(1))
+        return label[:1].lower() + label[1:]
+    return _codes_in_words().sub(word, text)
+
+
+def title(text: str, subject: str | None = None, name: str | None = None) -> str:
+    """An alert's title as a person reads it: leading with the person by name when the name is known
+    ("100364 accepted ..." -> "Jo Bloggs (100364) accepted ..."; a title naming them later, or not at
+    all, is led by "Jo Bloggs (100364): "), enum codes in words, no trailing ": (blank)"."""
+    text = in_words(re.sub(r":\s*\(blank\)\s*$", "", text or ""))
+    if not (subject and name) or name == subject:
+        return text
+    token = re.compile(r"(?<![\w])%s(?![\w])" % re.escape(subject))
+    if text.startswith(subject) and token.match(text):
+        return person(name, subject) + text[len(subject):]
+    return f"{person(name, subject)}: {token.sub(name, text)}"
+
+
+#: What each review status means, and whether it closes the alert (audit.store.lifecycle decides
+#: which statuses close; this says it in words).
+STATUS_WORDS = {
+    "new": ("New", "Nobody has looked at it yet."),
+    "in_review": ("In review", "Someone is looking into it; it stays open."),
+    "no_further_action": ("No further action", "Looked into: the facts are right but nothing needs doing. "
+                          "Closes the alert."),
+    "management_action": ("Management action", "The facts are right and the line manager deals with it "
+                          "(advice, a reminder of policy, a corrected register entry). Closes the alert."),
+    "referred_to_ccu": ("Referred to CCU", "Serious enough for the counter-corruption unit, which takes it "
+                        "on from here. Closes the alert in this queue."),
+    "false_positive": ("False positive", "The alert is wrong (a bad link, a data error, an allowed "
+                       "exception). Closes the alert; say why, so the rule can be improved."),
+}
+
+
+def status_label(status: str | None) -> str:
+    return STATUS_WORDS.get(status or "", (code(status), ""))[0]
+
+
+def status_meaning(status: str | None) -> str:
+    return STATUS_WORDS.get(status or "", ("", ""))[1]
+
+
+@lru_cache(maxsize=512)
+def _param_types(rule_name: str, folders: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    from rules.api import load_rules
+
+    files = [f for folder in folders for f in sorted(Path(folder).rglob(f"{rule_name}.y*ml"))]
+    try:
+        rules, _ = load_rules(files[:1]) if files else ([], [])
+    except Exception:  # noqa: BLE001 - the stored values are still worth showing
+        return ()
+    return tuple((name, p.type) for r in rules if r.name == rule_name for name, p in r.params.items())
+
+
+def param_types(rule_name: str, folders: Iterable[str | Path] | None = None) -> dict[str, str]:
+    """The declared type of each parameter of a rule (money, int, ...) from its rule file in `folders`
+    (default: the shipped library); {} when the file is not found (values are then shown as stored)."""
+    if folders is None:
+        from rules.api import LIBRARY
+        folders = (LIBRARY,)
+    return dict(_param_types(rule_name, tuple(str(f) for f in folders)))
+
+
+def params(values: Mapping[str, Any] | None, types: Mapping[str, str]) -> list[tuple[str, str]]:
+    """A rule's parameters in force as (name in words, value by its declared type): money in pounds."""
+    return [(code(k), shown(v, types.get(k, ""))) for k, v in sorted((values or {}).items())]
+
+
+def reported(values: Mapping[str, Any] | None, registers_by_alias: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The values a rule reported ("gift.estimated_value": 3322) as (label, value in words): the
+    field's dictionary label and type through its input's register ("Estimated value", "£33.22")."""
+    out = []
+    for key, v in (values or {}).items():
+        alias, _, field = key.partition(".")
+        register = registers_by_alias.get(alias, "")
+        if field:
+            out.append((f"{enum_label(alias)}: {field_label(register, field).lower()}", fact_value(register, field, v)))
+        else:
+            out.append((code(key), shown(v, "")))
+    return out
+
+
+# How entity resolution linked a name, in words (audit.entities: LinkView.method).
+LINK_METHODS = {
+    "company_number": "same company number", "identifier": "same staff number",
+    "normalised_name": "the same name once case, punctuation and 'Ltd' / 'Limited' are set aside",
+    "fuzzy": "a similar name", "address": "the same address", "bank": "the same bank account",
+    "name_dob": "the same name and date of birth", "override": "a reviewer confirmed they are the same",
+}
+
+
+_KEY_ROLES = {"name_dob_key": "name and date of birth", "person_key": "member of staff"}
+
+
+def _role(register: str, key_field: str) -> str:
+    """What a key column's source field is, in words: org_key of gifts -> "donor", approver_key -> "approver"."""
+    reg = registers.registers().get(register)
+    for f in (reg.fields.values() if reg else ()):
+        if f.key == key_field and f.name != "person_name":
+            label = re.sub(r"\s*\(.*?\)", "", f.label)
+            label = re.sub(r"\s*person ID$", "", label, flags=re.I).strip()
+            return label.lower() or _KEY_ROLES.get(key_field, "member of staff")
+    return _KEY_ROLES.get(key_field) or code(key_field.removesuffix("_key"))
+
+
+def link_method(method: str | None, score: float | None = None) -> str:
+    words = LINK_METHODS.get(method or "", code(method))
+    if method == "fuzzy" and score is not None:
+        words += f" (score {score:g} of 100)"
+    return words
+
+
+def _noun(key_field: str) -> str:
+    return "organisation" if key_field.endswith("org_key") else "address" if key_field.startswith("address") \
+        else "person"
+
+
+def _linked(links: list, facts: Mapping[str, Any]) -> str | None:
+    """One sentence for the links that share a key (None when it says nothing a reader needs)."""
+    named, methods = [], []
+    for ln in links:
+        fact = facts.get(ln.fact_id)
+        what = (code(fact.alias if fact else "entry"), _role(fact.register if fact else "", ln.field), ln.source_text)
+        if what not in named:
+            named.append(what)
+        words = link_method(ln.method, ln.score)
+        if ln.method == "company_number" and str(ln.matched_text or "").isdigit():
+            words += f" ({ln.matched_text})"
+        if words not in methods:
+            methods.append(words)
+    first = links[0]
+    if len(named) == 1:
+        a, r, t = named[0]
+        if first.method == "company_number" and str(first.matched_text or "").isdigit():
+            sentence = f"the {a}'s {r} '{t}' is company number {first.matched_text}"
+            methods = []
+        elif first.method in ("fuzzy", "override") and first.matched_text and first.matched_text != t:
+            sentence = f"the {a}'s {r} '{t}' is read as '{first.matched_text}'"
+        else:
+            return None
+    else:
+        parts = [f"the {a}'s {r} '{t}'" for a, r, t in named[:4]] + (
+            [f"{len(named) - 4} more"] if len(named) > 4 else [])
+        sentence = f"{', '.join(parts[:-1])} and {parts[-1]} are the same {_noun(first.field)}"
+    if methods:
+        sentence += f": {', '.join(methods)}"
+    weak = next((ln.strength for ln in links if ln.strength and ln.strength != "strong"), None)
+    if weak:
+        sentence += f" (a {weak} link: check it)"
+    return sentence[:1].upper() + sentence[1:] + "."
+
+
+def link_sentences(alert) -> list[str]:
+    """How the alert's names were linked, one sentence per linked thing: "The gift's donor 'Brindley
+    Fleet Svcs' and the purchase's supplier 'BRINDLEY FLEET SERVICES LIMITED' are the same
+    organisation: same company number (01234567)." Staff numbers read as themselves are listed in one
+    sentence; a name resolved on its own, joined to nothing else in the alert, is left out."""
+    facts = {f.fact_id: f for f in alert.facts}
+    groups: dict[tuple[str, str], list] = {}
+    for ln in alert.links:
+        groups.setdefault((_noun(ln.field), ln.key or ln.source_text), []).append(ln)
+    out, plain = [], []
+    for links in groups.values():
+        if all(ln.method == "identifier" and ln.source_text == ln.matched_text for ln in links) and \
+                len({ln.fact_id for ln in links}) == 1 and len({ln.field for ln in links}) == 1:
+            fact = facts.get(links[0].fact_id)
+            plain.append(f"{_role(fact.register if fact else '', links[0].field)} {links[0].source_text}")
+        elif sentence := _linked(links, facts):
+            out.append(sentence)
+    if plain:
+        out.append("People by staff number: " + "; ".join(dict.fromkeys(plain)) + ".")
+    return out
+
+
+def evidence(alert, limit: int = 0) -> list[dict[str, Any]]:
+    """Each fact of the alert with the fields the rule used ("used": the fields of its input named in
+    the alert's values, else every field) and all its fields ("all"), each as (label, value in words)."""
+    used: dict[str, set[str]] = {}
+    for key in alert.values or {}:
+        alias, _, name = key.partition(".")
+        if name:
+            used.setdefault(alias, set()).add(name)
+    out = []
+    for f in alert.facts:
+        reg = registers.registers().get(f.register)
+        order = {n: i for i, n in enumerate(reg.fields)} if reg else {}
+        values = sorted(((k, v) for k, v in f.values.items() if v is not None and v != ""),
+                        key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+        every = [(field_label(f.register, k), fact_value(f.register, k, v)) for k, v in values]
+        wanted = used.get(f.alias)
+        chosen = [(field_label(f.register, k), fact_value(f.register, k, v)) for k, v in values
+                  if k in wanted] if wanted else every
+        out.append({"fact": f, "used": chosen or every, "all": every, "more": len(every) > len(chosen or every)})
+    return out
