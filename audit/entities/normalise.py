@@ -14,9 +14,11 @@ from functools import lru_cache
 
 from cleanco import basename
 
-from audit.entities import qualifiers
+from audit.entities import qualifiers, reference
 
 _NON_WORD = re.compile(r"[^a-z0-9 ]+")
+#: "Her Majesty's" / "His Majesty's" / "H.M." are written "HM" as often as not ("HM Revenue & Customs")
+_MAJESTY = re.compile(r"\b(?:her|his) majesty s?\b|\b(?:her|his) majestys\b|\bh m\b")
 _SPACES = re.compile(r"\s+")
 #: tokens dropped anywhere in a name (they carry no identity): "The Acme & Sons" ~ "Acme and Sons"
 _STOP = frozenset({"the", "and", "of"})
@@ -37,6 +39,9 @@ central northern southern eastern western
 ABBREVIATIONS = {"svcs": "services", "svc": "services", "servs": "services", "mgmt": "management",
                  "mgt": "management", "intl": "international", "bros": "brothers", "assoc": "associates",
                  "dept": "department", "engg": "engineering", "natl": "national", "maint": "maintenance"}
+#: words that end a public body's name before a tax tail is read (reference.body_of): "HMRC VAT
+#: Services Ltd" is a company, "HMRC VAT" a payment to HMRC
+_TAIL_STOP = GENERIC_WORDS | qualifiers.LEGAL_FORMS
 #: a name shorter than this (letters and digits, spaces removed) is "short": exact matches only
 MIN_FUZZY_CHARS = 5
 
@@ -57,6 +62,7 @@ def org_name(text: str | None) -> str:
     s = _ascii_lower(text).replace("&", " and ").replace("+", " and ")
     s = s.replace("(", " ").replace(")", " ").replace("'", "").replace("\u2019", "")
     s = _SPACES.sub(" ", _NON_WORD.sub(" ", s.replace(".", " ").replace(",", " "))).strip()
+    s = _MAJESTY.sub("hm", s)
     prev = None
     while s and s != prev:  # cleanco removes one suffix per call: "co ltd" needs two
         prev = s
@@ -83,6 +89,10 @@ def org_names(text: str | None) -> tuple[str, ...]:
         name = org_name(part)
         if name and name not in out:
             out.append(name)
+        bare = not any(w in qualifiers.LEGAL_FORMS for w in _NON_WORD.sub(" ", part).split())
+        body = reference.body_of(name, bare, org_name, _TAIL_STOP) if name else ""
+        if body and body not in out:  # "HMRC", "Inland Revenue Shipley PAYE": HM Revenue & Customs too
+            out.append(body)
     if not out:  # only legal words ("UK Ltd"): keep them, so the mention is keyed (as a generic name)
         bare = _SPACES.sub(" ", _NON_WORD.sub(" ", _ascii_lower(text))).strip()
         out = [bare] if bare else []
@@ -106,6 +116,36 @@ def squash(name: str) -> str:
     """A canonical name without its spaces: "my csp" = "mycsp", "price waterhouse coopers" =
     "pricewaterhouse coopers" (the same letters in the same order name the same organisation)."""
     return name.replace(" ", "")
+
+
+#: words an initialism may leave out or keep ("DfE" = Department for Education)
+_MINOR = frozenset("for in on to at a".split())
+_VOWELS = frozenset("aeiouy")
+#: an initialism is 3 to this many letters
+MAX_INITIALISM = 6
+
+
+def is_initialism(name: str) -> bool:
+    """A one-word canonical name that could be initials: 3-6 letters ("hmrc", "pwc", "cieh")."""
+    return " " not in name and name.isalpha() and 3 <= len(name) <= MAX_INITIALISM
+
+
+def initialisms(name: str) -> set[str]:
+    """The initials a multi-word canonical name may be written as: each word's first letter, minor
+    words ("for", "in") kept or left out, and a word that is itself an abbreviation (2-4 letters, no
+    vowel: "hm", "nhs") kept whole: "hm revenue customs" -> {"hrc", "hmrc"}. Only 3+ letters."""
+    tokens = name.split()
+    if len(tokens) < 2:
+        return set()
+    out = set()
+    for skip_minor in (False, True):
+        words = [t for t in tokens if not (skip_minor and t in _MINOR)]
+        for whole in (False, True):
+            s = "".join(t if whole and 2 <= len(t) <= 4 and t.isalpha() and not set(t) & _VOWELS else t[0]
+                        for t in words)
+            if 3 <= len(s) <= MAX_INITIALISM:
+                out.add(s)
+    return out
 
 
 def is_short(name: str) -> bool:

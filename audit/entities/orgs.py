@@ -3,7 +3,8 @@
 Order of evidence, strongest first (each step may be vetoed, see unionfind.py):
   override (analyst said same) > company_number > vat_number > identifier (same supplier id in one
   source) > normalised_name (equal canonical names, legal, trading and former names; spaces ignored)
-  > fuzzy (rapidfuzz over blocked candidates, similarity.py).
+  > fuzzy (rapidfuzz over blocked candidates, similarity.py) > initials (a bare "PWC" for the one
+  organisation whose name gives those initials: weak, reported `linked_by_initials`).
 Conservative by design: generic names ("Services Ltd") and short names never fuzzy-match; a
 canonical name carried by two different registered companies does not pull unnumbered mentions
 into either, and is reported `same_name_different_company_numbers` (a governing body and its
@@ -31,12 +32,13 @@ from audit.entities.similarity import compare, fuzzy_edges, fuzzy_eligible, name
 from audit.entities.unionfind import VetoUnionFind
 
 #: precedence of evidence methods (a unit keeps the strongest accepted edge that touches it)
-RANK = {"override": 6, "company_number": 5, "vat_number": 4, "identifier": 3, "normalised_name": 2, "fuzzy": 1}
+RANK = {"override": 6, "company_number": 5, "vat_number": 4, "identifier": 3, "normalised_name": 2, "fuzzy": 1,
+        "initials": 0.5}
 #: evidence from the written name alone (kept weak across places: VetoUnionFind.conflict)
-NAME_METHODS = ("normalised_name", "fuzzy")
+NAME_METHODS = ("normalised_name", "fuzzy", "initials")
 #: review reasons, in the order the unresolved list shows them
 REASONS = ("ambiguous_org_name", "similar_org_name_not_linked", "same_name_different_company_numbers",
-           "conflicting_org_details", "supplier_id_names_differ", "shared_supplier_id")
+           "conflicting_org_details", "supplier_id_names_differ", "shared_supplier_id", "linked_by_initials")
 _UNIT = ["names", "cn", "vat", "sid", "where"]
 
 
@@ -206,6 +208,44 @@ def _link_names(lk: _Linker, review: _Review) -> dict[int, list[str]]:
     return ambiguous
 
 
+def _link_initials(lk: _Linker, units: list[tuple], review: _Review, skip: set[int]) -> None:
+    """A bare one-word name that is the initials of exactly one organisation's multi-word name
+    ("PWC" / "Price Waterhouse Coopers", "CIEH" / "Chartered Institute of Environmental Health"):
+    linked, weak (initials are a reading, not evidence: an alert resting on it is raised a level
+    lower) and reported `linked_by_initials` so a reviewer confirms or rejects it. Not when the
+    short form is written with a legal form ("AES Ltd" is a company registered under those letters),
+    nor when two organisations' names give the same initials (then nothing says which is meant).
+    Public bodies' official abbreviations are read from reference.py instead, as strong links."""
+    uf = lk.uf
+    long_roots: dict[str, set[int]] = defaultdict(set)
+    long_names: dict[str, set[str]] = defaultdict(set)
+    for key, members in lk.by["name"].items():
+        for n in lk.spelled[key]:
+            if " " in n and not normalise.is_generic(n):
+                for ini in normalise.initialisms(n):
+                    long_roots[ini].update(uf.find(i) for i in members if i not in skip)
+                    long_names[ini].add(n)
+    for key in sorted(lk.by["name"]):
+        if key not in long_roots or not any(normalise.is_initialism(n) for n in lk.spelled[key]):
+            continue
+        short = [i for i in lk.by["name"][key] if i not in skip and not _origin(units[i][4])[2]
+                 and not units[i][1] and not units[i][2]]
+        roots = long_roots[key] - {uf.find(i) for i in short}
+        if not short or len(roots) != 1:
+            continue
+        target = next(iter(roots))
+        for i in short:
+            if uf.find(i) != target:
+                kept = lk.evidence.get(target)  # the named side's own link is as strong as it was
+                lk.link(i, target, "initials", 100.0, "weak")
+                if kept is None:
+                    lk.evidence.pop(target, None)
+                else:
+                    lk.evidence[target] = kept
+            if uf.find(i) == target:
+                review.add(i, "linked_by_initials", sorted(long_names[key]), weak=True)
+
+
 def resolve_orgs(mentions: pd.DataFrame, *, fuzzy_threshold: float, weak_threshold: float,
                  overrides: Overrides | None = None) -> OrgResult:
     """Resolve mentions (columns text, company_number, vat_number, supplier_id, optionally address
@@ -247,6 +287,7 @@ def resolve_orgs(mentions: pd.DataFrame, *, fuzzy_threshold: float, weak_thresho
         for i in usable[n]:
             if _lone(uf, i) and i not in lk.evidence and i not in ambiguous_units:
                 review.add(i, "similar_org_name_not_linked", sorted(others), weak=True)
+    _link_initials(lk, units, review, set(ambiguous_units))
     groups = uf.groups()
     for a, kind in lk.conflicts:  # every name-keyed member of a component joined across places
         members = groups[uf.find(a)]

@@ -77,6 +77,26 @@ def _abbreviates(short: list[str], long: list[str]) -> bool:
         and short[0] in (_initials(long, True), _initials(long, False))
 
 
+def _subsequence(chunk: str, word: str) -> bool:
+    it = iter(word)
+    return all(c in it for c in chunk)
+
+
+def _contracts(short: str, long: list[str]) -> bool:
+    """Is `short` (one word of 3+ letters) a contraction of the words `long` (2+), each giving its
+    first letter and maybe more of its letters in order: "mmgrp" = Mobile Marketing GRouP, "gpa"?"""
+    if len(short) < 3 or len(long) < 2 or not short.isalpha() or len(short) > 3 * len(long):
+        return False
+
+    def fits(s: str, ws: list[str]) -> bool:
+        if not ws:
+            return not s
+        if not s or s[0] != ws[0][0]:
+            return False
+        return any(_subsequence(s[:k], ws[0]) and fits(s[k:], ws[1:]) for k in range(1, len(s) - len(ws) + 2))
+    return fits(short, long)
+
+
 def _brackets(s: str) -> tuple[str, list[str]]:
     """Drop qualifying brackets, keep naming ones inline; former names in brackets become aliases."""
     aliases: list[str] = []
@@ -96,12 +116,24 @@ def _brackets(s: str) -> tuple[str, list[str]]:
     return s, aliases
 
 
-def _trim(part: str) -> str:
+def _trim(part: str) -> tuple[str, list[str]]:
     """One name: cut relationship tails, qualifying tails after " - " or a comma, codes, words after
-    the legal form, and a leading or trailing run of its own initials."""
+    the legal form, and a leading or trailing run of its own initials. A tail after a comma or " - "
+    that contracts the name before it is the same organisation's short or registered name, returned
+    apart ("MOBILE MARKETING GROUP, MMGRP LIMITED." -> "mobile marketing group", ["mmgrp limited."])."""
     part = _TAIL.sub("", part).strip()
     pieces = _DASH.split(part)
-    part = " ".join([pieces[0]] + [p for p in pieces[1:] if not _is_qualifier(p, codes=True)])
+    main = [w for w in _words(pieces[0]) if w not in _NO_INITIAL and w not in LEGAL_FORMS]
+    kept, aliases = [pieces[0]], []
+    for p in pieces[1:]:
+        if _is_qualifier(p, codes=True):
+            continue
+        own = [w for w in _words(p) if w not in LEGAL_FORMS]
+        if len(own) == 1 and _contracts(own[0], main):
+            aliases.append(p)
+        else:
+            kept.append(p)
+    part = " ".join(kept)
     part = _CODE_SUFFIX.sub("", part.strip())
     words = part.split()
     plain = [w.strip(".,") for w in words]
@@ -113,7 +145,7 @@ def _trim(part: str) -> str:
         words = words[:-1]  # "GOVERNMENT PROPERTY AGENCY GPA"
     elif len(letters) >= 3 and _abbreviates(letters[:1], letters[1:]):  # "MMG MOBILE MARKETING GROUP"
         words = words[1:]
-    return " ".join(words)
+    return " ".join(words), aliases
 
 
 @lru_cache(maxsize=1 << 18)
@@ -126,8 +158,10 @@ def parts(text: str) -> tuple[str, ...]:
     s = _LEGAL_TA.sub(r"\1 t/a ", s)
     s, aliases = _brackets(s)
     out = []
-    for piece in _ALIAS.split(s) + aliases:
-        piece = _trim(piece.strip(" ,;/-"))
+    pieces = _ALIAS.split(s) + aliases
+    while pieces:
+        piece, more = _trim(pieces.pop(0).strip(" ,;/-"))
+        pieces += more
         if piece and piece not in out:
             out.append(piece)
     return tuple(out)

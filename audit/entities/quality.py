@@ -136,8 +136,9 @@ def score_people(resolution, truth: dict) -> dict[str, Any]:
 # ---- hand-labelled real pairs (tests/entities/real_pairs.csv) ---------------------------------------
 #: the shipped column maps of the real published spend files (connectors/examples, ../shared/realdata)
 REAL_EXAMPLES = ("calderdale", "oxford", "cabinet_office")
-#: pairs whose sameness only outside knowledge shows (an abbreviation, a rename): reported, and left
-#: to an analyst's override by design, so they are scored apart from the pairs the files decide
+#: pairs whose sameness only outside knowledge shows (an abbreviation, a rename), scored apart from the
+#: pairs the files decide: some are read from reference data (reference.py), renames are left to
+#: an analyst's override
 OUTSIDE = "outside_knowledge"
 
 

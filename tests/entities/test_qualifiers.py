@@ -21,8 +21,8 @@ from entity_fixtures import org_mentions
     # words after the legal form, " - " tails with a reference or an account, codes
     ("AMAS LTD NONRENT A/C", ("amas",)),
     ("Nat West Bank PLC - NEST EFT Receipts Ac", ("nat west bank",)),
-    ("HMRC - 475/RA62835 AC13 Brooksbank", ("hmrc",)),
-    ("HMRC -  C2X2 TS", ("hmrc",)),
+    ("HMRC - 475/RA62835 AC13 Brooksbank", ("hmrc", "hm revenue customs")),  # and the body's name (reference.py)
+    ("HMRC -  C2X2 TS", ("hmrc", "hm revenue customs")),
     ("Montagu Evans \u2013 Client Account (Rent, Rates,SC)", ("montagu evans",)),
     ("CCT VENUES-2WM", ("cct venues",)),
     ("Acme Ltd - Finance Department", ("acme",)),
@@ -45,6 +45,8 @@ from entity_fixtures import org_mentions
     ("SCC (SPECIALIST COMPUTER CENTRES PLC)", ("specialist computer centres",)),
     ("OXFORDSHIRE COMMUNITY VOLUNTARY ACTION (OCVA)", ("oxfordshire community voluntary action",)),
     ("MMG MOBILE MARKETING GROUP", ("mobile marketing group",)),
+    # a tail that contracts the name before it: the same organisation's short or registered name
+    ("MOBILE MARKETING GROUP, MMGRP LIMITED.", ("mobile marketing group", "mmgrp")),
 ])
 def test_qualifiers_are_removed_and_other_names_kept(written, names):
     assert org_names(written) == names
@@ -62,6 +64,8 @@ def test_qualifiers_are_removed_and_other_names_kept(written, names):
     ("Swiss Re", ("swiss re",)),  # "re" with nothing after it is a name
     ("NEWSQUEST MIDLANDS, WALES & SOUTH WEST", ("newsquest midlands wales south west",)),
     ("TABLEAU INTERNATIONAL, U.C.", ("tableau international u c",)),
+    ("Acme Computer Centre, Leeds", ("acme computer centre leeds",)),  # a place is no contraction
+    ("Mobile Marketing Group - MMX", ("mobile marketing group mmx",)),  # nor letters the words do not give
 ])
 def test_brackets_and_tails_that_name_a_company_stay(written, names):
     assert org_names(written) == names

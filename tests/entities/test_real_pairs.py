@@ -4,8 +4,11 @@ hand-labelled pairs of their supplier names (real_pairs.csv: each pair's label h
 The three files are loaded through the shipped column maps (connectors/examples) and resolved
 together, as a run would. Targets: precision >= 0.99 over every labelled pair, recall >= 0.95 over
 the pairs the files themselves decide (a name variant, a qualifier, a supplier id, a company
-number); pairs only outside knowledge decides (HMRC / "HM Revenue & Customs", a 2018 rename) are
-scored apart (recall_all) and left to an analyst's override.
+number) and over all of them (recall_all). Pairs only outside knowledge decides are kind
+outside_knowledge: public bodies' abbreviations and former names are read from a reference table
+(HMRC / "HM Revenue & Customs", "Inland Revenue"; audit/entities/reference.py) and bare initials of
+one organisation's name link weakly (PWC, CIEH); renames of companies (Anchor Trust -> Anchor
+Hanover, GVA Grimley -> Avison Young) need a companies register and are left to an analyst's override.
 """
 import itertools
 from collections import defaultdict
@@ -56,6 +59,7 @@ def test_links_meet_the_targets_on_the_real_pairs(resolution, pairs):
     assert s["not_found"] == []
     assert s["precision"] >= 0.99, s["false_links"]
     assert s["recall"] >= 0.95, s["missed"]
+    assert s["recall_all"] >= 0.95, s["missed"]  # public bodies and initials read (reference.py, orgs._link_initials)
     assert not any(x["kind"] == "catch_all" for x in s["false_links"])
     assert not any("VODAFONE" in x["name_a"] for x in s["missed"])
 
