@@ -9,12 +9,12 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from audit import registers
+from audit import display
 from audit.store.views import FactView, RunView
 
 from reports import charts, summary
 from reports.atomic import write_atomic
-from reports.cells import display, field_label, field_type, register_label
+from reports.cells import register_label
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -29,19 +29,22 @@ def _when(value: datetime | date | None) -> str:
 
 
 def _human(value: str | None) -> str:
+    """A review status by its label ("referred_to_ccu" -> "Referred to CCU"); another code in words."""
+    if value in display.STATUS_WORDS:
+        return display.status_label(value)
     return (value or "").replace("_", " ")
 
 
 def _fact_values(fact: FactView) -> list[tuple[str, str]]:
-    """(label, display value) for each non-empty value, in the register's field order."""
-    reg = registers.registers().get(fact.register)
-    order = {n: i for i, n in enumerate(reg.fields)} if reg else {}
-    out = []
-    for name, value in sorted(fact.values.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])):
-        if value is None or value == "":
-            continue
-        out.append((field_label(fact.register, name), display(value, field_type(fact.register, name))))
-    return out
+    """(label, display value) for each non-empty value, in the register's field order (audit.display)."""
+    return display.evidence(_Facts([fact]))[0]["all"]
+
+
+class _Facts:
+    """Just enough of an alert for display.evidence: its facts, no values (so every field shows)."""
+
+    def __init__(self, facts: list[FactView]):
+        self.facts, self.values = facts, {}
 
 
 def _env() -> Environment:
@@ -49,6 +52,7 @@ def _env() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(when=_when, human=_human, register_label=register_label,
                        fact_values=_fact_values)
+    env.globals["show"] = display  # the one display layer (the web app passes it in its context)
     return env
 
 

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from audit import display
 from audit.settings import Settings
 from audit.store import trail
 from audit.store.db import Store
@@ -122,7 +123,8 @@ class Ctx:
 
     def render(self, template: str, status: int = 200, **context) -> HTMLResponse:
         body = render.page(template, user=self.session.user if self.session else None,
-                           csrf=self.session.csrf if self.session else "", request=self.request, **context)
+                           csrf=self.session.csrf if self.session else "", request=self.request,
+                           show=display, **context)  # show: the one display layer (audit.display)
         return HTMLResponse(body, status_code=status)
 
     def field(self, name: str) -> str:

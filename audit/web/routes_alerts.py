@@ -19,8 +19,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from audit import display
 from audit.store import lifecycle
-from audit.store.models import AuditEvent
+from audit.store.models import AuditEvent, RuleVersion
 from audit.store.queries import NotFound, alert_view
 from audit.web import access, queue
 from audit.web.pages import (CONFLICT, NO_SUCH_OBJECT, BadRequest, Ctx, Denied, notice_url, redirect,
@@ -102,14 +103,25 @@ def alert_trail(ctx: Ctx, alert_id: int, views_page: int) -> dict[str, Any]:
     return {"decisions": decisions, "n_views": n_views, "views": views, "views_page": page, "views_pages": pages}
 
 
+def rule_titles(ctx: Ctx) -> dict[str, str]:
+    """Rule name -> its title (of its newest recorded version), for lists that name a rule: people read
+    "Gift from a current supplier", not gift_from_supplier."""
+    with ctx.store.read() as s:
+        return {name: title for name, title in s.execute(
+            select(RuleVersion.name, RuleVersion.title).order_by(RuleVersion.id)) if title}
+
+
 @route("/alerts", ("GET",), access.READ_ALERTS)
 def alert_queue(ctx: Ctx):
     f = queue.QueueFilter.from_query(ctx.request.query_params)
     found = queue.search(ctx.store, ctx.user, f, cache=ctx.request.app.state.listing_cache)
     pages = max(1, -(-found.total // queue.PAGE_SIZE))
+    titles = rule_titles(ctx)
+    rule_choices = sorted((titles.get(name, name), name) for name in found.choices["rules"])
     return ctx.render("queue.html", rows=found.rows, total=found.total, counts=found.counts, f=f, pages=pages,
-                      choices=found.choices, statuses=lifecycle.STATUSES,
-                      sorts=queue.SORTS, novelties=queue.NOVELTIES, notice=ctx.notice())
+                      choices=found.choices, rule_choices=rule_choices, rule_titles=titles,
+                      statuses=lifecycle.STATUSES, sorts=queue.SORTS, novelties=queue.NOVELTIES,
+                      notice=ctx.notice())
 
 
 @route("/alerts/take-next", ("POST",), access.WORK_ALERTS)
@@ -136,7 +148,7 @@ def _alert_page(ctx: Ctx, alert_id: int, *, status: int = 200, form_error: dict[
         forms.add("link")
     suppressions = lifecycle.active_suppressions(ctx.store, alert_id)
     notice = "" if form_error else ctx.notice(
-        assignee=a.assignee, status=a.status.replace("_", " "),
+        assignee=a.assignee, status=display.status_label(a.status),
         until=max((s.expires_on for s in suppressions), default=None))
     return ctx.render("alert.html", status=status, a=a,
                       related=queue.related(ctx.store, ctx.user, alert_id, a.subject, org_keys),
@@ -144,6 +156,7 @@ def _alert_page(ctx: Ctx, alert_id: int, *, status: int = 200, form_error: dict[
                       next_statuses=lifecycle.TRANSITIONS.get(a.status, ()), closed=closed, forms=forms,
                       trail=alert_trail(ctx, alert_id, _page_number(ctx, "views")),
                       suppressions=suppressions, today=ctx.store.today().isoformat(),
+                      rule_titles=rule_titles(ctx), closing=lifecycle.CLOSED,
                       max_days=lifecycle.MAX_SUPPRESSION_DAYS, notice=notice,
                       form_error=form_error, typed=typed or {})
 
@@ -294,4 +307,5 @@ def person_page(ctx: Ctx):
             entries[fact.register][fact.fact_id] = (fact, ids)
     ctx.audit("person.view", f"person:{key}", {"alerts": [r.id for r in rows]})
     return ctx.render("person.html", key=key, name=name, department=department, rows=rows,
+                      rule_titles=rule_titles(ctx),
                       entries={reg: list(facts.values()) for reg, facts in sorted(entries.items())})

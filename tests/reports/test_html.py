@@ -34,7 +34,7 @@ def test_counts_and_sections(run_view):
     assert page.count("<svg") == 5
     # every fact's source file and row is shown
     f = run_view.alerts[3].facts[0]
-    assert f"{f.file} row {f.row}" in page
+    assert f"{f.file}, row {f.row}" in page
 
 
 def test_complete_run_has_no_banner():

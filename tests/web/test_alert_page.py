@@ -29,7 +29,7 @@ def test_long_evidence_is_folded_on_the_page_and_complete_in_the_report(client_f
     alert_id = _alert_with_many_payments(store)
     assert len(alert_view(store, alert_id).facts) == 7
     page = client_for("cara").get(f"/alerts/{alert_id}").text
-    assert 'class="more-toggle"' in page and "Show all 7 facts (4 more)" in page
+    assert 'class="more-toggle"' in page and "Show all 7 entries (4 more)" in page
     assert len(re.findall(r'<tr class="fact more">', page)) == 4 and len(re.findall(r'<tr class="fact">', page)) == 3
     report = report_html.render(latest_run(store, "2026-11"), force_name="Test", include_sensitive=True)
-    assert "more-toggle" not in report and len(re.findall(r'<tr class="fact">', report)) == 7
+    assert 'class="more-toggle"' not in report and len(re.findall(r'<tr class="fact">', report)) == 7

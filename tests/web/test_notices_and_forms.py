@@ -79,7 +79,7 @@ def test_every_action_redirects_with_a_notice_key_the_page_fills_in(client_for, 
     location, html = _follow(rob, rob.post(f"/alerts/{INTERNAL_ALERT}/status",
                                            data={"csrf": rob.csrf, "status": "false_positive", "note": "ok"}))
     assert location == f"/alerts/{INTERNAL_ALERT}?notice=status_changed"
-    assert _notice(html) == "Status changed to false positive."
+    assert _notice(html) == "Status changed to False positive."
     _, html = _follow(rob, rob.post(f"/alerts/{INTERNAL_ALERT}/reopen", data={"csrf": rob.csrf, "note": "again"}))
     assert _notice(html) == "Reopened: the alert is in review again."
     until = (store.today() + timedelta(days=30)).isoformat()
