@@ -50,6 +50,7 @@ class RunOutcome:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     ledger: ledger.LedgerReview | None = None
     late_raised: int = 0  # findings of earlier months this run raised because a row arrived late
+    shadow: dict[str, int] = field(default_factory=dict)  # shadow rule name -> findings kept apart (audit.shadow)
 
     @property
     def incomplete(self) -> bool:
@@ -279,6 +280,7 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
             outcome = RunOutcome(period=period, run_id=summary.run_id, status=summary.status, summary=summary,
                                  load=load, evaluation=evaluation, resolution=resolution, rule_problems=problems,
                                  error=error, stage_seconds=timings, ledger=review, late_raised=late_raised)
+            outcome.shadow = shadow.counts(rules, shadow_found)
             if publish:  # still under the period lock: recorded and published, or recorded and not current
                 from reports import publish as publish_run
 

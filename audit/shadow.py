@@ -44,8 +44,8 @@ def shadow_source(settings: Settings, rule: rules_api.Rule) -> str | None:
 def effective_rules(settings: Settings, library: list[rules_api.Rule],
                     promoted: dict[str, store_shadow.Promotion],
                     problems: list[rules_api.Problem] | None = None) -> list[rules_api.Rule]:
-    """The rules with the status a run gives them: `shadow` when in shadow (file or config), `stable`
-    when promoted (by rule id), else their own. Copies; the loaded rules are not changed. Names in
+    """The rules with the status a run gives them: `shadow` when in shadow (file or config); once
+    promoted (by rule id) `stable` for a file saying shadow, their own status for one shadowed by config. Copies; the loaded rules are not changed. Names in
     [rules] shadow that no rule has are reported in `problems`."""
     unknown = set(settings.rules.shadow) - {r.name for r in library}
     if unknown and problems is not None:
@@ -56,8 +56,8 @@ def effective_rules(settings: Settings, library: list[rules_api.Rule],
     for r in library:
         if shadow_source(settings, r) is None:
             out.append(r)
-        elif r.id in promoted:
-            out.append(replace(r, status=PROMOTED_STATUS))
+        elif r.id in promoted:  # live: a shadow file becomes stable; a rule shadowed by config keeps its own
+            out.append(replace(r, status=PROMOTED_STATUS) if r.status == SHADOW else r)
         else:
             out.append(replace(r, status=SHADOW))
     return out
@@ -72,6 +72,14 @@ def split(findings: list[Finding], rules: list[rules_api.Rule], period) -> tuple
     live = [f for f in findings if f.rule_id not in ids]
     kept = [f for f in findings if f.rule_id in ids and (f.as_of is None or f.as_of >= period.start)]
     return live, kept
+
+
+def counts(rules: list[rules_api.Rule], shadow_findings: list[Finding]) -> dict[str, int]:
+    """Shadow rule name -> the findings of this run kept apart (0 included), for the run's summary."""
+    out = {r.name: 0 for r in rules if r.status == SHADOW}
+    for f in shadow_findings:
+        out[f.rule_name] = out.get(f.rule_name, 0) + 1
+    return out
 
 
 # ---- monthly figures ---------------------------------------------------------------------------

@@ -93,7 +93,8 @@ def attach(rules_app: typer.Typer) -> None:
                                       "sources and record its totals with the promotion (slower)"),
         config: Optional[Path] = ConfigOption,
     ) -> None:
-        """Make a shadow rule live (status stable) from the next run: an auditor's decision, recorded in
+        """Make a shadow rule live from the next run (a rule file saying shadow as stable, a rule in
+        [rules] shadow with its own status): an auditor's decision, recorded in
         the audit trail (rule.promote) with the rule's months in shadow (findings, alerts, overlap with
         live alerts, reviewers' labels). The rule file is not changed. Exit 1 for an unknown rule or one
         not in shadow (or already promoted)."""

@@ -69,6 +69,11 @@ def _read(settings, fn):
         store.dispose()
 
 
+def by_rule_in(settings, run_id: int) -> list:
+    return _read(settings, lambda s: list(s.execute(select(ShadowFinding.id).where(ShadowFinding.run_id == run_id))
+                                      .scalars()))
+
+
 def test_shadow_findings_are_stored_apart_and_never_reach_alerts_report_or_exports(force):
     config, settings, outcome = force
     shadow_rows = _read(settings, lambda s: [(f.rule_name, f.run_id, f.period, f.subject, tuple(f.fact_ids))
@@ -79,6 +84,7 @@ def test_shadow_findings_are_stored_apart_and_never_reach_alerts_report_or_expor
     runs = _read(settings, lambda s: {r.rule_name: (r.findings, r.alerts, r.rule_version)
                                       for r in s.execute(select(ShadowRuleRun)).scalars()})
     assert set(runs) == {OWN, BY_CONFIG} and runs[OWN][0] == len(by_rule[OWN])
+    assert outcome.shadow == {OWN: len(by_rule[OWN]), BY_CONFIG: len(by_rule[BY_CONFIG])}
 
     alerted = _read(settings, lambda s: set(s.execute(select(Alert.rule_name)).scalars()))
     assert OWN not in alerted and BY_CONFIG not in alerted
@@ -169,4 +175,5 @@ def test_promote_refuses_unknown_and_live_rules_then_the_next_run_raises_it_live
     status = _read(settings, lambda s: {rv.status for rv in s.execute(
         select(RuleVersion).join(RunRule).where(RunRule.run_id == again.run_id, RuleVersion.name == BY_CONFIG))
         .scalars()})
-    assert status == {"stable"}
+    assert status == {"stable"}  # its file's status: shadowed by config, promoted, live as before
+    assert again.shadow == {OWN: len(by_rule_in(settings, again.run_id))}
