@@ -71,6 +71,14 @@ def _sort_key(a) -> tuple:
     return (lv, a.rule_name, a.id)
 
 
+def start_here(alerts: list, limit: int = 12) -> dict:
+    """What to read first: the new (and late) critical and high alerts, most severe first, at most
+    `limit` of them (and how many more), and the people with the highest combined risk."""
+    urgent = [a for a in alerts if a.novelty in ("new", "late") and a.level in ("critical", "high")]
+    return {"alerts": urgent[:limit], "more": max(0, len(urgent) - limit),
+            "people": summary.top_people(alerts, limit=5)}
+
+
 def render(run: RunView, *, force_name: str = "", include_sensitive: bool = True) -> str:
     """The report for one run as an HTML string.
 
@@ -82,15 +90,9 @@ def render(run: RunView, *, force_name: str = "", include_sensitive: bool = True
     rules = summary.by_rule(alerts)
     by_register = summary.count_by(alerts, "registers")
     departments = summary.count_by(alerts, "department")
-    svg = {
-        "level": charts.bar_chart([(lv, n) for lv, n in levels if n], "Alerts by level",
-                                  charts.LEVEL_COLOURS),
-        "rule": charts.bar_chart([(r["rule"], r["total"]) for r in rules], "Alerts by rule"),
-        "register": charts.bar_chart([(register_label(k), n) for k, n in by_register],
-                                     "Alerts by register"),
-        "department": charts.bar_chart(departments, "Alerts by department"),
-        "trend": charts.trend_chart(run.trend, "Alerts per month") if run.trend else "",
-    }
+    # Charts only where they show what a table does not: the trend's shape over the months. The
+    # counts by level, rule, register and department are tables (a chart of each repeated them).
+    svg = {"trend": charts.trend_chart(run.trend, "Alerts per month") if run.trend else ""}
     return _ENV.get_template("report.html.j2").render(
         run=run, force_name=force_name or "Force not named", period_label=_period_label(run.period),
         include_sensitive=include_sensitive, excluded=len(run.alerts) - len(shown.alerts),
@@ -99,6 +101,7 @@ def render(run: RunView, *, force_name: str = "", include_sensitive: bool = True
         charts={k: Markup(v) for k, v in svg.items()},  # produced by matplotlib, XML-escaped
         novelty=summary.novelty(run, alerts, shown.resolved), resolved=shown.resolved,
         people=summary.top_people(alerts), orgs=summary.top_organisations(alerts, force_name=force_name),
+        start=start_here(alerts),
         weights=summary.LEVEL_WEIGHTS, quality=summary.quality(run),
         sources_loaded=sum(s.status != "failed" for s in run.sources),
         rule_versions=run.rule_versions,

@@ -57,7 +57,7 @@ def test_report_opens_offline_in_chromium(chromium_path, run_view, tmp_path):
     assert "Expenses (expenses_sql) did not load" in found["banner"]
     assert "The audit is incomplete." in found["banner"]
     assert found["scripts"] == 0  # hostile <script> text stayed text
-    assert found["svgs"] >= 5  # level, rule, register, department, trend
+    assert found["svgs"] >= 1  # the trend (the counts are tables, #18)
     assert shot.stat().st_size > 50_000
 
 
