@@ -106,6 +106,10 @@ def prune(compiled: CompiledRule, frames: dict[str, pd.DataFrame], fresh: set[st
             (alias, register), = regs.items()
             return {**frames, register: frames[register][fresh_at[alias]]}
         return frames  # no key to cut on: evaluate whole
+    # a join or sequence match holds one row per input, so it cites a fresh row either of its own
+    # or of another input: a row that is not fresh is needed only where a fresh row of *another*
+    # input shares its partition (an aggregate's group, or an absent rule's present row, needs them all)
+    one_per_input = compiled.kind in ("join", "sequence") and not compiled.absent and not compiled.aggregate
     masks: dict[str, pd.Series] = {}
     for alias, register in regs.items():
         df = frames[register]
@@ -115,10 +119,12 @@ def prune(compiled: CompiledRule, frames: dict[str, pd.DataFrame], fresh: set[st
                 continue
             values = set()
             for other, fname in per.items():
-                if fname in frames[regs[other]]:
+                if fname in frames[regs[other]] and not (one_per_input and other == alias):
                     values |= set(shared.values(regs[other], fname)[fresh_at[other]].dropna())
             keep &= shared.values(register, per[alias]).isin(values).fillna(False).astype(bool) \
                 if per[alias] in df else False
+        if one_per_input:
+            keep |= fresh_at[alias]
         masks[register] = masks[register] | keep if register in masks else keep
     return {r: (frames[r][masks[r].to_numpy(dtype=bool)] if r in masks else frames[r]) for r in frames}
 
