@@ -36,6 +36,7 @@ def _findings_table(outcome) -> Table:
         not_eval = sum(st.not_evaluable.values())
         note = f" [yellow](skipped: {escape(str(st.skipped))})[/]" if st.skipped else ""
         note += " [yellow](reference engine: durable crashed)[/]" if st.fallback else ""
+        note += " [dim](shadow: kept apart, not alerted)[/]" if name in outcome.shadow else ""
         table.add_row(name + note, f"{st.findings:,}", selected + (f"; {not_eval:,} not evaluable" if not_eval else ""))
     return table
 

@@ -177,3 +177,18 @@ def test_promote_refuses_unknown_and_live_rules_then_the_next_run_raises_it_live
         .scalars()})
     assert status == {"stable"}  # its file's status: shadowed by config, promoted, live as before
     assert again.shadow == {OWN: len(by_rule_in(settings, again.run_id))}
+
+
+def test_the_run_table_marks_shadow_rules_as_kept_apart(force):
+    from rich.console import Console
+
+    from audit.cli.run_cmd import _findings_table
+
+    _, _, outcome = force
+    console = Console(width=200, record=True)
+    console.print(_findings_table(outcome))
+    lines = console.export_text().splitlines()
+    for name in (OWN, BY_CONFIG):
+        line = next(x for x in lines if x.strip().startswith(name))
+        assert "shadow: kept apart, not alerted" in line, line
+    assert not any("shadow" in x for x in lines if x.strip().startswith("gift_from_recent_supplier "))
