@@ -334,7 +334,9 @@ def link_sentences(alert) -> list[str]:
 
 def evidence(alert, limit: int = 0) -> list[dict[str, Any]]:
     """Each fact of the alert with the fields the rule used ("used": the fields of its input named in
-    the alert's values, else every field) and all its fields ("all"), each as (label, value in words)."""
+    the alert's values, else every field) and all its fields ("all"), each as (label, value in words).
+    The keys entity resolution derived (person_key, org_key, name + date of birth ...) are engine
+    detail, not what the register says: they are left out (the links show them)."""
     used: dict[str, set[str]] = {}
     for key in alert.values or {}:
         alias, _, name = key.partition(".")
@@ -344,7 +346,8 @@ def evidence(alert, limit: int = 0) -> list[dict[str, Any]]:
     for f in alert.facts:
         reg = registers.registers().get(f.register)
         order = {n: i for i, n in enumerate(reg.fields)} if reg else {}
-        values = sorted(((k, v) for k, v in f.values.items() if v is not None and v != ""),
+        derived = {n for n, fld in reg.fields.items() if fld.derived} if reg else set()
+        values = sorted(((k, v) for k, v in f.values.items() if v is not None and v != "" and k not in derived),
                         key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
         every = [(field_label(f.register, k), fact_value(f.register, k, v)) for k, v in values]
         wanted = used.get(f.alias)
