@@ -332,7 +332,7 @@ def link_sentences(alert) -> list[str]:
     return out
 
 
-def evidence(alert, limit: int = 0) -> list[dict[str, Any]]:
+def evidence(alert) -> list[dict[str, Any]]:
     """Each fact of the alert with the fields the rule used ("used": the fields of its input named in
     the alert's values, else every field) and all its fields ("all"), each as (label, value in words).
     The keys entity resolution derived (person_key, org_key, name + date of birth ...) are engine

@@ -65,7 +65,7 @@ def test_a_reviewer_works_an_alert_in_the_browser(server, browser, store):
     page.fill("#status-form textarea[name=note]", "Supplier relationship declared in advance.")
     page.click("#status-form button[type=submit]")
     page.wait_for_load_state()
-    assert page.locator("table.history").inner_text().count("false positive") == 1
+    assert page.locator("table.history").inner_text().count("False positive") == 1
     assert "Supplier relationship declared in advance." in page.locator("table.history").inner_text()
     trail_text = page.locator("table.trail").inner_text()
     assert "alert.review" in trail_text and "alert.assign" in trail_text and "rob" in trail_text
