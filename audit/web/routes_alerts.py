@@ -111,6 +111,15 @@ def rule_titles(ctx: Ctx) -> dict[str, str]:
             select(RuleVersion.name, RuleVersion.title).order_by(RuleVersion.id)) if title}
 
 
+def rule_folders(ctx: Ctx) -> list[str]:
+    """Where the rule files are (the shipped library and the force's folders), for the declared types
+    of a rule's parameters (audit.display.param_types): a money limit is shown in pounds."""
+    from rules.api import LIBRARY
+
+    rules = ctx.settings.rules
+    return [str(LIBRARY)] * rules.include_library + [str(ctx.settings.resolve_path(f)) for f in rules.folders]
+
+
 @route("/alerts", ("GET",), access.READ_ALERTS)
 def alert_queue(ctx: Ctx):
     f = queue.QueueFilter.from_query(ctx.request.query_params)
@@ -156,7 +165,7 @@ def _alert_page(ctx: Ctx, alert_id: int, *, status: int = 200, form_error: dict[
                       next_statuses=lifecycle.TRANSITIONS.get(a.status, ()), closed=closed, forms=forms,
                       trail=alert_trail(ctx, alert_id, _page_number(ctx, "views")),
                       suppressions=suppressions, today=ctx.store.today().isoformat(),
-                      rule_titles=rule_titles(ctx), closing=lifecycle.CLOSED,
+                      rule_titles=rule_titles(ctx), closing=lifecycle.CLOSED, rule_folders=rule_folders(ctx),
                       max_days=lifecycle.MAX_SUPPRESSION_DAYS, notice=notice,
                       form_error=form_error, typed=typed or {})
 

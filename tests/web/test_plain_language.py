@@ -21,7 +21,6 @@ from audit.store.queries import alert_view, latest_run
 from reports import html as report_html
 from test_browser import browser, open_page, server, sign_in  # noqa: F401 (the existing browser fixtures)
 
-pytestmark = pytest.mark.browser
 IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 WIDTHS = (1280, 390)
 INTERNAL_KEYS = {
@@ -68,6 +67,7 @@ def _check(page, width: int, name: str, pence: list[int] = ()) -> str:
     return text
 
 
+@pytest.mark.browser
 def test_queue_alert_and_person_pages_speak_plainly(server, browser, store):  # noqa: F811
     IMG.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
@@ -99,6 +99,7 @@ def test_queue_alert_and_person_pages_speak_plainly(server, browser, store):  # 
     assert errors == []
 
 
+@pytest.mark.browser
 def test_report_starts_with_what_to_do(browser, store, tmp_path):  # noqa: F811
     IMG.mkdir(parents=True, exist_ok=True)
     run = latest_run(store, "2026-10")
@@ -115,3 +116,23 @@ def test_report_starts_with_what_to_do(browser, store, tmp_path):  # noqa: F811
     for width in WIDTHS:
         _check(page, width, "report", _money(next(a for a in run.alerts if a.facts and _money(a))))
     assert critical and errors == []
+
+
+def test_the_display_layer_in_words():
+    """What the pages above rely on, without a browser: limits by their rule file's declared type,
+    codes by their labels, titles led by the person, statuses that say whether they close."""
+    types = display.param_types("gifts_cumulative_value_from_donor")
+    assert display.params({"cumulative_limit": 30000, "window_days": 365}, types) == [
+        ("cumulative limit", "£300.00"), ("window days", "365")]
+    assert display.fact_value("business_interests", "interest_type", "self_employed") == "Self-employed"
+    assert display.fact_value("vetting", "level", "mv") == "Management vetting (MV)"
+    assert display.fact_value("gifts_hospitality", "estimated_value", 3322) == "£33.22"
+    assert display.fact_value("gifts_hospitality", "estimated_value", "not a number") == "not a number"
+    assert display.title("100364's self_employed interest: (blank)", "100364", "Jo Bloggs") == \
+        "Jo Bloggs (100364)'s self-employed interest"
+    assert display.title("100 (Fleet Manager) needs mv vetting", "100", None) == "100 (Fleet Manager) needs MV vetting"
+    assert display.title("Association NA1 of 100458 overdue", "100458", "Mark Blake") == \
+        "Mark Blake (100458): Association NA1 of Mark Blake overdue"
+    assert "Closes the alert" in display.status_meaning("false_positive")
+    assert "Closes the alert" not in display.status_meaning("in_review")
+    assert display.code("private_investigation") == "private investigation"  # the CLI's, unchanged
