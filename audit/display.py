@@ -355,3 +355,25 @@ def evidence(alert) -> list[dict[str, Any]]:
                   if k in wanted] if wanted else every
         out.append({"fact": f, "used": chosen or every, "all": every, "more": len(every) > len(chosen or every)})
     return out
+
+
+# Audit trail actions on an alert, in words (the code stays in the trail and in a tooltip).
+ACTIONS = {
+    "alert.view": "viewed", "alert.assign": "assigned", "alert.review": "status changed",
+    "alert.reopen": "reopened", "alert.suppress": "suppressed", "alert.refused": "action refused",
+    "alert.prove": "proof bundle made", "link.decide": "link confirmed or rejected", "web.denied": "access refused",
+}
+
+
+def action(name: str | None) -> str:
+    """An audit trail action in words ("alert.assign" -> "assigned"); an unknown one as written."""
+    return ACTIONS.get(name or "", name or NONE)
+
+
+def matched(link: Mapping[str, Any]) -> str:
+    """What a link matched, when it is words a person reads: a name or company, not a derived key
+    (the "perry|m|1979-01-31" of a name + date of birth link, an address key); "" otherwise."""
+    text = str(link.get("matched_text") or "")
+    if link.get("method") in ("name_dob", "address") or text == link.get("key") and "|" in text:
+        return ""
+    return text
