@@ -111,13 +111,16 @@ def enum_label(value: Any) -> str:
 
 def shown(value: Any, ftype: str) -> str:
     """A value of dictionary type `ftype` as the web app and the report show it: like typed(), but an
-    enum by its label, a bool as yes / no, and a value that does not fit its type as written."""
+    enum by its label, a bool as yes / no, a hash by its first 8 characters ("f3097115…") and a value
+    that does not fit its type as written."""
     if value is None or value == "":
         return NONE
     if ftype == "enum":
         return enum_label(value)
     if ftype == "bool" or isinstance(value, bool):
         return "yes" if str(value).casefold() in ("true", "1", "yes") else "no"
+    if ftype == "hash":  # a hashed bank account: enough to compare two by eye, not 64 hex digits
+        return f"{str(value)[:8]}\u2026" if len(str(value)) > 12 else str(value)
     try:
         return typed(value, ftype)
     except (TypeError, ValueError):
@@ -163,11 +166,25 @@ def in_words(text: str) -> str:
     return _codes_in_words().sub(word, text)
 
 
+# Organisation keys a rule's title may quote (audit.entities.orgs): "CN:<company number>" reads as
+# the company number in words; "ORG:<hash>" says nothing to a reader and is left out.
+_COMPANY_KEY = re.compile(r"(?<![\w:])CN:(\w+)")
+_ORG_KEY = re.compile(r"\s*\(ORG:[0-9a-f]+\)|(?<![\w:])ORG:[0-9a-f]+")
+
+
+def org_keys_in_words(text: str) -> str:
+    """Organisation keys inside a sentence in words: "Jones Ltd (CN:11409371)" -> "Jones Ltd (company
+    no. 11409371)"; "Jones Ltd (ORG:1fdabce6f335)" -> "Jones Ltd" (a bare one -> "the organisation")."""
+    text = _COMPANY_KEY.sub(r"company no. \1", text)
+    return _ORG_KEY.sub(lambda m: "" if m.group(0).lstrip().startswith("(") else "the organisation", text)
+
+
 def title(text: str, subject: str | None = None, name: str | None = None) -> str:
     """An alert's title as a person reads it: leading with the person by name when the name is known
     ("100364 accepted ..." -> "Jo Bloggs (100364) accepted ..."; a title naming them later, or not at
-    all, is led by "Jo Bloggs (100364): "), enum codes in words, no trailing ": (blank)"."""
-    text = in_words(re.sub(r":\s*\(blank\)\s*$", "", text or ""))
+    all, is led by "Jo Bloggs (100364): "), enum codes and organisation keys in words ("(CN:11409371)"
+    -> "(company no. 11409371)", a resolved "(ORG:...)" id left out), no trailing ": (blank)"."""
+    text = org_keys_in_words(in_words(re.sub(r":\s*\(blank\)\s*$", "", text or "")))
     if not (subject and name) or name == subject:
         return text
     token = re.compile(r"(?<![\w])%s(?![\w])" % re.escape(subject))
@@ -246,6 +263,7 @@ LINK_METHODS = {
     "normalised_name": "the same name once case, punctuation and 'Ltd' / 'Limited' are set aside",
     "fuzzy": "a similar name", "address": "the same address", "bank": "the same bank account",
     "name_dob": "the same name and date of birth", "override": "a reviewer confirmed they are the same",
+    "initials": "the other name's initials",
 }
 
 
@@ -294,7 +312,7 @@ def _linked(links: list, facts: Mapping[str, Any]) -> str | None:
         if first.method == "company_number" and str(first.matched_text or "").isdigit():
             sentence = f"the {a}'s {r} '{t}' is company number {first.matched_text}"
             methods = []
-        elif first.method in ("fuzzy", "override") and first.matched_text and first.matched_text != t:
+        elif first.method in ("fuzzy", "override", "initials") and first.matched_text and first.matched_text != t:
             sentence = f"the {a}'s {r} '{t}' is read as '{first.matched_text}'"
         else:
             return None
@@ -377,3 +395,21 @@ def matched(link: Mapping[str, Any]) -> str:
     if link.get("method") in ("name_dob", "address") or text == link.get("key") and "|" in text:
         return ""
     return text
+
+
+def weakest_link(link: Mapping[str, Any] | None) -> str:
+    """The weakest link an alert rests on, in words ("" when it rests on none): "The organisation
+    'PWC' is linked to 'Price Waterhouse Coopers': the other name's initials (a weak link)", and,
+    when that lowered the alert, why and what to do. What it matched is named only when it is words
+    (matched()); a derived key never is."""
+    if not link:
+        return ""
+    source, what = link.get("source_text") or "", matched(link)
+    said = (f"The {_noun(str(link.get('field') or ''))} \u201c{source}\u201d"
+            + (f" is linked to \u201c{what}\u201d" if what and what != source else "")
+            + f": {link_method(link.get('method'), link.get('score'))}"
+            + f" (a {link.get('strength') or 'strong'} link)")
+    if link.get("lowered_from"):
+        said += (f". The alert rests on this {link.get('strength')} link, so it is raised one level below its "
+                 f"rule's ({link['lowered_from']}); confirm or reject the link to settle it")
+    return said

@@ -94,10 +94,11 @@ class AlertView:
 
     @property
     def link_text(self) -> str:
-        """The weakest link the alert rests on, in words ('' when it rests on none)."""
-        from audit.reliance import sentence
+        """The weakest link the alert rests on, in words ('' when it rests on none): the report's
+        technical fold, the exports' human-readable column and the CLI's JSON (audit.display)."""
+        from audit import display
 
-        return sentence(self.weakest_link)
+        return display.weakest_link(self.weakest_link)
 
     @property
     def late_text(self) -> str:
