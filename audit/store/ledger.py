@@ -27,13 +27,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pandas.core.util.hashing import combine_hash_arrays  # how hash_pandas_object combines columns
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from audit import registers
 from audit.period import Period
 from audit.store.db import Store
-from audit.store.models import LedgerRow, Run
+from audit.store.models import LedgerRow, LedgerSource, Run
 
 _SEP = "\x1f"
 #: a guarded source also needs more than this many rows gone (a small register losing 2 of 15 rows
@@ -121,8 +121,7 @@ class SourceReview:
     # the write plan (only when the run advances the ledger)
     inserts: pd.DataFrame = field(default_factory=pd.DataFrame)  # new rows: their row_ledger columns (_INSERTED)
     content_updates: list[dict] = field(default_factory=list)
-    seen_ids: np.ndarray | None = None  # matched ledger ids (their last_* move on)
-    state_updates: list[dict] = field(default_factory=list)  # id, state, gone_period
+    state_updates: list[dict] = field(default_factory=list)  # id, state, gone_period (and last_period when gone)
     returns: list[dict] = field(default_factory=list)  # id, returned_period, returned_since
 
 
@@ -299,6 +298,12 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
                                                  "changed_period", "state", "gone_period", "returned_period",
                                                  "returned_since"])
         result.close()
+        seen = s.execute(select(LedgerSource.last_period, LedgerSource.last_run)
+                         .where(LedgerSource.source == source)).first()
+    if seen is not None and len(led):  # a present row was seen by its source's latest advancing run
+        led["last_period"] = led["last_period"].where(led["state"] != "present", seen.last_period)
+    # a row going now from present to gone keeps the period and run that last saw it
+    went = {"last_period": seen.last_period, "last_run": seen.last_run} if seen is not None else {}
     history = bool((led["first_period"] < P).any()) if len(led) else False
     rv = SourceReview(source, register_name, history)
     cur, mat = _current(df, register)
@@ -430,12 +435,14 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
                                      r.first_period, r.last_period,
                                      r.event_date if isinstance(r.event_date, date) else None, None))
             if advance:
-                rv.state_updates.append({"id": int(r.id), "state": "deleted", "gone_period": P})
+                rv.state_updates.append({"id": int(r.id), "state": "deleted", "gone_period": P,
+                                         **(went if r.state == "present" else {})})
     if advance:
-        rv.state_updates += [{"id": int(i), "state": "aged_out", "gone_period": P} for i in aged_out["id"]]
+        rv.state_updates += [{"id": int(i), "state": "aged_out", "gone_period": P,
+                              **(went if state == "present" else {})}
+                             for i, state in zip(aged_out["id"], aged_out["state"])]
         back = matched[matched["state"] != "present"]  # seen again after being deleted or aged out
         rv.state_updates += [{"id": int(i), "state": "present", "gone_period": None} for i in back["id"]]
-        rv.seen_ids = matched["id"].to_numpy().astype("int64")
         content_at, mhash_at = cur["content"].to_numpy(), cur["mhash"].to_numpy()
         pos = new.index.to_numpy()
         rv.inserts = pd.DataFrame(dict(zip(_INSERTED, (nk_at[pos], content_at[pos], mhash_at[pos], packed[pos],
@@ -462,12 +469,13 @@ def write(s: Session, review_: LedgerReview, run_id: int) -> dict[str, int]:
             s.execute(update(LedgerRow), src.state_updates)
         if src.returns:
             s.execute(update(LedgerRow), src.returns)
-        # the ids are written into the statement: as 5,000 bound parameters each, SQLAlchemy spent
-        # longer on them than the database on the update
-        ids = [str(int(i)) for i in (src.seen_ids if src.seen_ids is not None else [])]
-        for i in range(0, len(ids), 5000):
-            s.execute(text(f"UPDATE {LedgerRow.__tablename__} SET last_period = :period, last_run = :run "
-                           f"WHERE id IN ({', '.join(ids[i:i + 5000])})"), {"period": P, "run": run_id})
+        # every present row of the source was seen by this run: said once for the source (LedgerSource),
+        # not by rewriting each row
+        seen = s.get(LedgerSource, src.source)
+        if seen is None:
+            s.add(LedgerSource(source=src.source, last_period=P, last_run=run_id))
+        else:
+            seen.last_period, seen.last_run = P, run_id
         counts["ledger_new"] += len(src.inserts)
         counts["ledger_changed"] += len(src.content_updates)
         counts["ledger_gone"] += sum(1 for u in src.state_updates if u["state"] != "present")

@@ -282,6 +282,19 @@ class LedgerRow(Base):
     returned_since: Mapped[str | None] = mapped_column(String(7))
 
 
+class LedgerSource(Base):
+    """The latest run that advanced the ledger of one source (migration 0010; audit.store.ledger).
+
+    A present row of that source was seen by that run: its own `last_period` is not rewritten each
+    month (that was one UPDATE of every row of every source, every run). A row's own `last_period`
+    counts only once it is gone (deleted, aged out): the last period that saw it."""
+
+    __tablename__ = "ledger_sources"
+    source: Mapped[str] = mapped_column(String(255), primary_key=True)
+    last_period: Mapped[str] = mapped_column(String(7))
+    last_run: Mapped[int] = mapped_column(Integer)
+
+
 class AlertFact(Base):
     __tablename__ = "alert_facts"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 
 from audit.period import Period
 from audit.store import ledger
-from audit.store.models import LedgerRow
+from audit.store.models import LedgerRow, LedgerSource
 
 HOSTILE = {
     "amount": ["12", "", "7", "", "x\x1fy", "", "0"],
@@ -113,9 +113,12 @@ def test_write_stores_rows_as_the_orm_reads_them(store):
         counts = ledger.write(s, october, 2)
     assert counts == {"ledger_new": 1, "ledger_changed": 2, "ledger_gone": 1}
     rows = _ledger(store)
-    assert {k: (r.last_period, r.last_run) for k, r in rows.items()} == {
-        "G1": ("2026-10", 2), "G2": ("2026-10", 2), "G3": ("2026-10", 2), "G4": ("2026-09", 1),
-        "G5": ("2026-10", 2)}
+    # the present rows were seen by October's run, said once for the source; the deleted row keeps
+    # the period and run that last saw it
+    with store.read() as s:
+        assert s.execute(select(LedgerSource.last_period, LedgerSource.last_run)
+                         .where(LedgerSource.source == "gifts")).one() == ("2026-10", 2)
+    assert (rows["G4"].last_period, rows["G4"].last_run) == ("2026-09", 1)
     assert rows["G4"].state == "deleted" and rows["G5"].event_date == date(2026, 10, 1)
     assert (rows["G1"].changed_period, ledger.unpack(rows["G1"].before)["estimated_value"]) == ("2026-10", "80")
 
