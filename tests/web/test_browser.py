@@ -24,8 +24,10 @@ def server(app):
         yield f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser():
+    """One headless Chromium per test module (each test's page has a context, cookies and all, of its
+    own: browser.new_page), not one per test: a launch costs about a second."""
     executable = chromium_or_skip()
     from playwright.sync_api import sync_playwright
 

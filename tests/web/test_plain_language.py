@@ -30,8 +30,8 @@ from audit.store import open_store
 from audit.store.queries import latest_run
 from audit.web import create_app, users
 from reports import html as report_html
-from test_browser import ARGS, open_page, sign_in
-from webtest import chromium_or_skip, free_port, serving
+from test_browser import browser, open_page, sign_in  # noqa: F401 (browser: one Chromium for the module)
+from webtest import free_port, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 IMG = ROOT / "docs" / "img"
@@ -87,17 +87,6 @@ def force(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    executable = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
 def site(force):
     settings, store, _ = force
     port = free_port()
@@ -146,9 +135,9 @@ def one_alert_per_register(alerts) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def page(chromium, site):
+def page(browser, site):  # noqa: F811
     errors: list[str] = []
-    p = open_page(chromium, errors)
+    p = open_page(browser, errors)
     sign_in(p, site, "cara")
     p.wait_for_url(f"{site}/alerts")
     IMG.mkdir(parents=True, exist_ok=True)
@@ -200,11 +189,11 @@ def test_a_persons_page_speaks_plainly(page, site, force):
 
 
 @pytest.mark.browser
-def test_report_starts_with_what_to_do(chromium, force, tmp_path):
+def test_report_starts_with_what_to_do(browser, force, tmp_path):  # noqa: F811
     _, _, run = force
     report = report_html.write_report(run, tmp_path / "report.html", force_name="Sample Constabulary")
     errors: list[str] = []
-    page = open_page(chromium, errors)
+    page = open_page(browser, errors)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(report.as_uri())
     first = page.locator("#start-here .level-critical").first
