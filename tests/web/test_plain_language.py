@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -226,7 +227,8 @@ def test_the_display_layer_in_words():
     assert display.code("private_investigation") == "private investigation"  # the CLI's, unchanged
     assert display.title("100322 accepted £351.14 from Jones Ltd (CN:11409371) in 2 items", "100322", "Gordon Davis") \
         == "Gordon Davis (100322) accepted £351.14 from Jones Ltd (company no. 11409371) in 2 items"
-    assert display.title("3 lines to ACME (ORG:1fdabce6f335) totalling £9", None, None) == "3 lines to ACME totalling £9"
+    assert display.title("3 lines to ACME (ORG:1fdabce6f335) totalling £9", None, None) == \
+        "3 lines to ACME totalling £9"
     assert display.fact_value("procurement", "supplier_bank_hash", "f3" * 32) == "f3f3f3f3\u2026"
     initials = {"field": "org_key", "source_text": "PWC", "matched_text": "Price Waterhouse Coopers", "key": "CN:1",
                 "method": "initials", "score": 100.0, "strength": "weak", "lowered_from": "high"}
@@ -234,6 +236,12 @@ def test_the_display_layer_in_words():
     assert display.weakest_link(initials).startswith(
         "The organisation \u201cPWC\u201d is linked to \u201cPrice Waterhouse Coopers\u201d: the other name's initials "
         "(a weak link). The alert rests on this weak link, so it is raised one level below its rule's (high)")
+    gift = SimpleNamespace(fact_id="g1", alias="gift", register="gifts_hospitality", values={})
+    pwc = SimpleNamespace(fact_id="g1", field="org_key", key="CN:1", method="initials", score=100.0, strength="weak",
+                          source_text="PWC", matched_text="Price Waterhouse Coopers")
+    assert display.link_sentences(SimpleNamespace(facts=[gift], links=[pwc])) == [
+        "The gift's donor 'PWC' is read as 'Price Waterhouse Coopers': the other name's initials "
+        "(a weak link: check it)."]
     by_dob = {"field": "name_dob_key", "source_text": "Martyn Perry 1979-01-31", "matched_text": "perry|m|1979-01-31",
               "key": "perry|m|1979-01-31", "method": "name_dob", "score": 100.0, "strength": "strong"}
     assert display.weakest_link(by_dob) == \
