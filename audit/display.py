@@ -288,6 +288,15 @@ def link_method(method: str | None, score: float | None = None) -> str:
     return words
 
 
+# A rule's input alias as a noun where it is an abbreviation ("assoc"); other aliases read as written.
+ENTRY_WORDS = {"assoc": "association", "barred": "barred list entry", "hosp": "hospitality", "line": "expense line"}
+
+
+def entry(alias: str | None) -> str:
+    """A rule's input (the alias a fact was cited as) as a noun: "assoc" -> "association", "gift" -> "gift"."""
+    return ENTRY_WORDS.get(alias or "", code(alias or "entry"))
+
+
 def _noun(key_field: str) -> str:
     return "organisation" if key_field.endswith("org_key") else "address" if key_field.startswith("address") \
         else "person"
@@ -298,7 +307,7 @@ def _linked(links: list, facts: Mapping[str, Any]) -> str | None:
     named, methods = [], []
     for ln in links:
         fact = facts.get(ln.fact_id)
-        what = (code(fact.alias if fact else "entry"), _role(fact.register if fact else "", ln.field), ln.source_text)
+        what = (entry(fact.alias if fact else None), _role(fact.register if fact else "", ln.field), ln.source_text)
         if what not in named:
             named.append(what)
         words = link_method(ln.method, ln.score)

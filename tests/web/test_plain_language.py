@@ -233,6 +233,7 @@ def test_the_display_layer_in_words():
     initials = {"field": "org_key", "source_text": "PWC", "matched_text": "Price Waterhouse Coopers", "key": "CN:1",
                 "method": "initials", "score": 100.0, "strength": "weak", "lowered_from": "high"}
     assert display.link_method("initials") == "the other name's initials"
+    assert (display.entry("assoc"), display.entry("gift")) == ("association", "gift")
     assert display.weakest_link(initials).startswith(
         "The organisation \u201cPWC\u201d is linked to \u201cPrice Waterhouse Coopers\u201d: the other name's initials "
         "(a weak link). The alert rests on this weak link, so it is raised one level below its rule's (high)")
