@@ -1,7 +1,8 @@
 """Plain language in a real browser (#18), on the bundled sample force audited for 2026-10 (once for
 the module): the queue and the report's first screen at 1280, 768 and 390 px wide, an alert of each
-register the run's alerts cite and a person's page at 1280 and 390 px. Screenshots go to docs/img/
-(docs/web.md's gallery; the README shows the queue, an alert, the person page and the report). Each
+register the run's alerts cite and a person's page at 1280 and 390 px. Screenshots go to
+test-artifacts/plain-language/, or with INTEGRITY_AUDIT_SCREENSHOTS=docs/img to docs/img/ (docs/web.md's
+gallery; the README shows the queue, an alert, the person page and the report). Each
 page must show (the checks are _check's, shared by every page):
 
 - no pence: every money value of its alerts' evidence appears in pounds ("£50.03") and its stored
@@ -14,6 +15,8 @@ page must show (the checks are _check's, shared by every page):
 - the report's first critical alert within the first 900 px at 1280 wide.
 """
 from __future__ import annotations
+
+import os
 
 import re
 import shutil
@@ -35,7 +38,9 @@ from test_browser import browser, open_page, sign_in  # noqa: F401 (browser: one
 from webtest import free_port, serving
 
 ROOT = Path(__file__).resolve().parents[2]
-IMG = ROOT / "docs" / "img"
+#: the screenshots go to test-artifacts/plain-language/ (a test run leaves the checkout as it was);
+#: INTEGRITY_AUDIT_SCREENSHOTS=docs/img refreshes the documentation's gallery
+IMG = ROOT / os.environ.get("INTEGRITY_AUDIT_SCREENSHOTS", "test-artifacts/plain-language")
 PERIOD = "2026-10"
 WIDTHS = (1280, 390)
 THREE_WIDTHS = (1280, 768, 390)  # the queue and the report's first screen
