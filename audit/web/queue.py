@@ -224,7 +224,9 @@ def search(store: Store, user: User, f: QueueFilter, *, page_size: int = PAGE_SI
 
 
 def _choices(s, user: User) -> dict[str, list[str]]:
-    periods = sorted(s.execute(select(Run.period).distinct()).scalars(), reverse=True)
+    # the periods with a current run: one whose every run failed has no alerts to filter by
+    periods = sorted(s.execute(select(Run.period).distinct().where(
+        Run.superseded_by.is_(None), Run.status.in_(("succeeded", "partial")))).scalars(), reverse=True)
     rq = select(RuleVersion.name).distinct().where(RuleVersion.status != "shadow")  # shadow: no alerts to filter
     if user.role != "ccu":
         rq = rq.where(RuleVersion.sensitivity != "sensitive")

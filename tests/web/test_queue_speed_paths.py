@@ -77,3 +77,16 @@ def test_each_alert_is_listed_once_at_its_latest_occurrence_across_runs_and_reru
     newest = _ids(cara.get("/alerts?sort=newest").text)
     assert 1 not in newest[:44] and len(set(newest)) == len(newest) == 50
     assert _total(cara.get("/alerts").text) == 70 and _total(cara.get("/alerts?period=2026-11").text) == 44
+
+
+def test_the_period_filter_offers_no_period_whose_every_run_failed(store):
+    from dataclasses import replace as changed
+
+    from audit.web.queue import QueueFilter
+
+    import pandas as pd
+
+    record_run(store, changed(seed.run_input("2026-11", 1, 1), status="failed", error="source gifts failed",
+                              rules=[], findings=[], facts=pd.DataFrame(), links=pd.DataFrame()))  # as audit.pipeline records one
+    choices = queue.search(store, users.get_user(store, "cara"), QueueFilter(), page_size=5).choices
+    assert choices["periods"] == ["2026-10"]
