@@ -24,7 +24,8 @@ def register(app: typer.Typer) -> None:
         formats: List[str] = typer.Option(["all"], "--format", "-f",
                                           help="csv, xlsx, json or all (repeatable)", metavar="FORMAT"),
         to: Optional[Path] = typer.Option(None, "--to", file_okay=False,
-                                          help="folder to write into (default: data/out/<period>/)"),
+                                          help="folder to write into (default: data/out/<period>/export/, "
+                                               "beside the published files, which stay as published)"),
         pseudonymise: bool = typer.Option(
             False, "--pseudonymise",
             help="replace people's names and keys with stable pseudonyms (needs INTEGRITY_AUDIT_PSEUDONYM_KEY)"),
@@ -51,7 +52,9 @@ def register(app: typer.Typer) -> None:
         with friendly_errors():
             run = latest_run_view(settings, period)
             _stamp(settings, run)
-            folder = to or output_dir(settings, period)
+            # never into the published folder itself: its manifest.json (with the trail head) is the
+            # record of what was published, and an export of fewer formats would overwrite it
+            folder = to or output_dir(settings, period) / "export"
             with console.status(f"Exporting {len(run.alerts)} alerts as {', '.join(chosen)}"):
                 files = export(run, folder, chosen, pseudonymise_names=pseudonymise,
                                pseudonymiser=pseudonymiser)

@@ -92,3 +92,16 @@ def test_command_errors_are_clear(recorded, monkeypatch):
     monkeypatch.delenv("INTEGRITY_AUDIT_PSEUDONYM_KEY")
     res = cli.invoke(app, ["export", "--period", "2026-03", "--pseudonymise", "--config", str(config)])
     assert res.exit_code == 2 and "INTEGRITY_AUDIT_PSEUDONYM_KEY" in res.output
+
+
+def test_export_without_a_folder_leaves_the_published_manifest_as_published(recorded):
+    _, _, run_id, config, tmp = recorded
+    cli = CliRunner()
+    assert cli.invoke(app, ["report", "--period", "2026-03", "--config", str(config)]).exit_code == 0
+    published = tmp / "out" / "2026-03" / "manifest.json"
+    before = published.read_bytes()
+    res = cli.invoke(app, ["export", "--period", "2026-03", "-f", "json", "--config", str(config)])
+    assert res.exit_code == 0, res.output
+    assert published.read_bytes() == before  # the record of what was published, with its trail head
+    m = json.loads((tmp / "out" / "2026-03" / "export" / "manifest.json").read_text())
+    assert [e["format"] for e in m["files"]] == ["json"] and m["run_id"] == run_id
