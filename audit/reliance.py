@@ -77,16 +77,3 @@ def with_weakest_links(findings: list[Finding], compiled: list[CompiledRule], li
             info["lowered_from"] = f.level
         out.append(replace(f, level=level, weakest_link=info))
     return out
-
-
-def sentence(link: dict[str, Any] | None) -> str:
-    """The weakest link in words, for the alert page, report and exports."""
-    if not link:
-        return ""
-    said = (f"{link['field'].replace('_', ' ')}: \u201c{link['source_text']}\u201d linked to "
-            f"\u201c{link['matched_text']}\u201d by {link['method'].replace('_', ' ')} "
-            f"(score {link['score']:.0f}, {link['strength']})")
-    if link.get("lowered_from"):
-        said += (f". The alert rests on this {link['strength']} link, so it is raised one level below its "
-                 f"rule's ({link['lowered_from']}); confirm or reject the link to settle it")
-    return said
