@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
+from sqlalchemy.exc import DBAPIError
 
 from audit import registers
 from audit.period import Period
@@ -170,10 +171,9 @@ def _source_frames(settings: Settings, progress: Progress | None) -> tuple[dict[
     load = connectors.load_sources(settings.sources, settings.base_dir,
                                    progress=lambda name, done, total: progress and progress(f"load {name}", done, total))
     notes = [f"source {f.source} did not load: {f.message}" for f in load.failures]
-    overrides = settings.overrides_file if settings.entities.overrides or settings.overrides_file.exists() else None
     if progress:
         progress("resolve people and organisations", 0, 1)
-    return resolve(load.by_register(), settings.entities, overrides).frames, notes
+    return resolve(load.by_register(), settings.entities, settings.overrides_in_force).frames, notes
 
 
 # ---- the store (read only) ----------------------------------------------------------------------
@@ -311,7 +311,7 @@ def backtest(settings: Settings, rule_file: Path, *, first: Period | None = None
     store_url = settings.store_url
     try:
         stored = stored_alerts(store_url)
-    except Exception as e:  # noqa: BLE001 - no store (yet) is not an error for a backtest
+    except DBAPIError as e:  # no store (yet) is not an error for a backtest; a bug in reading one is
         stored, store_url = {}, None
         notes.append(f"no store to compare with ({type(e).__name__}): overlap and labels are 0")
     draft_params = _params(settings, draft, notes)

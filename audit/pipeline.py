@@ -230,13 +230,13 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                                               settings.sources)
                 with stage("resolve"):
                     library, problems = _load_library(settings)
-                    library = shadow.effective_rules(settings, library, shadow_store.promotions(store), problems)
+                    library = shadow.effective_rules(settings, library, shadow_store.promotions(store, strict=True), problems)
                     compiled, rules, problems = _enabled_rules(settings, library, problems)
                     compiled, rules, not_run = _with_sources(compiled, rules, load)
                     note("resolve", "people and organisations")
                     frames = load.by_register()
                     frames["register_changes"] = _changes_frame(review)
-                    resolution = resolve(frames, settings.entities, _overrides_path(settings))
+                    resolution = resolve(frames, settings.entities, settings.overrides_in_force)
                 with stage("evaluate"):
                     evaluation = rules_api.evaluate(compiled, resolution.frames, period, settings.rules.params,
                                                     engine, progress=lambda name: note("evaluate", name),
@@ -342,9 +342,3 @@ def _late_findings(store: Store, findings: list[Finding], review: ledger.LedgerR
                                      "months_late": event_months_late(f.as_of, period), "entries": entries}))
     return own + kept, len(kept)
 
-
-def _overrides_path(settings: Settings):
-    """The configured overrides file (a missing one is an error), else the default one if a decision
-    has been recorded there."""
-    path = settings.overrides_file
-    return path if settings.entities.overrides or path.exists() else None

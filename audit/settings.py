@@ -192,6 +192,13 @@ class Settings(_Section):
             else self.data_dir / "entity-overrides.csv"
 
     @property
+    def overrides_in_force(self) -> Path | None:
+        """The overrides file entity resolution reads: the configured one (a missing one is an error),
+        else the default one once a decision has been recorded there."""
+        path = self.overrides_file
+        return path if self.entities.overrides or path.exists() else None
+
+    @property
     def store_url(self) -> str:
         """The store URL with env references expanded and relative sqlite paths anchored."""
         url = expand_env(self.store.url, "store.url")

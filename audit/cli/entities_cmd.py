@@ -14,10 +14,6 @@ from audit.entities import OverridesError, resolve
 from audit.entities.overrides import load as load_overrides
 
 
-def _overrides_path(settings) -> Path | None:
-    return settings.resolve_path(settings.entities.overrides) if settings.entities.overrides else None
-
-
 def explain(config: Optional[Path] = ConfigOption,
             text: Optional[str] = typer.Option(None, "--text", "-t", help="Only links whose text contains this"),
             key: Optional[str] = typer.Option(None, "--key", "-k", help="Only links to this key (e.g. CN:01234567)"),
@@ -30,7 +26,7 @@ def explain(config: Optional[Path] = ConfigOption,
         loaded = connectors.load_sources(settings.sources, settings.base_dir)
         frames = {r: df for r, df in loaded.by_register().items() if not df.empty}
         with console.status("resolving entities"):
-            res = resolve(frames, settings.entities, overrides=_overrides_path(settings))
+            res = resolve(frames, settings.entities, overrides=settings.overrides_in_force)
     links = res.links
     if text:
         links = links[links["source_text"].str.contains(text, case=False, regex=False)
@@ -61,12 +57,13 @@ def overrides(config: Optional[Path] = ConfigOption, as_json: bool = JsonOption)
     """Validate the overrides CSV named by entities.overrides in config.toml and list its decisions;
     exit 2 if it is invalid."""
     settings = load_settings(config)
-    path = _overrides_path(settings)
+    path = settings.overrides_in_force
     if path is None:
         if as_json:
             print_json({"file": None, "decisions": []})
             return
-        console.print("no entities.overrides file is configured", markup=False)
+        console.print(f"no overrides: entities.overrides is not configured and {settings.overrides_file} "
+                      "holds no recorded decision", markup=False)
         return
     with friendly_errors(OverridesError):
         items = load_overrides(path).items
