@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from sqlalchemy.exc import DBAPIError
 from rich.table import Table
 
 from audit.cli.common import ConfigOption, console, err_console, load_settings, parse_period
@@ -147,7 +148,7 @@ def shadow_info(config: Optional[Path], rules: list) -> dict[str, dict]:
         try:
             promoted = store_shadow.promotions(store)
             figures = shadow.summary(store, {i: r.name for i, r in candidates.items()})
-        except Exception:  # noqa: BLE001 - an unreadable store: say nothing rather than fail a listing
+        except DBAPIError:  # an unreadable store: say nothing rather than fail a listing
             promoted, figures = {}, {}
         finally:
             store.dispose()

@@ -67,8 +67,10 @@ class Promotion:
     summary: dict[str, Any]
 
 
-def promotions(store: Store) -> dict[str, Promotion]:
-    """rule id -> its promotion. An empty dict on a store older than migration 0009 (read-only callers)."""
+def promotions(store: Store, *, strict: bool = False) -> dict[str, Promotion]:
+    """rule id -> its promotion. An empty dict on a store older than migration 0009, for read-only
+    callers; `strict` (a run, on its migrated store) raises instead: a promotion silently forgotten
+    would put a live rule back in shadow."""
     from sqlalchemy.exc import DBAPIError
 
     try:
@@ -77,6 +79,8 @@ def promotions(store: Store) -> dict[str, Promotion]:
             return {p.rule_id: Promotion(p.rule_id, p.rule_name, p.version, p.promoted_by, p.promoted_at,
                                          dict(p.summary or {})) for p in rows}
     except DBAPIError:
+        if strict:
+            raise
         return {}
 
 
