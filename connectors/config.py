@@ -48,7 +48,7 @@ class SourceConfig(BaseModel):
         None, description="Field (e.g. record_id, line_id) filled with each row's number in its file, "
                           "counted from the top of the file as `_row` is: appending rows keeps every id; "
                           "inserting, deleting or sorting rows above a row changes it. Under a glob the "
-                          "file name is put in front ('returns_q3.csv#12')")
+                          "file's path is put in front ('returns/q3.csv#12')")
     composite: dict[str, list[str]] = Field(
         default_factory=dict,
         description="field -> source headers whose cells, joined by ' | ', make the field (e.g. "

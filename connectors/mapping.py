@@ -11,9 +11,9 @@ column and noted in the provenance warnings.
 """
 from __future__ import annotations
 
+import glob
 import re
 from dataclasses import dataclass, field
-from pathlib import PurePath
 from typing import Any
 
 from audit.registers import Register
@@ -162,7 +162,7 @@ def map_table(source: SourceConfig, register: Register, table: RawTable,
     req = set(register.required_fields)
     composed = {h: f for f, hs in source.composite.items() for h in hs}
     missing_req = [h for h in missing
-                   if source.columns.get(h) in req or h in composed
+                   if source.columns.get(h) in req or composed.get(h) in req
                    or (h in patterns and req.intersection(patterns[h].groupindex))]
     if missing_req:
         fields = sorted({source.columns.get(h) or composed.get(h) or ",".join(patterns[h].groupindex)
@@ -217,11 +217,19 @@ def map_table(source: SourceConfig, register: Register, table: RawTable,
     for fname, headers in source.composite.items():  # a key made of named columns
         if not all(norm_key(h) in positions for h in headers):
             continue  # a missing column of an optional field: noted above, the field is left blank
-        parts = [[as_text(v).strip() for v in column(h)] for h in headers]
-        cells[fname] = [" | ".join(p) if all(p) else None for p in zip(*parts)]
+        joined: list[str | None] = []
+        for pos, raw in enumerate(zip(*(column(h) for h in headers))):
+            bad = next((v for v in raw if isinstance(v, UnreadableCell)), None)
+            if bad is not None:  # never read a formula or an error cell as its text (parse.UnreadableCell)
+                errors.append((pos, fname, headers[raw.index(bad)], bad, bad.reason))
+                joined.append(None)
+                continue
+            p = [as_text(v).strip() for v in raw]
+            joined.append(" | ".join(p) if all(p) else None)
+        cells[fname] = joined
         origin[fname] = " + ".join(headers)
     if source.row_id:  # the row number in its file (counted from the top: appends keep it)
-        prefix = f"{PurePath(table.label).name}#" if _is_glob(source.path) else ""
+        prefix = f"{table.label}#" if source.path and glob.has_magic(source.path) else ""  # files' own paths
         cells[source.row_id] = [f"{prefix}{n}" for n in table.row_numbers]
         origin[source.row_id] = "(row number)"
     for fname, const in source.defaults.items():
@@ -232,6 +240,3 @@ def map_table(source: SourceConfig, register: Register, table: RawTable,
             cells[fname], origin[fname] = [const] * n, "(default)"
     return MappedTable(cells=cells, origin=origin, errors=errors, ignored=ignored, warnings=warnings)
 
-
-def _is_glob(path: str | None) -> bool:
-    return bool(path) and any(ch in path for ch in "*?[")

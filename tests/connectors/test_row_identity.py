@@ -41,7 +41,21 @@ def test_row_id_under_a_glob_names_the_file(tmp_path, write):
     write(VETTING + ROWS, "returns/q1.csv")
     write(VETTING + "1003,DV,05/06/2026,Pending\n", "returns/q2.csv")
     frame = pull(vetting("returns/*.csv", row_id="record_id"), tmp_path)
-    assert frame.df["record_id"].tolist() == ["q1.csv#2", "q1.csv#3", "q2.csv#2"]
+    assert frame.df["record_id"].tolist() == ["returns/q1.csv#2", "returns/q1.csv#3", "returns/q2.csv#2"]
+
+
+def test_row_id_under_a_recursive_glob_tells_two_files_of_one_name_apart(tmp_path, write):
+    write(VETTING + ROWS, "returns/east/v.csv")
+    write(VETTING + "1003,DV,05/06/2026,Pending\n", "returns/west/v.csv")
+    frame = pull(vetting("returns/**/*.csv", row_id="record_id", duplicate_keys="quarantine"), tmp_path)
+    assert frame.reconciles() and frame.rows_quarantined == 0  # the file name alone gave both "v.csv#2"
+    assert sorted(frame.df["record_id"]) == ["returns/east/v.csv#2", "returns/east/v.csv#3", "returns/west/v.csv#2"]
+
+
+def test_a_missing_column_of_an_optional_composite_field_leaves_it_blank(tmp_path, write):
+    write(VETTING + ROWS, "vetting.csv")
+    frame = load(tmp_path, row_id="record_id", composite={"person_name": ["Level", "Nope"]})
+    assert frame.rows_accepted == 2 and frame.df["person_name"].isna().all()
 
 
 def test_composite_key_joins_the_named_columns_and_a_blank_part_leaves_it_blank(tmp_path, write):
