@@ -243,20 +243,6 @@ def params(values: Mapping[str, Any] | None, types: Mapping[str, str]) -> list[t
     return [(code(k), shown(v, types.get(k, ""))) for k, v in sorted((values or {}).items())]
 
 
-def reported(values: Mapping[str, Any] | None, registers_by_alias: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The values a rule reported ("gift.estimated_value": 3322) as (label, value in words): the
-    field's dictionary label and type through its input's register ("Estimated value", "£33.22")."""
-    out = []
-    for key, v in (values or {}).items():
-        alias, _, field = key.partition(".")
-        register = registers_by_alias.get(alias, "")
-        if field:
-            out.append((f"{enum_label(alias)}: {field_label(register, field).lower()}", fact_value(register, field, v)))
-        else:
-            out.append((code(key), shown(v, "")))
-    return out
-
-
 # How entity resolution linked a name, in words (audit.entities: LinkView.method).
 LINK_METHODS = {
     "company_number": "same company number", "identifier": "same staff number",

@@ -113,17 +113,11 @@ def show_cmd(alert_id: int = AlertArgument, config: Optional[Path] = ConfigOptio
 
 
 def _param_types(config: Optional[Path], rule_name: str) -> dict[str, str]:
-    """The declared type of each parameter of the rule (money, int, ...), from its rule file; {} if
-    the file is not found (the values are then shown as stored)."""
+    """The declared type of each parameter of the rule (money, int, ...), from its rule file in the
+    configured folders (display.param_types); {} if the file is not found."""
     from audit.cli.rules_cmd import _paths
-    from rules.api import load_rules
 
-    try:
-        files = [f for folder in _paths(None, config) for f in sorted(Path(folder).rglob(f"{rule_name}.y*ml"))]
-        rules, _ = load_rules(files[:1]) if files else ([], [])
-    except Exception:  # noqa: BLE001 - the stored values are still worth showing
-        return {}
-    return {name: p.type for r in rules if r.name == rule_name for name, p in r.params.items()}
+    return display.param_types(rule_name, _paths(None, config))
 
 
 def _print_alert(a, param_types: dict[str, str]) -> None:
