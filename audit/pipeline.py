@@ -64,9 +64,7 @@ def load_rule_set(settings: Settings) -> tuple[list[rules_api.CompiledRule], lis
 
 def _load_library(settings: Settings) -> tuple[list[rules_api.Rule], list[rules_api.Problem]]:
     """Every valid rule of the shipped library and the force's folders, deprecated ones included."""
-    folders = ([rules_api.LIBRARY] if settings.rules.include_library else []) + [
-        settings.resolve_path(f) for f in settings.rules.folders]
-    return rules_api.load_rules(folders)
+    return rules_api.load_rules(settings.rule_folders)
 
 
 def _enabled_rules(settings: Settings, rules: list[rules_api.Rule], problems: list[rules_api.Problem]):

@@ -70,16 +70,11 @@ class Proof:
         return self.verdict.startswith(REPRODUCED)
 
 
-def _folders(settings: Settings) -> list[Path]:
-    return ([rules_api.LIBRARY] if settings.rules.include_library else []) + [
-        settings.resolve_path(f) for f in settings.rules.folders]
-
-
 _loaded: dict[tuple, list] = {}  # the rule set, by its files' paths, sizes and times (one process proves many)
 
 
 def _find_rule(settings: Settings, rule_id: str):
-    folders = [f for f in _folders(settings) if Path(f).exists()]
+    folders = [f for f in settings.rule_folders if Path(f).exists()]
     files = rules_api.rule_files(folders)
     stamp = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
     if stamp not in _loaded:

@@ -192,6 +192,14 @@ class Settings(_Section):
             else self.data_dir / "entity-overrides.csv"
 
     @property
+    def rule_folders(self) -> list[Path]:
+        """Where the rules are: the shipped library (unless [rules] include_library = false), then the
+        force's [rules] folders."""
+        from rules.api import LIBRARY
+
+        return ([LIBRARY] if self.rules.include_library else []) + [self.resolve_path(f) for f in self.rules.folders]
+
+    @property
     def overrides_in_force(self) -> Path | None:
         """The overrides file entity resolution reads: the configured one (a missing one is an error),
         else the default one once a decision has been recorded there."""

@@ -18,11 +18,7 @@ def _paths(paths: Optional[List[Path]], config: Optional[Path]) -> list[Path]:
     """Explicit PATHS, else rules/library (unless disabled) plus config.toml [rules] folders."""
     if paths:
         return list(paths)
-    from rules.api import LIBRARY
-
-    settings = load_settings(config)
-    out = [LIBRARY] if settings.rules.include_library else []
-    return out + [settings.resolve_path(f) for f in settings.rules.folders]
+    return load_settings(config).rule_folders
 
 
 def _load(paths, config):

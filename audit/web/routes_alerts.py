@@ -114,10 +114,7 @@ def rule_titles(ctx: Ctx) -> dict[str, str]:
 def rule_folders(ctx: Ctx) -> list[str]:
     """Where the rule files are (the shipped library and the force's folders), for the declared types
     of a rule's parameters (audit.display.param_types): a money limit is shown in pounds."""
-    from rules.api import LIBRARY
-
-    rules = ctx.settings.rules
-    return [str(LIBRARY)] * rules.include_library + [str(ctx.settings.resolve_path(f)) for f in rules.folders]
+    return [str(f) for f in ctx.settings.rule_folders]
 
 
 @route("/alerts", ("GET",), access.READ_ALERTS)
