@@ -133,8 +133,9 @@ class _Linker:
                     self.by[key][val].append(i)
             for n in nms:
                 key = normalise.squash(n)
-                if i not in self.by["name"][key]:
-                    self.by["name"][key].append(i)
+                units_named = self.by["name"][key]
+                if not units_named or units_named[-1] != i:  # units come in order: only this one can repeat
+                    units_named.append(i)
                 self.spelled[key].add(n)
             for t in tags:
                 self.by["tag"][t].append(i)
