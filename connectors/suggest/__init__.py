@@ -23,7 +23,7 @@ from audit.registers import Register
 
 from .. import LoadResult, SourceConfig, SourceError, pull
 from ..mapping import RawTable
-from ..parse import norm_key
+from ..parse import as_text, norm_key
 from .assign import Assignment, Candidate, assign
 from .enums import nearest
 from .relations import place_dates
@@ -198,7 +198,8 @@ def _row_identity(s: Suggestion, register: Register, rows: list[list]) -> None:
     for c in s.candidates:
         if c.field.type != "date" or c.column.header not in s.columns:
             continue
-        pairs = [tuple(str(r[i]) if i < len(r) else "" for i in positions + [c.column.position]) for r in rows]
+        pairs = [tuple(as_text(r[i]).strip() if i < len(r) else "" for i in positions + [c.column.position])
+                 for r in rows]  # as the loader joins a composite: a blank cell is blank, not "None"
         if all(all(p) for p in pairs) and len(set(pairs)) == len(pairs):
             s.composite_alternative = {fname: [person.column.header, c.column.header]}
             return
