@@ -115,6 +115,11 @@ def hash_key() -> tuple[bytes, str | None]:
 
 def as_text(raw: Any) -> str:
     """A cell as the text a person sees: numbers without a spurious .0, dates as ISO."""
+    kind = type(raw)  # the common exact types first (row identity hashes every cell of SQL and xlsx rows)
+    if kind is str:
+        return raw.strip()
+    if kind is int:
+        return str(raw)
     if raw is None:
         return ""
     if isinstance(raw, bool):

@@ -173,7 +173,7 @@ def _parse_texts(texts: list[str], ftype: str, parse: Callable[[Any], Any], ctx:
     """Distinct raw text cells -> (values, present mask, reasons, redacted mask, open-ended mask)."""
     n = len(texts)
     stripped = [t.strip() for t in texts]
-    blank = np.array([not t for t in stripped], dtype=bool)
+    blank = np.fromiter(map(len, stripped), dtype=np.intp, count=n) == 0
     redacted = np.zeros(n, dtype=bool)
     opened = np.zeros(n, dtype=bool)
     keys = ctx.redacted_keys
@@ -183,7 +183,7 @@ def _parse_texts(texts: list[str], ftype: str, parse: Callable[[Any], Any], ctx:
         could = {c for c in set(firsts) if c and norm_key(c)[:1] in starts}
         for i in (i for i, c in enumerate(firsts) if c in could):
             redacted[i] = norm_key(stripped[i]) in keys
-    too_long = np.array([len(t) > MAX_CHARS for t in texts], dtype=bool)
+    too_long = np.fromiter(map(len, texts), dtype=np.intp, count=n) > MAX_CHARS
     reasons: list[str | None] = [None] * n
     for i in np.flatnonzero(too_long & ~blank & ~redacted):
         reasons[i] = f"longer than {MAX_CHARS:,} characters ({len(texts[i]):,})"
@@ -197,19 +197,15 @@ def _parse_texts(texts: list[str], ftype: str, parse: Callable[[Any], Any], ctx:
     ok, fast_values = _fast(ftype, [stripped[i] for i in todo], ctx, open_ended)
     values[todo[ok]] = fast_values[ok] if fast_values is not None else values[todo[ok]]
     present[todo[ok]] = True
-    slow = todo[~ok]
-    got: list[Any] = []
-    good: list[int] = []
-    for i in slow:
-        cell_values, errors, _, open_end = parse_cells([texts[i]], parse, ctx)
-        if errors:
-            reasons[i] = errors[0]
-        elif open_end:
-            opened[i] = True
-        else:
-            got.append(cell_values[0])
-            good.append(i)
-    _store(values, np.array(good, dtype=np.intp), got, ftype)
+    slow = todo[~ok]  # one call for them all: each distinct text is parsed on its own all the same
+    cell_values, errors, _, open_end = parse_cells([texts[i] for i in slow], parse, ctx)
+    for j, reason in errors.items():
+        reasons[slow[j]] = reason
+    opened[slow[sorted(open_end)]] = True
+    kept = [j for j in range(len(slow)) if j not in errors and j not in open_end]
+    got: list[Any] = [cell_values[j] for j in kept]
+    good = slow[kept]
+    _store(values, good, got, ftype)
     present[good] = True
     return values, present, reasons, redacted, opened
 
@@ -231,7 +227,13 @@ def parse_column(cells: Sequence[Any], ftype: str, name: str, enum_values: tuple
     """
     n = len(cells)
     parse = parser_for(ftype, name, enum_values, ctx, open_ended)
-    is_text = np.array([type(c) is str for c in cells], dtype=bool)
+    kinds = set(map(type, cells))  # a CSV column is all text: no per-cell test then
+    if kinds == {str}:
+        is_text = np.ones(n, dtype=bool)
+    elif str not in kinds:
+        is_text = np.zeros(n, dtype=bool)
+    else:
+        is_text = np.fromiter((type(c) is str for c in cells), dtype=bool, count=n)
     values = _empty_values(n, ftype)
     present = np.zeros(n, dtype=bool)
     errors: dict[int, str] = {}
@@ -245,14 +247,24 @@ def parse_column(cells: Sequence[Any], ftype: str, name: str, enum_values: tuple
         codes, distinct = pd.factorize(texts)
         u_values, u_present, u_reasons, u_redacted, u_open = _parse_texts(list(distinct), ftype, parse, ctx,
                                                                           open_ended)
-        values[text_pos] = u_values[codes]
-        present[text_pos] = u_present[codes]
-        bad = np.flatnonzero(np.array([r is not None for r in u_reasons], dtype=bool)[codes])
-        errors.update((int(text_pos[j]), u_reasons[codes[j]]) for j in bad)
-        redacted.update(text_pos[u_redacted[codes]].tolist())
-        open_end.update(text_pos[u_open[codes]].tolist())
+        if len(text_pos) == n:  # every cell is text: the rows are the positions
+            values, present = u_values[codes], u_present[codes]
+        else:
+            values[text_pos] = u_values[codes]
+            present[text_pos] = u_present[codes]
+        u_bad = np.fromiter((r is not None for r in u_reasons), dtype=bool, count=len(u_reasons))
+        if u_bad.any():
+            bad = np.flatnonzero(u_bad[codes])
+            errors.update((int(text_pos[j]), u_reasons[codes[j]]) for j in bad)
+        if u_redacted.any():
+            redacted.update(text_pos[u_redacted[codes]].tolist())
+        if u_open.any():
+            open_end.update(text_pos[u_open[codes]].tolist())
 
-    other_pos = np.flatnonzero(~is_text)
+    other = ~is_text
+    if type(None) in kinds:  # a blank cell (None) is missing, with no reason: nothing to parse
+        other &= np.fromiter((c is not None for c in cells), dtype=bool, count=n)
+    other_pos = np.flatnonzero(other)
     if len(other_pos):
         o_values, o_errors, _, o_open = parse_cells([cells[i] for i in other_pos], parse, ctx)
         errors.update((int(other_pos[j]), reason) for j, reason in o_errors.items())
