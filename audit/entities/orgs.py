@@ -28,7 +28,7 @@ import pandas as pd
 
 from audit.entities import normalise, supplier_ids
 from audit.entities.overrides import Overrides
-from audit.entities.similarity import compare, fuzzy_edges, fuzzy_eligible, names_agree
+from audit.entities.similarity import agree_candidates, compare, fuzzy_edges, fuzzy_eligible, names_agree
 from audit.entities.unionfind import VetoUnionFind
 
 #: precedence of evidence methods (a unit keeps the strongest accepted edge that touches it)
@@ -164,7 +164,8 @@ def _link_ids(lk: _Linker, units: list[tuple], review: _Review, weak: float) -> 
         for members in lk.by[key].values():
             for b in members[1:]:
                 lk.link(members[0], b, method, 100.0, "strong")
-    split = supplier_ids.classify(lk.by["sid"], lambda i: units[i][0], lambda x, y: names_agree(x, y, weak))
+    split = supplier_ids.classify(lk.by["sid"], lambda i: units[i][0], lambda x, y: names_agree(x, y, weak),
+                                  lambda distinct: agree_candidates(distinct, weak))
     demoted = {}
     for sid, members in lk.by["sid"].items():
         groups = split.get(sid, [members])

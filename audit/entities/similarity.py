@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from itertools import combinations
 
+import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
+from rapidfuzz.process import cdist
 
 from audit.entities import normalise
 
@@ -79,6 +82,22 @@ def names_agree(a: tuple[str, ...], b: tuple[str, ...], weak: float) -> bool:
     return any(compare(x, y)[0] >= weak for x in a for y in b)
 
 
+def agree_candidates(units: list[tuple[str, ...]], weak: float) -> set[tuple[int, int]]:
+    """Positions (p < q) of the units (each a tuple of canonical names) that names_agree may find
+    agreeing: they share a name, or two of their names score near `weak` or may be read as an
+    abbreviation one of the other (as fuzzy_edges). names_agree is False for every other pair."""
+    owners: dict[str, list[int]] = defaultdict(list)
+    for p, names in enumerate(units):
+        for n in dict.fromkeys(names):
+            owners[n].append(p)
+    strings = list(owners)
+    close = _close_pairs([_sorted_form(n) for n in strings], weak) | _rewritten_pairs(strings)
+    out = {pair for ps in owners.values() for pair in combinations(ps, 2)}
+    for x, y in close:
+        out.update((min(p, q), max(p, q)) for p in owners[strings[x]] for q in owners[strings[y]] if p != q)
+    return out
+
+
 def fuzzy_eligible(name: str) -> bool:
     """Generic, short and one-word names never fuzzy-match ("Canon" is not "Cannon")."""
     return (not normalise.is_generic(name) and not normalise.is_short(name) and len(name.split()) > 1)
@@ -107,22 +126,107 @@ def differ_by_structure(a: str, b: str) -> bool:
 
 def fuzzy_edges(names: list[str], weak: float, strong: float) -> tuple[list[tuple], int]:
     """Compare the names of each block: (-score, a, b, "strong" | "weak") edges, best first, and
-    the number of pairs compared."""
+    the number of pairs in the blocks (the candidate pairs).
+
+    Only the pairs that can make an edge reach compare(): rapidfuzz scores every pair of a block
+    in C (_close_pairs) and compare() sees those whose plain score comes near the weak threshold,
+    those where it may read a word as an abbreviation, and those that differ by structure words
+    (the only edges below the threshold). fuzzy_edges_pairwise is the plain version it must equal.
+    """
+    blocks: dict[str, list[int]] = defaultdict(list)
+    key_sets: dict[frozenset[str], int] = defaultdict(int)
+    for i, n in enumerate(names):
+        keys = block_keys(n)
+        for k in keys:
+            blocks[k].append(i)
+        if len(keys) == 2:
+            key_sets[frozenset(keys)] += 1
+    # a pair of names sharing both their keys sits in two blocks and counts once
+    compared = sum(_pairs(len(m)) for m in blocks.values()) - sum(_pairs(c) for c in key_sets.values())
+    forms = [_sorted_form(n) for n in names]
+    candidates: set[tuple[int, int]] = set()
+    for members in blocks.values():
+        if len(members) < 2:
+            continue
+        block = [names[i] for i in members]
+        found = _close_pairs([forms[i] for i in members], weak) | _rewritten_pairs(block) | _structure_pairs(block)
+        candidates.update((members[x], members[y]) for x, y in found)
+    return _edges(names, sorted(candidates), weak, strong), compared
+
+
+def fuzzy_edges_pairwise(names: list[str], weak: float, strong: float) -> tuple[list[tuple], int]:
+    """fuzzy_edges comparing every pair of every block in Python: the reference (oracle) for tests."""
     blocks: dict[str, list[int]] = defaultdict(list)
     for i, n in enumerate(names):
         for k in block_keys(n):
             blocks[k].append(i)
     pairs: set[tuple[int, int]] = set()
     for members in blocks.values():
-        for x in range(len(members)):
-            for y in range(x + 1, len(members)):
-                pairs.add((members[x], members[y]))
+        pairs.update(combinations(members, 2))
+    return _edges(names, sorted(pairs), weak, strong), len(pairs)
+
+
+def _edges(names: list[str], pairs: list[tuple[int, int]], weak: float, strong: float) -> list[tuple]:
     edges = []
-    for i, j in sorted(pairs):
+    for i, j in pairs:
         score, aligned, first = compare(names[i], names[j])
         if aligned and score >= strong:
             edges.append((-score, names[i], names[j], "strong"))
         elif first and (score >= weak or differ_by_structure(names[i], names[j])):
             edges.append((-score, names[i], names[j], "weak"))
     edges.sort()
-    return edges, len(pairs)
+    return edges
+
+
+def _pairs(n: int) -> int:
+    return n * (n - 1) // 2
+
+
+def _sorted_form(name: str) -> str:
+    """The string compare() scores when it reads no word as an abbreviation."""
+    return " ".join(sorted(name.split()))
+
+
+#: rows of the score matrix computed at once (bounds memory: rows x block size)
+_CHUNK = 512
+#: scores are float32 in cdist's matrix: a pair this close under the threshold is kept for compare()
+_MARGIN = 0.5
+
+
+def _close_pairs(forms: list[str], weak: float) -> set[tuple[int, int]]:
+    """Positions (x < y) of forms whose token-sort or OSA score reaches the weak threshold (less a
+    margin): an upper bound of compare()'s score wherever it reads no word as an abbreviation."""
+    cut = weak - _MARGIN
+    out: set[tuple[int, int]] = set()
+    for start in range(0, len(forms) - 1, _CHUNK):
+        rows, cols = forms[start:start + _CHUNK], forms[start:]
+        close = cdist(rows, cols, scorer=fuzz.token_sort_ratio, score_cutoff=cut) >= cut
+        close |= cdist(rows, cols, scorer=OSA.normalized_similarity, score_cutoff=cut / 100) >= cut / 100
+        close = np.triu(close, 1)  # column c is position start + c: keep those after the row
+        xs, ys = np.nonzero(close)
+        out.update(zip((xs + start).tolist(), (ys + start).tolist()))
+    return out
+
+
+def _rewritten_pairs(names: list[str]) -> set[tuple[int, int]]:
+    """Positions (x < y) of names where compare() may read a word of one as an abbreviation of a
+    business word of the other (_abbreviates: a 3+ letter word that is a strict prefix of it)."""
+    by_prefix: dict[str, set[int]] = defaultdict(set)
+    for y, n in enumerate(names):
+        for word in set(n.split()):
+            if normalise.is_business_word(word):
+                for end in range(3, len(word)):
+                    by_prefix[word[:end]].add(y)
+    out: set[tuple[int, int]] = set()
+    for x, n in enumerate(names):
+        for word in set(n.split()):
+            out.update((min(x, y), max(x, y)) for y in by_prefix.get(word, ()) if y != x)
+    return out
+
+
+def _structure_pairs(names: list[str]) -> set[tuple[int, int]]:
+    """Positions (x < y) of names equal once structure words are left out (differ_by_structure)."""
+    by_rest: dict[frozenset[str], list[int]] = defaultdict(list)
+    for x, n in enumerate(names):
+        by_rest[frozenset(n.split()) - STRUCTURE_WORDS].append(x)
+    return {pair for members in by_rest.values() for pair in combinations(members, 2)}

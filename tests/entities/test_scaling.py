@@ -1,0 +1,111 @@
+"""The fast paths of organisation resolution (issue #16) give exactly what the pairwise ones gave.
+
+fuzzy_edges scores every pair of a block in C and hands compare() only the pairs that can make an
+edge; supplier_ids.name_groups asks names_agree only about the pairs similarity.agree_candidates
+yields (a catch-all id such as Calderdale's "Purchase Card Supplier" carries thousands of names).
+Each is checked against the plain version kept as the oracle, on names built to hit every way two
+names can agree: equal words in another order, one-letter typos, transposed letters, abbreviations
+of business words ("sec" / "security"), plurals, structure words ("group", "holdings"), numbers and
+"north" / "south" (never the same), trading names (units with two names).
+"""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from audit.entities import supplier_ids
+from audit.entities.orgs import resolve_orgs
+from audit.entities.similarity import agree_candidates, fuzzy_edges, fuzzy_edges_pairwise, fuzzy_eligible, names_agree
+from entity_fixtures import org_mentions
+
+WORDS = ("acme apex harrow fleet repairs security securities sec valley digital design designs engineering eng "
+         "consulting cons brothers bros medical legal care homes oxford friend mind cleaning clean "
+         "north south 1 2 05d").split()
+STRUCTURE = "group holdings international services service uk trading".split()
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    if len(word) < 5:
+        return word
+    k = rng.randrange(len(word) - 1)
+    kind = rng.randrange(3)
+    if kind == 0:  # transposed letters
+        return word[:k] + word[k + 1] + word[k] + word[k + 2:]
+    if kind == 1:  # a letter dropped
+        return word[:k] + word[k + 1:]
+    return word[:k] + rng.choice("aeiourst") + word[k + 1:]  # a letter changed
+
+
+def _names(n: int, seed: int) -> list[str]:
+    """n distinct canonical names, many of them near another one."""
+    rng = random.Random(seed)
+    out: list[str] = []
+    while len(out) < n:
+        if out and rng.random() < 0.6:  # a variant of an earlier name
+            words = rng.choice(out).split()
+            change = rng.randrange(4)
+            if change == 0:
+                k = rng.randrange(len(words))
+                words[k] = _typo(words[k], rng)
+            elif change == 1:
+                words.append(rng.choice(STRUCTURE))
+            elif change == 2:
+                words[rng.randrange(len(words))] = rng.choice(WORDS)
+            else:
+                rng.shuffle(words)
+        else:
+            words = [rng.choice(WORDS) for _ in range(rng.randint(1, 4))]
+        name = " ".join(words)
+        if name not in out:
+            out.append(name)
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_fuzzy_edges_equal_the_pairwise_comparison(seed):
+    names = sorted(n for n in _names(600, seed) if fuzzy_eligible(n))
+    fast, pairs = fuzzy_edges(names, 85.0, 92.0)
+    slow, slow_pairs = fuzzy_edges_pairwise(names, 85.0, 92.0)
+    assert pairs == slow_pairs  # the candidate pairs counted as before (the org_candidate_pairs stat)
+    assert fast == slow
+    assert {e[3] for e in slow} == {"strong", "weak"}  # the names do make both kinds of edge
+
+
+def test_agree_candidates_hold_every_agreeing_pair():
+    rng = random.Random(4)
+    names = _names(250, 4)
+    units = sorted({tuple(rng.sample(names, rng.choice((1, 1, 1, 2)))) for _ in range(300)})
+    found = agree_candidates(units, 85.0)
+    agreeing = {(p, q) for p in range(len(units)) for q in range(p + 1, len(units))
+                if names_agree(units[q], units[p], 85.0)}
+    assert agreeing and agreeing <= found
+    assert len(found) < len(units) * (len(units) - 1) // 8  # and prunes most of the pairs
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_catch_all_supplier_id_groups_equal_the_pairwise_grouping(seed):
+    """Many names under one supplier id (a purchase-card bucket): same groups, same order."""
+    rng = random.Random(seed)
+    names = _names(200, seed)
+    units = [tuple(rng.sample(names, rng.choice((1, 1, 1, 2)))) for _ in range(260)] + [()]  # () has only a number
+    members = list(range(len(units)))
+    rng.shuffle(members)
+
+    def agree(a, b):
+        return names_agree(a, b, 85.0)
+
+    fast = supplier_ids.name_groups(members, units.__getitem__, agree, lambda d: agree_candidates(d, 85.0))
+    slow = supplier_ids.name_groups(members, units.__getitem__, agree)
+    assert fast == slow
+    assert 10 < len(slow) < len({u for u in units if u})  # names grouped together, and many groups
+
+
+def test_catch_all_id_is_demoted_and_a_renamed_vendor_is_not():
+    texts = [f"{n} Ltd" for n in _names(120, 7)]
+    m = org_mentions(texts + ["Dawsongroup Sweepers Ltd", "Dawsongroup Environmental Ltd"],
+                     supplier_id=["card|Purchase Card Supplier"] * len(texts) + ["v|S326432"] * 2)
+    res = resolve_orgs(m, fuzzy_threshold=92.0, weak_threshold=85.0)
+    assert res.stats["org_demoted_ids"].keys() == {"card|Purchase Card Supplier"}
+    renamed = res.mentions.iloc[-2:]
+    assert renamed["key"].nunique() == 1 and set(renamed["strength"]) == {"weak"}
