@@ -18,11 +18,14 @@ run the whole library for every month, and score the findings against truth.json
 repeatable, as config.toml's [rules.params] would set it) shows what it costs and what it saves.
 
 Cost (`--cost`): one monthly audit (audit.pipeline.run_period for the last month, fresh SQLite store,
-no publishing) per seed, in a child process of its own; prints seconds per stage (load, resolve,
-evaluate, record, total), the child's peak memory, and the ratio of the whole audit to simply
-reading the same input files with pandas (read_csv / read_excel / read_sql, dtype=str).
+no publishing) per scale and seed, in a child process of its own; prints one table with a row per
+run: seconds per stage (load, resolve, evaluate, record, total) and the audit's CPU seconds, the
+ratio of the whole audit to simply reading the same input files with pandas (read_csv / read_excel
+/ read_sql, dtype=str), source rows per second, and the peak memory of the audit process, of each
+process under it (the durable worker, ...) and their sum, and of the whole tree at once (sampled
+from /proc by this process, so growth with the scale is visible).
 
-    .venv/bin/python benchmarks/bench_detection.py --cost --seeds 1 --scale 5
+    .venv/bin/python benchmarks/bench_detection.py --cost --seeds 1 --scale 1 5 20 100
 
 Schedule (`--schedule`): the monthly runs as they happen. Per seed, generate with the monthly
 extracts (docs/generator-truth.md, "Monthly extracts"), then replay one run per month in order
@@ -213,46 +216,176 @@ def cost_child(folder: Path, end: str, engine: str) -> dict:
     from audit.pipeline import run_period
     from audit.settings import load as load_settings
 
+    import connectors
+    from audit import pipeline
+
     settings = load_settings(folder / "config.toml")
     settings.store.url = f"sqlite:///{folder / 'bench_store.db'}"
+    cpu_of: dict[str, float] = {}
+
+    def cpu_clocked(name: str, fn):  # the CPU seconds of a stage: steadier than its wall clock on a busy machine
+        def run(*a, **k):
+            c = time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                cpu_of[name] = cpu_of.get(name, 0.0) + time.process_time() - c
+        return run
+
+    connectors.load_sources = cpu_clocked("load", connectors.load_sources)
+    pipeline.resolve = cpu_clocked("resolve", pipeline.resolve)
     with contextlib.chdir(folder):  # the generated sqlite source URL is relative to the force's folder
+        c = time.process_time()
         read_s = min(pandas_read_seconds(settings) for _ in range(2))
-        t = time.perf_counter()
+        read_cpu = (time.process_time() - c) / 2
+        t, cpu = time.perf_counter(), time.process_time()
         outcome = run_period(settings, Period.parse(end), engine=engine, publish=False)
-        total = time.perf_counter() - t
-    rows = sum(len(f.df) for f in outcome.load.frames) if hasattr(outcome.load, "frames") else None
+        total, total_cpu = time.perf_counter() - t, time.process_time() - cpu
+    frames = getattr(outcome.load, "frames", None)
+    rows = sum(f.rows_read for f in frames) if frames is not None else None
+    staff = next((len(f.df) for f in frames or [] if f.register == "workforce"), None)
     return {"stages": {k: round(v, 2) for k, v in outcome.stage_seconds.items()}, "total": round(total, 2),
-            "pandas_read": round(read_s, 2), "status": outcome.status, "rows": rows,
-            "findings": len(outcome.evaluation.findings),
+            "total_cpu": round(total_cpu, 2), "pandas_read": round(read_s, 2), "read_cpu": round(read_cpu, 2),
+            "stage_cpu": {k: round(v, 2) for k, v in cpu_of.items()}, "status": outcome.status,
+            "rows": rows, "staff": staff, "findings": len(outcome.evaluation.findings),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}
 
 
+class TreeMemory:
+    """Peak memory of a process and of every process under it (Linux /proc), sampled from outside.
+
+    Each process's own peak is its VmHWM (the kernel's high-water mark, exact up to the last sample
+    taken before it exits); the tree's peak is the largest sum of VmRSS over the processes alive at
+    one sample (every `interval` seconds), so a short spike between samples can be missed.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.1):
+        import threading
+
+        self.pid, self.interval = pid, interval
+        self.peaks: dict[int, tuple[str, int]] = {}  # pid -> (what it is, peak kB)
+        self.tree_peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "TreeMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _tree(self) -> list[int]:
+        out, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            out.append(pid)
+            with contextlib.suppress(OSError):
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    todo += [int(c) for c in (task / "children").read_text().split()]
+        return out
+
+    @staticmethod
+    def _status(pid: int) -> tuple[int, int] | None:
+        """(VmRSS kB, VmHWM kB) of a live process, None once it is gone."""
+        try:
+            fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                          if line.startswith(("VmRSS", "VmHWM")))
+            return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+        except (OSError, KeyError, ValueError):
+            return None
+
+    @staticmethod
+    def _what(pid: int) -> str:
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            return "?"
+        if "resource_tracker" in cmd:
+            return "resource tracker"
+        if "multiprocessing" in cmd:
+            return "worker"
+        return "audit" if "--cost-child" in cmd else (cmd.split(" ")[0].rsplit("/", 1)[-1] or "?")
+
+    def _run(self) -> None:
+        while True:
+            rss_sum = 0
+            for pid in self._tree():
+                got = self._status(pid)
+                if got is None:
+                    continue
+                rss, hwm = got
+                rss_sum += rss
+                what, peak = self.peaks.get(pid) or (self._what(pid), 0)
+                self.peaks[pid] = (what, max(peak, hwm))
+            self.tree_peak_kb = max(self.tree_peak_kb, rss_sum)
+            if self._stop.wait(self.interval):
+                return
+
+    def children(self) -> list[tuple[str, int]]:
+        """(what, peak MB) of each process under the root, in the order they were seen."""
+        return [(what, round(kb / 1024)) for pid, (what, kb) in self.peaks.items() if pid != self.pid]
+
+
+def _run_cost_child(out: Path, args) -> tuple[dict, TreeMemory]:
+    proc = subprocess.Popen([sys.executable, __file__, "--cost-child", str(out), "--end", args.end,
+                             "--engine", args.engine], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT)
+    with TreeMemory(proc.pid) as mem:
+        stdout, stderr = proc.communicate()
+    if proc.returncode:
+        raise SystemExit(f"{out.name}: the audit failed:\n{stderr[-3000:]}")
+    return json.loads(stdout.strip().splitlines()[-1]), mem
+
+
 def cost(args) -> None:
-    table = Table(title=f"Monthly audit cost: period {args.end}, scale {args.scale}, engine {args.engine}, "
-                        f"connectors as in the tree")
-    for col in ("seed", "load s", "resolve s", "evaluate s", "record s", "total s", "peak MB", "worker peak MB",
-                "pandas read s", "audit / read", "findings", "status"):
-        table.add_column(col, justify="right")
+    """One monthly audit per (scale, seed), each in a child process; one table over them all."""
+    table = Table(title=f"Monthly audit cost: period {args.end}, engine {args.engine}, seeds {args.seeds} "
+                        "(stage seconds are wall clock; one run each)")
+    for col in ("scale", "seed", "staff", "rows read", "load s", "resolve s", "evaluate s", "record s", "total s",
+                "bare read s", "audit / read", "rows / s", "CPU s: load", "bare read", "resolve", "audit",
+                "MB parent", "MB children", "MB tree", "findings", "status"):
+        table.add_column(col, justify="left" if col == "status" else "right")
+    each: list[str] = []
     work = Path(tempfile.mkdtemp(prefix="bench_cost_"))
     try:
-        for seed in args.seeds:
-            out = work / f"seed{seed}"
-            with console.status(f"seed {seed}: generating scale {args.scale}"):
-                generate(out, seed, args.scale, args.months, args.end)
-            with console.status(f"seed {seed}: running the {args.end} audit in a child process"):
-                proc = subprocess.run([sys.executable, __file__, "--cost-child", str(out), "--end", args.end,
-                                       "--engine", args.engine], capture_output=True, text=True, cwd=ROOT)
-            if proc.returncode:
-                raise SystemExit(f"seed {seed}: the audit failed:\n{proc.stderr[-3000:]}")
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
-            st = r["stages"]
-            table.add_row(str(seed), *(f"{st.get(k, 0):.1f}" for k in ("load", "resolve", "evaluate", "record")),
-                          f"{r['total']:.1f}", str(r["peak_rss_mb"]), str(r["worker_peak_rss_mb"]), f"{r['pandas_read']:.2f}",
-                          f"{r['total'] / r['pandas_read']:.0f}x", str(r["findings"]), r["status"])
+        for scale in args.scales:
+            for seed in args.seeds:
+                out = work / f"scale{scale:g}_seed{seed}"
+                with console.status(f"scale {scale:g} seed {seed}: generating"):
+                    t = time.perf_counter()
+                    generate(out, seed, scale, args.months, args.end)
+                    gen_s = time.perf_counter() - t
+                with console.status(f"scale {scale:g} seed {seed}: running the {args.end} audit in a child process"):
+                    r, mem = _run_cost_child(out, args)
+                st, kids = r["stages"], mem.children()
+                parent = max(r["peak_rss_mb"], round(mem.peaks.get(mem.pid, ("", 0))[1] / 1024))
+                rows = r.get("rows")
+                table.add_row(f"{scale:g}", str(seed), f"{r.get('staff') or 0:,}", f"{rows or 0:,}",
+                              *(f"{st.get(k, 0):.1f}" for k in ("load", "resolve", "evaluate", "record")),
+                              f"{r['total']:.1f}", f"{r['pandas_read']:.2f}",
+                              f"{r['total'] / r['pandas_read']:.1f}x", f"{rows / r['total']:,.0f}" if rows else "-",
+                              f"{r['stage_cpu'].get('load', 0):.2f}", f"{r['read_cpu']:.2f}",
+                              f"{r['stage_cpu'].get('resolve', 0):.1f}", f"{r['total_cpu']:.1f}",
+                              f"{parent:,}", f"{sum(mb for _, mb in kids):,}", f"{round(mem.tree_peak_kb / 1024):,}",
+                              str(r["findings"]), r["status"])
+                each.append(f"scale {scale:g} seed {seed}: generated in {gen_s:.1f} s; every stage (s): {st}; "
+                            "peak MB of each process under the audit: "
+                            + (", ".join(f"{what} {mb:,}" for what, mb in kids) or "none"))
+                shutil.rmtree(out, ignore_errors=True)  # a large force's files are not kept past its row
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    console.print(table)
+    wide = Console(width=200)
+    wide.print(table)
+    for line in each:
+        wide.print(line)
+    wide.print("CPU s: CPU seconds in the audit process (not its workers) of the load stage, of the bare read "
+               "(the mean of its two runs), of the resolve stage and of the whole audit; rows / s: source rows read per second "
+               "of the whole audit (wall); MB parent: the audit process's own high-water mark; MB children: the "
+               "sum of the high-water marks of every process under it (the durable worker, the resource "
+               "tracker); MB tree: the largest sum of resident memory over the whole tree at one sample (0.1 s)")
 
 
 # ---- --schedule: the monthly runs replayed in order -------------------------------------------------
@@ -493,7 +626,8 @@ def parse_params(items: list[str]) -> dict[str, dict]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--scale", type=float, nargs="+", default=[1.0],
+                    help="force size (1 = about 2,000 people); --cost takes several, one table row each")
     ap.add_argument("--months", type=int, default=12)
     ap.add_argument("--end", default="2026-10")
     ap.add_argument("--engine", default="durable", choices=["durable", "reference"])
@@ -508,6 +642,11 @@ def main() -> None:
                     help="replay the monthly runs on the generated monthly extracts and score on schedule")
     args = ap.parse_args()
     args.params = parse_params(args.param)
+    args.scales = args.scale
+    if not args.cost:  # the other modes measure one force size
+        if len(args.scales) > 1:
+            ap.error("several --scale values are for --cost only")
+        args.scale = args.scales[0]
     if args.cost_child:
         print(json.dumps(cost_child(args.cost_child, args.end, args.engine)))
         return
