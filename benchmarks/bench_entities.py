@@ -3,6 +3,7 @@
   .venv/bin/python benchmarks/bench_entities.py                 # real data + scale 1 (3 seeds) + scale 10
   .venv/bin/python benchmarks/bench_entities.py --skip-scale10
   .venv/bin/python benchmarks/bench_entities.py --realdata-only
+  .venv/bin/python benchmarks/bench_entities.py --catch-all 1341   # fast paths vs the pairwise ones
 
 Prints, per generated force (integrity-audit generate ...; loaded through connectors.load_sources):
 pairwise precision / recall of organisation links (all, strong links only, distinct written forms),
@@ -14,6 +15,9 @@ together and suppliers found in more than one file are counted, and the files ar
 shipped column maps, resolved and scored against the hand-labelled pairs of
 tests/entities/real_pairs.csv (precision; recall over the pairs the files decide and over all).
 The last lines print the real-pair and generated-truth figures side by side.
+--catch-all N puts N distinct supplier names of the real files under one supplier id (a purchase-card
+bucket) and times, in CPU seconds, supplier_ids.name_groups and similarity.fuzzy_edges against the
+pairwise versions they replaced (issue #16), checking the results are identical.
 """
 from __future__ import annotations
 
@@ -164,6 +168,38 @@ def generated(scale: float, seed: int, fuzzy: float, weak: float) -> dict:
         }
 
 
+def catch_all(n: int, fuzzy: float, weak: float) -> dict:
+    """N distinct written supplier names under one id: the fast paths against the pairwise ones."""
+    from audit.entities import normalise, supplier_ids
+    from audit.entities.similarity import (agree_candidates, fuzzy_edges, fuzzy_edges_pairwise, fuzzy_eligible,
+                                           names_agree)
+
+    texts: set[str] = set()
+    for file, (enc, name, _, _) in FILES.items():
+        df = pd.read_csv(REALDATA / file, dtype=str, encoding=enc, keep_default_na=False, na_values=[""])
+        texts |= set(df[name].dropna())
+    units = sorted({normalise.org_names(t) for t in sorted(texts)[:n]} - {()})
+    members = list(range(len(units)))
+
+    def agree(a, b):
+        return names_agree(a, b, weak)
+
+    def timed(f, *args):
+        t0 = time.process_time()
+        return f(*args), round(time.process_time() - t0, 2)
+
+    fast, fast_s = timed(supplier_ids.name_groups, members, units.__getitem__, agree,
+                         lambda d: agree_candidates(d, weak))
+    slow, slow_s = timed(supplier_ids.name_groups, members, units.__getitem__, agree)
+    names = sorted({x for u in units for x in u if fuzzy_eligible(x)})
+    (edges, pairs), edges_s = timed(fuzzy_edges, names, weak, fuzzy)
+    (slow_edges, slow_pairs), slow_edges_s = timed(fuzzy_edges_pairwise, names, weak, fuzzy)
+    return {"written_names": min(n, len(texts)), "units": len(units), "name_groups": len(fast),
+            "name_groups_cpu_s": fast_s, "name_groups_pairwise_cpu_s": slow_s, "name_groups_identical": fast == slow,
+            "fuzzy_names": len(names), "block_pairs": pairs, "fuzzy_edges": len(edges), "fuzzy_edges_cpu_s": edges_s,
+            "fuzzy_edges_pairwise_cpu_s": slow_edges_s, "fuzzy_edges_identical": (edges, pairs) == (slow_edges, slow_pairs)}
+
+
 def _child(scale: float, seed: int, fuzzy: float, weak: float) -> dict:
     out = subprocess.run([sys.executable, __file__, "--one", str(scale), str(seed), "--fuzzy", str(fuzzy),
                           "--weak", str(weak)], capture_output=True, text=True, cwd=ROOT)
@@ -180,7 +216,11 @@ def main() -> None:
     ap.add_argument("--skip-scale10", action="store_true")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--one", type=float, nargs=2, metavar=("SCALE", "SEED"))
+    ap.add_argument("--catch-all", type=int, metavar="N")
     a = ap.parse_args()
+    if a.catch_all:
+        print(json.dumps(catch_all(a.catch_all, a.fuzzy, a.weak), indent=1))
+        return
     if a.one:
         print(json.dumps(generated(a.one[0], int(a.one[1]), a.fuzzy, a.weak), default=str))
         return

@@ -39,7 +39,6 @@ NAME_METHODS = ("normalised_name", "fuzzy", "initials")
 #: review reasons, in the order the unresolved list shows them
 REASONS = ("ambiguous_org_name", "similar_org_name_not_linked", "same_name_different_company_numbers",
            "conflicting_org_details", "supplier_id_names_differ", "shared_supplier_id", "linked_by_initials")
-_UNIT = ["names", "cn", "vat", "sid", "where"]
 
 
 @dataclass
@@ -90,28 +89,31 @@ def _place(where: str) -> str:
 
 
 def _units(mentions: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple], dict[int, str]]:
-    """Mentions -> the frame of their unit columns, the distinct units (sorted) and a display text
-    per unit (its smallest written form)."""
-    blank = [None] * len(mentions)
-    texts = [t if isinstance(t, str) else "" for t in mentions["text"]]
-    lines = mentions["address"] if "address" in mentions else blank
-    codes = mentions["postcode"] if "postcode" in mentions else blank
-    m = pd.DataFrame({
-        "names": [tuple(normalise.org_names(t)) for t in mentions["text"]],
-        "cn": [normalise.company_number(v) for v in mentions["company_number"]],
-        "vat": [normalise.vat_number(v) for v in mentions["vat_number"]],
-        "sid": [v if isinstance(v, str) and v.strip() else "" for v in mentions["supplier_id"]],
-        "where": [_where(t, a if isinstance(a, str) else None, p if isinstance(p, str) else None)
-                  for t, a, p in zip(texts, lines, codes)],
-        "text": texts,
-    }, index=mentions.index)
-    m = m[(m["names"].map(len) > 0) | (m["cn"] != "") | (m["vat"] != "")]
-    units = sorted(set(m[_UNIT].itertuples(index=False, name=None)))
+    """Mentions -> a frame of the mentions that name something (their unit and text), the distinct
+    units (sorted) and a display text per unit (its smallest written form).
+
+    A register repeats its suppliers row after row: each distinct written combination (text,
+    numbers, supplier id, address; a cell that is not text is a blank) is normalised once."""
+    n = len(mentions)
+    cells = [[v if isinstance(v, str) else None for v in mentions[c]] if c in mentions else [None] * n
+             for c in ("text", "company_number", "vat_number", "supplier_id", "address", "postcode")]
+    seen: dict[tuple, int] = {}
+    row_written = [seen.setdefault(w, len(seen)) for w in zip(*cells)]
+    unit_of_written = []  # per distinct written combination, in order of first appearance
+    for text, cn, vat, sid, line, post_code in seen:
+        unit_of_written.append((normalise.org_names(text), normalise.company_number(cn), normalise.vat_number(vat),
+                                sid if sid and sid.strip() else "", _where(text or "", line, post_code)))
+    named = [bool(u[0] or u[1] or u[2]) for u in unit_of_written]
+    units = sorted({u for u, keep in zip(unit_of_written, named) if keep})
     uid = {u: i for i, u in enumerate(units)}
-    m["unit"] = [uid[u] for u in m[_UNIT].itertuples(index=False, name=None)]
     display: dict[int, str] = {}
-    for i, text, (_, cn, vat, _, _) in zip(m["unit"], m["text"], m[_UNIT].itertuples(index=False, name=None)):
-        display[i] = min(display.get(i, text), text) if text else display.get(i, cn or vat)
+    for (text, *_), u, keep in zip(seen, unit_of_written, named):  # first appearance order: as row by row
+        if keep:
+            i, text = uid[u], text or ""
+            display[i] = min(display.get(i, text), text) if text else display.get(i, u[1] or u[2])
+    rows = [r for r, w in enumerate(row_written) if named[w]]
+    m = pd.DataFrame({"unit": [uid[unit_of_written[row_written[r]]] for r in rows],
+                      "text": [cells[0][r] or "" for r in rows]}, index=mentions.index[rows])
     return m, units, display
 
 

@@ -91,23 +91,24 @@ def _people(df, register, wf, overrides, out, col, counts) -> None:
             value[take] = src[take].astype("object")
             is_id[take] = f == "person_id"
         own = key_col == "person_key"
-        dob = _col(df, "person_dob" if own else None)
-        dept = _col(df, "person_department" if own else None)
-        cache: dict[tuple, tuple] = {}
-        rows = []
-        for idx, v, i, d, dp, fid in zip(df.index, value, is_id, dob, dept, df["fact_id"]):
-            if v is None:
-                rows.append((None,) * 5)
-                continue
-            ck = (v, i, d if not pd.isna(d) else None, dp)
-            if ck not in cache:
-                cache[ck] = resolve_value(wf, v, id_column=bool(i), dob=d, department=dp, overrides=overrides)
-            ev, miss = cache[ck]
-            rows.append(ev or (None,) * 5)
-            if miss:
-                col.miss(fid, register, key_col, miss)
-                counts["person_" + miss["reason"]] += 1
-        ev = pd.DataFrame(rows, index=df.index, columns=list(_EVIDENCE))
+        # what resolve_value reads of them: a date of birth only as a Timestamp, a department only as text
+        dob = [d if isinstance(d, pd.Timestamp) and not pd.isna(d) else None
+               for d in _col(df, "person_dob" if own else None)]
+        dept = [d if isinstance(d, str) else None for d in _col(df, "person_department" if own else None)]
+        seen: dict[tuple, int] = {}  # a register repeats the same person row after row: each is resolved once
+        code = [seen.setdefault(k, len(seen)) for k in zip(value, is_id, dob, dept)]
+        results = [resolve_value(wf, v, id_column=bool(i), dob=d, department=dp, overrides=overrides)
+                   if v is not None else (None, None) for v, i, d, dp in seen]
+        missed = {c for c, (_, miss) in enumerate(results) if miss}
+        if missed:
+            for fid, c in zip(df["fact_id"], code):
+                if c in missed:
+                    miss = results[c][1]
+                    col.miss(fid, register, key_col, miss)
+                    counts["person_" + miss["reason"]] += 1
+        blank = (None,) * 5
+        rows = [ev or blank for ev, _ in results]
+        ev = pd.DataFrame([rows[c] for c in code], index=df.index, columns=list(_EVIDENCE))
         out[key_col] = ev["key"].astype("object")
         col.add(out, register, key_col, value, ev)
 
