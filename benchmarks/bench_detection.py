@@ -377,7 +377,7 @@ def cost(args) -> None:
                 shutil.rmtree(out, ignore_errors=True)  # a large force's files are not kept past its row
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    wide = Console(width=200)
+    wide = Console(width=230)
     wide.print(table)
     for line in each:
         wide.print(line)

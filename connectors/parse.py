@@ -127,7 +127,10 @@ def as_text(raw: Any) -> str:
     if isinstance(raw, float):
         if raw != raw:  # NaN
             return ""
-        return str(int(raw)) if raw.is_integer() else format(Decimal(repr(raw)), "f")
+        if raw.is_integer():
+            return str(int(raw))
+        shortest = repr(raw)  # without an exponent (or inf) it is already the plain decimal text
+        return shortest if "e" not in shortest and "n" not in shortest else format(Decimal(shortest), "f")
     if isinstance(raw, Decimal):
         return format(raw.normalize(), "f") if raw == raw.to_integral_value() else format(raw, "f")
     if isinstance(raw, datetime):
