@@ -106,6 +106,7 @@ class Gen:
         self.schedule: list[dict] = []
         self.failed_sources: list[tuple[Period, str, str]] = []  # (period, source, missing | header_only)
         self._h = 0
+        self._dropped: dict[str, set[int]] = {}
         self._pick = self.rng("scenario-people")
 
     # ---- randomness ---------------------------------------------------------------------------
@@ -131,6 +132,18 @@ class Gen:
         self.rows.setdefault(register, []).append(row)
         return row
 
+    def drop_rows(self, register: str, handles) -> None:
+        """Take rows out of a register; they leave the row list in `live_rows`, once, rather than
+        each drop rebuilding a list as long as the register."""
+        self._dropped.setdefault(register, set()).update(handles)
+
+    def live_rows(self) -> None:
+        """Apply `drop_rows` (before keys are assigned; nothing reads the row lists in between)."""
+        for register, handles in self._dropped.items():
+            if register in self.rows:
+                self.rows[register] = [r for r in self.rows[register] if r["_h"] not in handles]
+        self._dropped = {}
+
     # ---- dates --------------------------------------------------------------------------------
     @property
     def days(self) -> int:
@@ -154,13 +167,25 @@ class Gen:
         return p.start_date <= self.start and (p.end_date is None or p.end_date >= on)
 
     def take_person(self, pred=None, department: str | None = None) -> Person:
-        """A fresh active person (never reused by another scenario or decoy)."""
-        if not hasattr(self, "_order"):
-            self._order = [self.people[int(i)] for i in self._pick.permutation(len(self.people))]
-        for p in self._order:
-            if p.person_id not in self.reserved and self.active(p) and p.line_manager_id \
-                    and (department is None or p.department == department) and (pred is None or pred(p)):
+        """A fresh active person (never reused by another scenario or decoy): the first in a fixed
+        shuffled order that qualifies. Reserved, inactive and unmanaged people never qualify again
+        (reserving is for good; only leavers' dates change, and a leaver is reserved), so each
+        queue steps over them once; a department has its own queue (the same order, that department
+        only), so neither the many reservations of a large force nor a department search rescans
+        the whole workforce."""
+        if not hasattr(self, "_queues"):
+            order = [self.people[int(i)] for i in self._pick.permutation(len(self.people))]
+            self._queues = {None: _Queue(order)}
+        queue = self._queues.get(department)
+        if queue is None:
+            queue = self._queues[department] = _Queue([p for p in self._queues[None].people
+                                                       if p.department == department])
+        for i, p in queue:
+            if p.person_id in self.reserved or not self.active(p) or not p.line_manager_id:
+                queue.drop(i)
+            elif pred is None or pred(p):
                 self.reserved.add(p.person_id)
+                queue.drop(i)
                 return p
         raise RuntimeError(
             "the generated workforce is too small for the planted scenarios; use a larger --scale")
@@ -172,6 +197,32 @@ class Gen:
                  "orgs": sorted({o.org if isinstance(o, Org) else o for o in orgs}),
                  "records": [(reg, row["_h"]) for reg, row in rows], "note": note}
         (self.truth.decoys if decoy else self.truth.scenarios).append(entry)
+
+
+class _Queue:
+    """People in a fixed order from which positions are dropped for good; iterating visits the
+    positions still in, in order, and skips dropped runs in near-constant time (union-find)."""
+
+    def __init__(self, people: list[Person]):
+        self.people = people
+        self._next = list(range(len(people) + 1))  # _next[i] == i: position i is still in
+
+    def _find(self, i: int) -> int:
+        nxt, root = self._next, i
+        while nxt[root] != root:
+            root = nxt[root]
+        while nxt[i] != root:
+            nxt[i], i = root, nxt[i]
+        return root
+
+    def drop(self, i: int) -> None:
+        self._next[i] = i + 1
+
+    def __iter__(self):
+        i, n = self._find(0), len(self.people)
+        while i < n:
+            yield i, self.people[i]
+            i = self._find(i + 1)
 
 
 def add_years(d: date, years: int) -> date:

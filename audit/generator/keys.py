@@ -23,10 +23,10 @@ def _sort(rows: list[dict], fields) -> list[dict]:
                                             for f in fields) + (r["_h"],))
 
 
-def assign(g: Gen) -> tuple[dict[str, pd.DataFrame], dict[int, tuple[str, dict]]]:
+def assign(g: Gen) -> tuple[dict[str, pd.DataFrame], "HandleKeys"]:
     """-> (layout name -> canonical frame in output order, handle -> (register, natural key))."""
     frames: dict[str, pd.DataFrame] = {}
-    keys: dict[int, tuple[str, dict]] = {}
+    g.live_rows()
     for reg, (prefix, width, fields) in PREFIX.items():
         rows = _sort(g.rows.get(reg, []), fields)
         for i, r in enumerate(rows, start=1):
@@ -41,15 +41,10 @@ def assign(g: Gen) -> tuple[dict[str, pd.DataFrame], dict[int, tuple[str, dict]]
     for i, r in enumerate(div, start=1):
         r["record_id"] = f"DIV/{r['offered_date'].year}/{i:04d}"
     _procurement(g)
-    for reg, rows in g.rows.items():
-        if reg == "expenses":
-            continue
-        nk = _natural_key(reg)
-        for r in rows:
-            keys[r["_h"]] = (reg, {k: r[k] for k in nk})
+    keys = HandleKeys(g)
     exp = claims(g, g.expenses_bg)
     for h, cid, lid in exp.loc[exp["_h"] >= 0, ["_h", "claim_id", "line_id"]].itertuples(index=False):
-        keys[int(h)] = ("expenses", {"claim_id": cid, "line_id": lid})
+        keys.expenses[int(h)] = {"claim_id": cid, "line_id": lid}
     for layout in LAYOUTS:
         if layout.register == "expenses":
             frames[layout.name] = exp
@@ -59,6 +54,34 @@ def assign(g: Gen) -> tuple[dict[str, pd.DataFrame], dict[int, tuple[str, dict]]
             rows = main if layout.rows_from == "gifts" else div
         frames[layout.name] = pd.DataFrame(rows) if rows else pd.DataFrame({"_h": pd.Series(dtype="int64")})
     return frames, keys
+
+
+class HandleKeys:
+    """handle -> (register, natural key) of every row with a handle: the key is read from the row
+    when asked for (truth asks for few but org mentions), rather than a dict made for every row of
+    a large force up front. Rows hold their final keys once `assign` has numbered them."""
+
+    def __init__(self, g: Gen):
+        size = g._h + 1
+        self._register: list[str | None] = [None] * size
+        self._row: list[dict | None] = [None] * size
+        self._nk = {}
+        for reg, rows in g.rows.items():
+            if reg == "expenses":
+                continue
+            self._nk[reg] = _natural_key(reg)
+            for r in rows:
+                self._register[r["_h"]], self._row[r["_h"]] = reg, r
+        self.expenses: dict[int, dict] = {}  # expense lines planted by handle -> claim_id, line_id
+
+    def __getitem__(self, h: int) -> tuple[str, dict]:
+        reg = self._register[h] if 0 <= h < len(self._register) else None
+        if reg is not None:
+            row = self._row[h]
+            return reg, {k: row[k] for k in self._nk[reg]}
+        if h in self.expenses:
+            return "expenses", dict(self.expenses[h])
+        raise KeyError(h)
 
 
 def _natural_key(register: str) -> tuple[str, ...]:

@@ -129,11 +129,16 @@ def build_workforce(g: Gen) -> None:
     plain = [p for p in people[len(COMMAND):] if p.seniority == 0 and p.end_date is None]
     twins = max(2, int(round(8 * g.scale)))
     idx = rng.choice(len(plain), size=2 * twins, replace=False)
+    in_dept: dict[str, list[Person]] = {}  # plain people by department, in order
+    for q in plain:
+        in_dept.setdefault(q.department, []).append(q)
+    at = {id(q): i for group in in_dept.values() for i, q in enumerate(group)}
     for k in range(twins):
         a, b = plain[int(idx[2 * k])], plain[int(idx[2 * k + 1])]
-        if k % 2 == 0:
-            same = [q for q in plain if q.department == a.department and q is not a and q.end_date is None]
-            b = same[int(rng.integers(len(same)))]
+        if k % 2 == 0:  # b: one of a's department other than a (a draw from that list without a)
+            same = in_dept[a.department]
+            j = int(rng.integers(len(same) - 1))
+            b = same[j + 1 if j >= at[id(a)] else j]
         b.first_name, b.last_name = a.first_name, a.last_name
     g.people = people
     g.by_id = {p.person_id: p for p in people}

@@ -49,6 +49,7 @@ class Procurement:
             [p for p in g.people if p.department == "Procurement"]
         self.payers = [p for p in g.people if p.department == "Finance" and p.seniority >= 2]
         self.staff: dict[str, list[Person]] = {}
+        self._buyers: dict[str, tuple[list[Person], list[Person], dict[str, int]]] = {}
         for p in g.people:
             if g.active(p):
                 self.staff.setdefault(p.department, []).append(p)
@@ -68,13 +69,23 @@ class Procurement:
         return rec
 
     def buyers(self, category: str) -> tuple[Person, Person]:
+        """A requisitioner of the buying department and an approver other than them (their line
+        manager when the department has no other): the lists are built once per department, and
+        the approver drawn as from the list without the requisitioner, which is not rebuilt."""
         dept = BUYER.get(category, "Finance")
-        staff = self.staff[dept]
-        req = [p for p in staff if p.seniority <= 2]
-        app = [p for p in staff if p.seniority >= 2 and p.post_vetting_level in ("mv", "sc", "dv")]
+        if dept not in self._buyers:
+            staff = self.staff[dept]
+            app = [p for p in staff if p.seniority >= 2 and p.post_vetting_level in ("mv", "sc", "dv")]
+            self._buyers[dept] = ([p for p in staff if p.seniority <= 2], app,
+                                  {p.person_id: i for i, p in enumerate(app)})
+        req, app, where = self._buyers[dept]
         r = req[int(self.rng.integers(len(req)))]
-        a = [p for p in app if p is not r] or [self.g.by_id[r.line_manager_id]]
-        return r, a[int(self.rng.integers(len(a)))]
+        skip = where.get(r.person_id)  # r's place among the approvers, if there
+        n = len(app) - (skip is not None)
+        if n == 0:
+            return r, [self.g.by_id[r.line_manager_id]][int(self.rng.integers(1))]
+        k = int(self.rng.integers(n))
+        return r, app[k + 1 if skip is not None and k >= skip else k]
 
     # ---- transactions -------------------------------------------------------------------------
     def _lines(self, ttype: str, rec: SupplierRecord, day: date, amounts, *, req: str | None, app: str | None,

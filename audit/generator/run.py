@@ -41,30 +41,7 @@ def generate(out: Path, seed: int = 1, months: int = 12, end: str = "2026-10", s
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     g = Gen(seed, scale, months, end)
-    step("workforce")
-    people.build_workforce(g)
-    people.workforce_rows(g)
-    hr_records.build(g)
-    orgs = Orgs(g)
-    forces = orgs.forces()
-    proc = Procurement(g, orgs)
-    step("scenarios")
-    plant_all(g, orgs, proc)
-    step("late, altered and deleted entries")
-    sched.plant(g, orgs, proc)
-    step("background registers")
-    people.barred_rows(g, forces)
-    barred = {(r["first_name"], r["last_name"], r["date_of_birth"]) for r in g.rows["barred_list"]}
-    declarations.gifts(g, orgs)
-    declarations.interests(g, orgs)
-    declarations.associations(g, orgs, barred)
-    step("procurement")
-    proc.background()
-    proc.post()
-    step("expenses")
-    g.expenses_bg = expenses.background(g)
-    step("keys")
-    frames, handle_keys = keys.assign(g)
+    frames, handle_keys = build(g, step)
     protected = {h for e in g.truth.scenarios + g.truth.decoys + g.schedule for _, h in e["records"]}
     rows, dirty, main, dirty_handles = {}, {}, {}, set()
     extracts = sched.Extracts(g)
@@ -100,6 +77,34 @@ def generate(out: Path, seed: int = 1, months: int = 12, end: str = "2026-10", s
         extracts.write(out)
     return Result(out, rows, dirty, time.perf_counter() - t0, len(g.truth.scenarios), len(g.truth.decoys),
                   len(g.schedule) + len(g.failed_sources))
+
+
+def build(g: Gen, step: Callable[[str], None] = lambda name: None):
+    """Every register's rows, planted and background -> keys.assign's (frames, handle -> key)."""
+    step("workforce")
+    people.build_workforce(g)
+    people.workforce_rows(g)
+    hr_records.build(g)
+    orgs = Orgs(g)
+    forces = orgs.forces()
+    proc = Procurement(g, orgs)
+    step("scenarios")
+    plant_all(g, orgs, proc)
+    step("late, altered and deleted entries")
+    sched.plant(g, orgs, proc)
+    step("background registers")
+    people.barred_rows(g, forces)
+    barred = {(r["first_name"], r["last_name"], r["date_of_birth"]) for r in g.rows["barred_list"]}
+    declarations.gifts(g, orgs)
+    declarations.interests(g, orgs)
+    declarations.associations(g, orgs, barred)
+    step("procurement")
+    proc.background()
+    proc.post()
+    step("expenses")
+    g.expenses_bg = expenses.background(g)
+    step("keys")
+    return keys.assign(g)
 
 
 def _write_truth(path: Path, truth: dict) -> None:

@@ -52,7 +52,7 @@ class Planter:
         mine = g.absences.get(p.person_id, [])
         drop = {r["_h"] for r in mine if not keep(r)}
         if drop:
-            g.rows["absence"] = [r for r in g.rows["absence"] if r["_h"] not in drop]
+            g.drop_rows("absence", drop)
             g.absences[p.person_id] = [r for r in mine if r["_h"] not in drop]
 
     def donor(self) -> Org:

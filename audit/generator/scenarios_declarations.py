@@ -20,7 +20,11 @@ KEYWORDS = ["Two tickets to a football match", "Bottle of wine", "Christmas dinn
 
 
 def _psd(pl: Planter):
-    return next(p for p in pl.g.people if p.department == "Professional Standards" and p.seniority >= 2)
+    """The first senior Professional Standards officer (found once: a long scan in a large force)."""
+    g = pl.g
+    if not hasattr(g, "_psd"):
+        g._psd = next(p for p in g.people if p.department == "Professional Standards" and p.seniority >= 2)
+    return g._psd
 
 
 def _first_over(pl: Planter, period: Period, days: int) -> date:
@@ -283,7 +287,7 @@ def leaver(pl, m, decoy=False):
     p = pl.person(lambda q: q.seniority == 0)
     left = pl.weekday(m, hi=25)
     p.end_date = pl.g.workforce_row[p.person_id]["end_date"] = left
-    pl.g.rows["absence"] = [r for r in pl.g.rows["absence"] if r["person_id"] != p.person_id or r["start_date"] < left]
+    pl.g.drop_rows("absence", {r["_h"] for r in pl.g.absences.get(p.person_id, ()) if r["start_date"] >= left})
     v = pl.g.vetting_of[p.person_id]
     v["status"] = "withdrawn" if decoy else "active"
     pl.record("vetting_leaver_live_clearance", m, [("workforce", pl.g.workforce_row[p.person_id]), ("vetting", v)],

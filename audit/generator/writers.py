@@ -29,7 +29,8 @@ def _blank(v) -> bool:
 
 
 def format_frame(df: pd.DataFrame, layout: Layout, for_xlsx: bool = False) -> pd.DataFrame:
-    """Canonical values -> the strings (or, for XLSX dates, date objects) the force's file holds."""
+    """Canonical values -> the strings (or, for XLSX dates, date objects) the force's file holds.
+    Whole columns at a time; `_cell` is the one-value reference (tests/generator/test_writers.py)."""
     reg = get(layout.register)
     out: dict[str, list] = {}
     for header, fld in layout.columns:
@@ -44,24 +45,40 @@ def format_frame(df: pd.DataFrame, layout: Layout, for_xlsx: bool = False) -> pd
         ftype = reg.field(fld).type
         labels = layout.values.get(fld)
         col = df[fld] if fld in df else pd.Series([None] * len(df), index=df.index, dtype=object)
-        out[header] = ([_cell(v, ftype, labels, layout, True) for v in col] if for_xlsx
-                       else _column(col, ftype, labels, layout))
+        out[header] = _column(col, ftype, labels, layout, for_xlsx)
     return pd.DataFrame(out, dtype=object)
 
 
-def _column(col: pd.Series, ftype: str, labels, layout: Layout) -> list:
-    """Vectorised text form of one column (CSV / SQL); blanks become ''."""
+def _column(col: pd.Series, ftype: str, labels, layout: Layout, for_xlsx: bool = False) -> list:
+    """One column as `_cell` writes each value (blanks: '' in text files, None in XLSX)."""
     blank = col.isna().to_numpy()
-    if ftype == "date":
-        text = pd.to_datetime(col).dt.strftime(layout.date_format).to_numpy(dtype=object)
-    elif ftype == "money" and layout.money == "plain":
+    none = None if for_xlsx else ""
+    if not blank.all() and ftype == "date":
+        stamps = pd.to_datetime(col)
+        if for_xlsx:
+            return [none if b else d for d, b in zip(stamps.dt.date, blank)]
+        text = stamps.dt.strftime(layout.date_format).to_numpy(dtype=object)
+    elif ftype == "money" and layout.money == "plain" and not for_xlsx:
         v = col.fillna(0).astype("int64").to_numpy()
         text = np.char.mod("%.2f", v / 100).astype(object)
-    elif ftype in ("money", "number", "int") or (ftype == "enum" and labels):
-        return [_cell(v, ftype, labels, layout, False) for v in col]
+    elif ftype == "money":
+        fmt = _pounds if layout.money == "pound" else (lambda v: f"{v / 100:.2f}")
+        return [none if b else fmt(int(v)) for v, b in zip(col.to_numpy(dtype=object), blank)]
+    elif ftype == "number":
+        return [none if b else f"{float(v):g}" for v, b in zip(col.to_numpy(dtype=object), blank)]
+    elif ftype == "int":
+        return [none if b else str(int(v)) for v, b in zip(col.to_numpy(dtype=object), blank)]
+    elif ftype == "enum" and labels:
+        return [none if b else labels[v] for v, b in zip(col.to_numpy(dtype=object), blank)]
     else:
-        text = col.astype(object).to_numpy()
-    return ["" if b else str(t) for t, b in zip(text, blank)]
+        text = col.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(text, skipna=True) in ("string", "empty"):  # str() would change nothing
+            return np.where(blank, none, text).tolist()
+    return [none if b else str(t) for t, b in zip(text, blank)]
+
+
+def _pounds(v: int) -> str:
+    return f"{'-' if v < 0 else ''}£{abs(v) / 100:,.2f}"
 
 
 def _cell(v, ftype: str, labels, layout: Layout, for_xlsx: bool):
@@ -73,7 +90,7 @@ def _cell(v, ftype: str, labels, layout: Layout, for_xlsx: bool):
     if ftype == "money":
         v = int(v)
         if layout.money == "pound":
-            return f"{'-' if v < 0 else ''}£{abs(v) / 100:,.2f}"
+            return _pounds(v)
         return f"{v / 100:.2f}"
     if ftype == "number":
         return f"{float(v):g}"
