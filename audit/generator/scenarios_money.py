@@ -77,8 +77,11 @@ def subsistence(pl, m, decoy=False):
 
 def weekend(pl, m, decoy=False):
     p = pl.person()
-    days = [m.start + timedelta(days=i) for i in range((m.end - m.start).days + 1)]
-    days = [d for d in days if d.weekday() == (4 if decoy else 5 + int(pl.rng.integers(2)))]
+    month = [m.start + timedelta(days=i) for i in range((m.end - m.start).days + 1)]
+    # (each day draws Saturday or Sunday for itself, so a plant may draw no day at all: about one in
+    # 500, met at large scales; it then takes any weekend day, and smaller forces keep their days)
+    days = [d for d in month if d.weekday() == (4 if decoy else 5 + int(pl.rng.integers(2)))]
+    days = days or [d for d in month if d.weekday() >= 5]
     d = days[int(pl.rng.integers(len(days)))]
     pl.clear_absences(p, d, d)
     row = add_line(pl.g, p.person_id, d, "subsistence", int(pl.rng.integers(400, 900)), pl.manager(p))
