@@ -7,13 +7,16 @@ returns matches: one dict alias -> sorted fact ids per finding.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pandas as pd
+if TYPE_CHECKING:  # not imported at run time: the durable worker imports this module and stays light
+    import pandas as pd
 
-from rules.compiler import CompiledRule
+    from rules.compiler import CompiledRule
 
 Match = dict[str, tuple[str, ...]]
+#: the most facts the durable engine asserts for one partition; a larger one is cut into chunk tuples
+MAX_PARTITION_FACTS = 20_000
 
 
 class EngineError(RuntimeError):
@@ -53,3 +56,35 @@ def offset_value(cmp: dict, params: dict[str, Any]) -> int | float:
     if cmp["offset"] is None:
         return 0
     return cmp["sign"] * resolve(cmp["offset"], params)
+
+
+def correlation_order(compiled: CompiledRule) -> list[str]:
+    """The inputs of a correlation in the order they are asserted (absent: present, then missing)."""
+    absent = compiled.absent
+    return [absent["present"], absent["missing"]] if absent else list(compiled.aliases)
+
+
+def candidates(compiled: CompiledRule, frames: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], int]:
+    """The frames cut to the partitions that can fire, and how many partitions (key values) were cut.
+
+    Exact: a key value lacking a fact of some required input (every input of a join or sequence;
+    the present input of an absent) has no match, and, for absent, a missing fact whose key value
+    has no present fact matches nothing. So only rows of key values in every required input stay."""
+    import pandas as pd
+
+    keys = key_columns(compiled)
+    order = correlation_order(compiled)
+    required = [compiled.absent["present"]] if compiled.absent else order
+    index = {a: pd.MultiIndex.from_frame(frames[a][keys]) if len(keys) > 1 else pd.Index(frames[a][keys[0]])
+             for a in order}
+    seen = index[order[0]].unique()
+    for a in order[1:]:
+        seen = seen.union(index[a].unique())
+    keep = index[required[0]].unique()
+    for a in required[1:]:
+        keep = keep.intersection(index[a].unique())
+    out = {}
+    for a in order:
+        mask = index[a].isin(keep)
+        out[a] = frames[a] if mask.all() else frames[a][mask]
+    return {**frames, **out}, len(seen) - len(keep)

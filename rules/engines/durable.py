@@ -2,11 +2,14 @@
 
 How each measured trap is made impossible (docs: /work/shared/DESIGN.md):
 - lost matches in one big state / MemoryError from live sids: facts are partitioned by the join
-  key (one sid per key value; the sid is a counter because a sid holding '"' breaks durable's
-  state, error 309); a partition is asserted and its matches collected; states are freed by
-  replacing the whole ruleset every ROTATE_FACTS facts (see _Session: delete_state can crash). A partition over MAX_PARTITION_FACTS is split into chunks whose cartesian product covers
-  every combination (each match holds one fact per input, so it lies in exactly one chunk tuple).
-- identical facts refused: every fact carries id = alias:fact_id (unique per partition).
+  key; a state (sid, a counter: a sid holding '"' breaks durable's state, error 309) holds whole
+  partitions up to PACK_FACTS facts, each partition with its own number `k` that every pattern's
+  key-equality clause compares, so partitions sharing a state never match each other. States are
+  freed by replacing the whole ruleset every ROTATE_FACTS facts (see _Session: delete_state can
+  crash). A partition over MAX_PARTITION_FACTS is split into chunks whose cartesian product covers
+  every combination (each match holds one fact per input, so it lies in exactly one chunk tuple);
+  each tuple has a state of its own.
+- identical facts refused: every fact carries an integer id unique in the evaluation.
 - `$or` before a cross-fact comparison: no `$or` is ever emitted (where_any runs in pandas); the
   clauses are emitted in the compiler's fixed order (type tag, key equality, eq, others).
 - "150" > 100, NaN: facts are built from rules.select engine frames (normalised, no NA).
@@ -23,38 +26,50 @@ How each measured trap is made impossible (docs: /work/shared/DESIGN.md):
   facts sent minus those matched. Partitions with no missing fact skip the engine (every present
   fact is a finding); partitions with no present fact are pruned.
 
-This class runs durable in the calling process; the production engine ("durable") wraps it in a
-worker process (rules.engines.isolated) because of the still-open crash in assert_facts.
+Cost (measured, bench_engine.py): durable-rules spends per match, not per fact, so an action is
+handed up to CAP matches at once (durable's `cap`: one action round trip per batch instead of one
+per match), and facts go to the C core as JSON text built here once per fact.
+
+Two halves: `Plan` (pandas, in the calling process) cuts the engine frames into jobs of plain
+JSON text, and `run_job` (durable-rules only) asserts a job and returns the matched fact ids. This
+module imports neither pandas nor the C core at import time, so the worker process that runs
+`run_job` (rules.engines.isolated) starts in a fraction of a second; `DurableEngine` runs both
+halves in the calling process, for the engine's own tests and benchmarks.
 """
 from __future__ import annotations
 
 import copy
 import itertools
-import itertools as _it
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
-import durable_rules_engine
-import numpy as np
-import pandas as pd
-from durable.engine import Host, MessageNotHandledException, MessageObservedException
+from rules.engines.base import (MAX_PARTITION_FACTS, EngineError, EngineResult, candidates, correlation_order,
+                                key_columns, offset_value)
 
-from rules.compiler import CompiledRule
-from rules.engines import pandas_kinds
-from rules.engines.base import EngineError, EngineResult, key_columns, offset_value
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
-MAX_PARTITION_FACTS = 20_000
-_SERIAL = _it.count()
+    from rules.compiler import CompiledRule
+
+PACK_FACTS = 2_000  # whole partitions share a durable state (sid) up to this many facts
+CAP = 1_000  # matches handed to one action call (durable's `cap`)
+_SERIAL = itertools.count()
 ROTATE_FACTS = 50_000  # facts asserted into one ruleset before it is freed and replaced
 ROTATE_SIDS = 1_000  # measured: the 1,025th live sid in one ruleset raises MemoryError
 _FLIP = {"lt": "gt", "lte": "gte", "gt": "lt", "gte": "lte", "eq": "eq", "ne": "ne"}
 _DR_OP = {"lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte", "ne": "$neq"}
 
 
-class _QuietHost(Host):
-    """A Host without the background dispatch/timer threads."""
+def _host():
+    """A durable Host without the background dispatch/timer threads (imported on first use)."""
+    from durable.engine import Host
 
-    def _run(self) -> None:  # noqa: D401 - durable's hook
-        return None
+    class _QuietHost(Host):
+        def _run(self) -> None:  # noqa: D401 - durable's hook
+            return None
+
+    return _QuietHost()
 
 
 class _Session:
@@ -77,12 +92,12 @@ class _Session:
     def __init__(self, name: str, definition: dict, rotate_facts: int):
         self.name, self.definition, self.rotate_facts = name, definition, rotate_facts
         self.rotations = 0
-        self.host: Host | None = None
+        self.host = None
         self._open()
 
     def _open(self) -> None:
         self.rs = f"r{next(_SERIAL)}"  # short and unique: long names corrupt memory (see below)
-        self.host = _QuietHost()
+        self.host = _host()
         self.host.set_rulesets({self.rs: copy.deepcopy(self.definition)})  # durable mutates it on load
         self.facts = 0
         self.sids = 0
@@ -98,6 +113,8 @@ class _Session:
 
     def close(self) -> None:
         if self.host is not None:
+            import durable_rules_engine
+
             durable_rules_engine.delete_ruleset(self.host.get_ruleset(self.rs)._handle)
             self.host = None
 
@@ -120,9 +137,10 @@ def _clause(cmp: dict, order: list[str], params: dict[str, Any]) -> tuple[str, d
     return la, {_DR_OP[op]: {f"f_{lf}": ref}}
 
 
-def definition(compiled: CompiledRule, params: dict[str, Any], action) -> dict:
-    """The durable ruleset for one compiled rule (clauses in the compiler's fixed order)."""
-    order = [compiled.absent["present"], compiled.absent["missing"]] if compiled.absent else compiled.aliases
+def definition(compiled: CompiledRule, params: dict[str, Any]) -> dict:
+    """The durable ruleset for one compiled rule (clauses in the compiler's fixed order), without
+    its action (run_job adds it)."""
+    order = correlation_order(compiled)
     clauses: dict[str, list] = {a: [{"t": a}] for a in order}
     for alias in order[1:]:
         clauses[alias].append({"k": {_pattern(order[0]): "k"}})  # key equality first
@@ -133,124 +151,204 @@ def definition(compiled: CompiledRule, params: dict[str, Any], action) -> dict:
     for alias in order:
         body = {"$and": clauses[alias]} if len(clauses[alias]) > 1 else clauses[alias][0]
         patterns.append({_pattern(alias): body})
-    return {"r_0": {"all": patterns, "run": action}}
+    return {"r_0": {"all": patterns, "cap": CAP}}
 
 
-class _Columns:
-    """An engine frame as plain Python lists; facts are built per partition (memory stays small)."""
+class Plan:
+    """The engine frames of one evaluation cut into jobs for `run_job` (pandas; no C core here).
 
-    def __init__(self, df: pd.DataFrame, alias: str, fields: list[str]):
-        self.alias = alias
-        self.ids = df["fact_id"].tolist()
-        self.cols = {f"f_{f}": df[f].tolist() for f in fields}
+    A job is {"name", "definition" (the ruleset without its action), "states": [(sid, facts,
+    [JSON text of the facts of each input, in assert order])]}, at most `batch_facts` facts made of
+    whole partitions, or one chunk tuple of a partition over `max_partition` facts. A fact's id is
+    an integer unique in the evaluation (its input's offset + its row), decoded by `result`."""
 
-    def fact_id(self, i: int) -> str:
-        return self.ids[i]
+    def __init__(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame], params: dict[str, Any],
+                 max_partition: int | None = None, pack_facts: int | None = None, batch_facts: int | None = None):
+        self.compiled = compiled
+        self.order = correlation_order(compiled)
+        self.frames, pruned = candidates(compiled, frames)
+        self.max_partition = max_partition or MAX_PARTITION_FACTS
+        self.pack_facts = pack_facts or PACK_FACTS
+        self.batch_facts = batch_facts
+        self.definition = definition(compiled, params)
+        self.result = EngineResult(pruned=pruned)
+        self.ids = {a: self.frames[a]["fact_id"].tolist() for a in self.order}
+        self.offsets = dict(zip(self.order, itertools.accumulate([0] + [len(self.ids[a]) for a in self.order])))
+        self.considered: list[int] = []  # absent: the present facts sent (ids)
 
-    def facts(self, positions, sid: str) -> list[dict]:
-        return [{"id": f"{self.alias}:{self.ids[i]}", "t": self.alias, "sid": sid, "k": sid,
-                 **{c: v[i] for c, v in self.cols.items()}} for i in positions]
+    def _bodies(self, alias: str) -> list[str]:
+        """Each row's fields as JSON members (',"f_x":1,"f_y":"a"'), built once per row."""
+        import pandas as pd
 
+        df = self.frames[alias]
+        parts = []
+        for f in self.compiled.input(alias).engine_fields:
+            name = f',"f_{f}":'
+            if df[f].dtype == object:  # keyed by type too: 1, 1.0 and True are equal keys, not equal JSON
+                cache: dict = {}
+                parts.append([cache.get((type(v), v)) or cache.setdefault((type(v), v), name + json.dumps(v, ensure_ascii=False))
+                              for v in df[f].tolist()])
+            else:  # one numpy dtype: equal values are equal JSON
+                codes, uniques = pd.factorize(df[f])
+                text = [name + json.dumps(v, ensure_ascii=False) for v in uniques.tolist()]
+                parts.append([text[c] for c in codes.tolist()])
+        return ["".join(p) for p in zip(*parts)] if parts else [""] * len(df)
 
-def _chunks(positions: np.ndarray, size: int) -> list[np.ndarray]:
-    return [positions[i:i + size] for i in range(0, len(positions), size)] or [positions]
+    def jobs(self):
+        import numpy as np
 
-
-class DurableEngine:
-    name = "durable"
-
-    def __init__(self, max_partition_facts: int = MAX_PARTITION_FACTS, rotate_facts: int = ROTATE_FACTS):
-        self.max_partition_facts = max_partition_facts
-        self.rotate_facts = rotate_facts
-
-    def evaluate(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame],
-                 params: dict[str, Any]) -> EngineResult:
-        if (done := pandas_kinds.shared(compiled, frames, params)) is not None:
-            return done
-        return self._correlate(compiled, frames, params)
-
-    def _correlate(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> EngineResult:
-        hits: list[tuple] = []
-
-        def action(c) -> None:  # only appends; never raises
-            hits.append(tuple((name[2:], fact["id"]) for name, fact in c._m.items() if name.startswith("p_")))
-
-        session = _Session(compiled.name, definition(compiled, params, action), self.rotate_facts)
-        try:
-            result = self._run_partitions(compiled, frames, session)
-        finally:
-            session.close()
-        matched = [self._to_match(h) for h in hits]
-        if compiled.absent:  # result.matches holds every present fact that was considered
-            present = compiled.absent["present"]
-            hit = {m[present][0] for m in matched}
-            result.matches = [m for m in result.matches if m[present][0] not in hit]
-        else:
-            result.matches = matched
-        return result
-
-    def _run_partitions(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame], session: "_Session") -> EngineResult:
-        keys = key_columns(compiled)
-        absent = compiled.absent
-        order = [absent["present"], absent["missing"]] if absent else compiled.aliases
-        required = [absent["present"]] if absent else compiled.aliases
-        columns = {i.alias: _Columns(frames[i.alias], i.alias, list(i.engine_fields)) for i in compiled.inputs}
-        groups = {a: frames[a].groupby(keys, sort=False).indices if len(frames[a]) else {} for a in order}
-        all_keys = set().union(*(groups[a].keys() for a in order))
+        absent = self.compiled.absent
+        order = self.order
+        if any(not len(self.ids[a]) for a in order):  # no candidate partition
+            if absent and len(self.ids[absent["present"]]):  # no missing fact: every present fact is a finding
+                self.result.matches = [{absent["present"]: (f,)} for f in self.ids[absent["present"]]]
+            return
+        keys = key_columns(self.compiled)
+        groups = {a: self.frames[a].groupby(keys, sort=False).indices for a in order}
+        bodies = {a: self._bodies(a) for a in order}
+        heads = {a: '{"id":%d,"t":' + json.dumps(a) + ',"sid":"%s","k":%d' for a in order}
         empty = np.array([], dtype="int64")
-        result = EngineResult()
-        for key in sorted(all_keys, key=repr):
-            if any(key not in groups[a] for a in required):
-                result.pruned += 1  # cannot fire: a required input has no fact with this key
-                continue
+        job: list = []
+        n_job = n_state = 0
+        state: list = [[] for _ in order]
+
+        def close_state() -> None:
+            nonlocal n_state, state
+            if n_state:
+                job.append((f"s{len(job)}", n_state, ["[" + ",".join(s) + "]" for s in state]))
+            n_state, state = 0, [[] for _ in order]
+
+        def add(parts: dict[str, np.ndarray]) -> None:
+            nonlocal n_state
+            self.result.partitions += 1
+            k, sid = self.result.partitions, f"s{len(job)}"
+            for j, a in enumerate(order):
+                off, head, body = self.offsets[a], heads[a], bodies[a]
+                state[j] += [head % (off + i, sid, k) + body[i] + "}" for i in parts[a].tolist()]
+            n_state += sum(len(p) for p in parts.values())
+
+        def emit():
+            nonlocal job, n_job
+            close_state()
+            out = {"name": self.compiled.name, "definition": self.definition, "states": job}
+            job, n_job = [], 0
+            return out
+
+        for key in sorted(groups[order[0]], key=repr):  # candidates: every key here is in each required input
             parts = {a: groups[a].get(key, empty) for a in order}
             if absent:
                 present = absent["present"]
-                result.matches += [{present: (columns[present].fact_id(i),)} for i in parts[present]]
                 if not len(parts[absent["missing"]]):
+                    self.result.matches += [{present: (self.ids[present][i],)} for i in parts[present]]
                     continue  # nothing can match: every present fact is a finding
+                self.considered += (parts[present] + self.offsets[present]).tolist()
+            m = sum(len(p) for p in parts.values())
+            if m > self.max_partition:  # each chunk tuple alone: tuples share facts, a state may not
+                if n_job:
+                    yield emit()
+                size = max(1, self.max_partition // len(order))
+                split = [[p[i:i + size] for i in range(0, len(p), size)] or [p] for p in parts.values()]
+                for tup in itertools.product(*split):
+                    add(dict(zip(order, tup)))
+                    close_state()
+                    yield emit()
+                continue
+            if self.batch_facts and n_job and n_job + m > self.batch_facts:
+                yield emit()
+            if n_state and n_state + m > self.pack_facts:
+                close_state()
+            add(parts)
+            n_job += m
+        if n_job:
+            yield emit()
 
-            for combo in self._combinations(parts, order, absent):
-                # sid: a plain counter. Measured: a sid holding '"' breaks durable's state (error 309),
-                # so key values never go into a sid; the partition itself guarantees equal keys.
-                sid = f"s{result.partitions}"
-                result.partitions += 1
-                n_facts = 0
-                for alias in order:
-                    facts = columns[alias].facts(combo[alias], sid)
-                    self._assert(session.host, session.rs, sid, facts)
-                    n_facts += len(facts)
-                session.done(n_facts)
-        return result
+    def finish(self, hits: list[tuple[int, ...]]) -> EngineResult:
+        """The result, from the ids every job's matches held (call once all jobs are run)."""
+        order = self.order
+        starts = [self.offsets[a] for a in order]
 
-    def _combinations(self, parts: dict[str, np.ndarray], order: list[str], absent: dict | None):
-        """Chunk tuples covering every combination (a match holds one fact per input, so it lies in
-        exactly one tuple; for absent, the union of matched present facts over tuples is exact)."""
-        total = sum(len(p) for p in parts.values())
-        if total <= self.max_partition_facts:
-            yield parts
-            return
-        size = max(1, self.max_partition_facts // len(order))
-        split = [_chunks(parts[a], size) for a in order]
-        for tup in itertools.product(*split):
-            yield dict(zip(order, tup))
+        def fact(i: int) -> tuple[str, str]:
+            j = next(j for j in range(len(order) - 1, -1, -1) if i >= starts[j])
+            return order[j], self.ids[order[j]][i - starts[j]]
 
-    @staticmethod
-    def _assert(host: Host, rs: str, sid: str, facts: list[dict]) -> None:
-        if not facts:
-            return
-        try:
-            host.assert_facts(rs, facts)
-        except MessageNotHandledException:
-            return  # no pattern matched any fact, so no action ran and there is no state to check
-        except MessageObservedException as e:
-            raise EngineError(f"durable-rules refused duplicate facts in partition {sid}: {str(e)[:200]}") from None
-        except Exception as e:  # noqa: BLE001 - any engine failure must be loud
-            raise EngineError(f"durable-rules failed in partition {sid}: {type(e).__name__}: {e!r}") from e
-        state = host.get_state(rs, sid)
-        if state and state.get("exception"):
-            raise EngineError(f"durable-rules action failed in partition {sid}: {state['exception'][:500]}")
+        absent = self.compiled.absent
+        if absent:  # a present fact is a finding unless some job matched it
+            hit = {h[0] if h[0] < starts[1] else h[1] for h in hits}
+            present = absent["present"]
+            self.result.matches += [{present: (self.ids[present][i],)} for i in self.considered if i not in hit]
+        else:
+            self.result.matches = [{a: (f,) for a, f in map(fact, h)} for h in hits]
+        return self.result
 
-    @staticmethod
-    def _to_match(hit: tuple) -> dict[str, tuple[str, ...]]:
-        return {alias: (fid.split(":", 1)[1],) for alias, fid in hit}
+
+def _collector(hits: list):
+    """The rule's action: it only appends the matched fact ids (with `cap`, c.m holds a batch)."""
+
+    def action(c) -> None:
+        for frame in ([m._d for m in c.m] if c._m is None else [c._m]):
+            hits.append(tuple(fact["id"] for name, fact in frame.items() if name.startswith("p_")))
+
+    return action
+
+
+def run_job(job: dict, rotate_facts: int | None = None) -> list[tuple[int, ...]]:
+    """Assert one job's states into durable-rules; the ids of each match. Needs only durable."""
+    hits: list[tuple[int, ...]] = []
+    rules = copy.deepcopy(job["definition"])
+    rules["r_0"]["run"] = _collector(hits)
+    session = _Session(job["name"], rules, rotate_facts or ROTATE_FACTS)
+    try:
+        for sid, n, texts in job["states"]:
+            for text in texts:
+                _assert(session, sid, text)
+            session.done(n)
+    finally:
+        session.close()
+    return hits
+
+
+def _assert(session: _Session, sid: str, text: str) -> None:
+    """durable's Host.assert_facts on facts already JSON text (the same calls, without re-encoding)."""
+    import durable_rules_engine
+    from durable.engine import MessageNotHandledException, MessageObservedException
+
+    ruleset = session.host.get_ruleset(session.rs)
+    failure: list = [None]
+    try:
+        handle = ruleset._handle_result(durable_rules_engine.assert_facts(ruleset._handle, text), text)
+        ruleset.do_actions(handle, lambda e, _state: failure.__setitem__(0, e))
+    except MessageNotHandledException:
+        return  # no pattern matched any fact, so no action ran and there is no state to check
+    except MessageObservedException as e:
+        raise EngineError(f"durable-rules refused duplicate facts in state {sid}: {str(e)[:200]}") from None
+    except Exception as e:  # noqa: BLE001 - any engine failure must be loud
+        raise EngineError(f"durable-rules failed in state {sid}: {type(e).__name__}: {e!r}") from e
+    if failure[0] is not None:
+        raise EngineError(f"durable-rules failed in state {sid}: {failure[0]!r}")
+    state = session.host.get_state(session.rs, sid)
+    if state and state.get("exception"):
+        raise EngineError(f"durable-rules action failed in state {sid}: {state['exception'][:500]}")
+
+
+class DurableEngine:
+    """Both halves in the calling process (tests and benchmarks; production: rules.engines.isolated)."""
+
+    name = "durable"
+
+    def __init__(self, max_partition_facts: int = MAX_PARTITION_FACTS, rotate_facts: int | None = None,
+                 pack_facts: int | None = None):
+        self.max_partition_facts = max_partition_facts
+        self.rotate_facts = rotate_facts
+        self.pack_facts = pack_facts
+
+    def evaluate(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame],
+                 params: dict[str, Any]) -> EngineResult:
+        from rules.engines import pandas_kinds
+
+        if (done := pandas_kinds.shared(compiled, frames, params)) is not None:
+            return done
+        plan = Plan(compiled, frames, params, self.max_partition_facts, self.pack_facts)
+        hits = []
+        for job in plan.jobs():
+            hits += run_job(job, self.rotate_facts)
+        return plan.finish(hits)

@@ -67,7 +67,7 @@ def test_a_worker_that_always_dies_fails_the_rule_loudly():
     pool = _Pool(serve=segfault_always)
     rule = compiled(SEQUENCE_BODY)
     with pytest.raises(EngineCrash, match=r"crashed evaluating rule 'test_rule'.*exit codes \[-11, -11\]"):
-        pool.run((rule, {}, {}), rule.name)
+        pool.run({"name": rule.name, "definition": {}, "states": []}, rule.name)
     pool.close()
 
 
@@ -114,6 +114,8 @@ def test_a_worker_that_dies_once_is_replaced_and_the_rule_evaluated_again(monkey
 
 
 def test_a_large_evaluation_is_cut_into_whole_partition_batches_with_the_same_findings(monkeypatch):
+    import json
+
     import numpy as np
     from helpers import SEQUENCE_BODY, compiled, gifts, purchases
 
@@ -121,19 +123,20 @@ def test_a_large_evaluation_is_cut_into_whole_partition_batches_with_the_same_fi
     from rules.engines import isolated
     from rules.evaluate import evaluate_rule
 
-    seen = []
-    real = isolated.batches
-    monkeypatch.setattr(isolated, "batches", lambda c, f: seen.append(list(real(c, f, size=150))) or iter(seen[-1]))
+    jobs = []
+    real = isolated._Pool.run
+    monkeypatch.setattr(isolated._Pool, "run", lambda self, job, rule: (jobs.append(job), real(self, job, rule))[1])
+    monkeypatch.setattr(isolated, "BATCH_FACTS", 150)
     rng = np.random.default_rng(5)
     frames = {"gifts_hospitality": gifts(300, 40, 120, rng), "procurement": purchases(900, 40, 120, rng)}
     rule = compiled(SEQUENCE_BODY)
     got = evaluate_rule(rule, frames, Period(2026, 3), None, "durable")[0]
     want = evaluate_rule(rule, frames, Period(2026, 3), None, "reference")[0]
     assert [f.key() for f in got] == [f.key() for f in want] and want
-    parts = seen[0]
-    assert len(parts) > 3
-    for alias in ("gift", "purchase"):  # every key value in exactly one batch
-        owners = {}
-        for i, part in enumerate(parts):
-            for k in part[alias]["key:supplier"].unique():
-                assert owners.setdefault(k, i) == i
+    assert len(jobs) > 3
+    owners = {}
+    for i, job in enumerate(jobs):  # every partition (k) in exactly one job, no job over 150 facts
+        facts = [f for _, _, texts in job["states"] for text in texts for f in json.loads(text)]
+        assert len(facts) <= 150
+        for f in facts:
+            assert owners.setdefault(f["k"], i) == i

@@ -121,14 +121,12 @@ def test_string_amount_never_compares_greater_than_a_number():
 
 
 def test_exception_inside_an_action_fails_loudly(monkeypatch):
-    real = durable_mod.definition
-
-    def exploding(c, params, action):
+    def exploding(hits):
         def bad(closure):
             raise RuntimeError("boom in action")
-        return real(c, params, bad)
+        return bad
 
-    monkeypatch.setattr(durable_mod, "definition", exploding)
+    monkeypatch.setattr(durable_mod, "_collector", exploding)
     rng = np.random.default_rng(1)
     frames = {"gifts_hospitality": gifts(20, 2, 60, rng), "procurement": purchases(20, 2, 60, rng)}
     with pytest.raises(EngineError, match="boom in action"):
@@ -137,14 +135,20 @@ def test_exception_inside_an_action_fails_loudly(monkeypatch):
 
 def test_facts_carry_only_projected_fields_and_every_ruleset_is_freed(monkeypatch):
     """No fact nears durable's 255-property limit; states never pile up past ROTATE_SIDS per ruleset
-    (the 1,025th live sid raises MemoryError) and every ruleset created is freed."""
+    (the 1,025th live sid raises MemoryError) and every ruleset created is freed. PACK_FACTS=1: one
+    partition per state, as if every partition were large."""
+    import json
+
+    import durable_rules_engine
+
     seen, freed = [], []
-    real_assert = durable_mod.DurableEngine._assert
-    monkeypatch.setattr(durable_mod.DurableEngine, "_assert",
-                        staticmethod(lambda host, rs, sid, facts: (seen.extend(facts), real_assert(host, rs, sid, facts))))
-    real_free = durable_mod.durable_rules_engine.delete_ruleset
-    monkeypatch.setattr(durable_mod.durable_rules_engine, "delete_ruleset", lambda h: (freed.append(h), real_free(h)))
+    real_assert = durable_mod._assert
+    monkeypatch.setattr(durable_mod, "_assert",
+                        lambda session, sid, text: (seen.extend(json.loads(text)), real_assert(session, sid, text)))
+    real_free = durable_rules_engine.delete_ruleset
+    monkeypatch.setattr(durable_rules_engine, "delete_ruleset", lambda h: (freed.append(h), real_free(h)))
     monkeypatch.setattr(durable_mod, "ROTATE_SIDS", 5)
+    monkeypatch.setattr(durable_mod, "PACK_FACTS", 1)
     rng = np.random.default_rng(2)
     p = purchases(300, 20, 90, rng)
     for i in range(300):  # 300 extra columns: a fact with them all would exceed durable's 255 properties
