@@ -70,21 +70,22 @@ def candidates(compiled: CompiledRule, frames: dict[str, pd.DataFrame]) -> tuple
     Exact: a key value lacking a fact of some required input (every input of a join or sequence;
     the present input of an absent) has no match, and, for absent, a missing fact whose key value
     has no present fact matches nothing. So only rows of key values in every required input stay."""
+    import numpy as np
     import pandas as pd
 
     keys = key_columns(compiled)
     order = correlation_order(compiled)
     required = [compiled.absent["present"]] if compiled.absent else order
-    index = {a: pd.MultiIndex.from_frame(frames[a][keys]) if len(keys) > 1 else pd.Index(frames[a][keys[0]])
-             for a in order}
-    seen = index[order[0]].unique()
-    for a in order[1:]:
-        seen = seen.union(index[a].unique())
-    keep = index[required[0]].unique()
-    for a in required[1:]:
-        keep = keep.intersection(index[a].unique())
+    bounds = np.cumsum([0] + [len(frames[a]) for a in order])
+    if not bounds[-1]:
+        return dict(frames), 0
+    both = pd.concat([frames[a][keys] for a in order], ignore_index=True)
+    codes = both.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()  # one number per key value
+    rows = {a: codes[bounds[j]:bounds[j + 1]] for j, a in enumerate(order)}
+    has = {a: np.bincount(rows[a], minlength=codes.max() + 1) > 0 for a in order}
+    keep = np.logical_and.reduce([has[a] for a in required])
     out = {}
     for a in order:
-        mask = index[a].isin(keep)
+        mask = keep[rows[a]]
         out[a] = frames[a] if mask.all() else frames[a][mask]
-    return {**frames, **out}, len(seen) - len(keep)
+    return {**frames, **out}, int(np.logical_or.reduce([has[a] for a in order]).sum() - keep.sum())

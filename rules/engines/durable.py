@@ -177,11 +177,13 @@ class Plan:
         self.considered: list[int] = []  # absent: the present facts sent (ids)
 
     def _bodies(self, alias: str) -> list[str]:
-        """Each row's fields as JSON members (',"f_x":1,"f_y":"a"'), built once per row."""
+        """Each row's fact as JSON text but its closing state members: '{"id":7,"t":"gift","f_x":1',
+        built once per row."""
         import pandas as pd
 
         df = self.frames[alias]
-        parts = []
+        off, tag = self.offsets[alias], json.dumps(alias)
+        parts = [[f'{{"id":{off + i},"t":{tag}' for i in range(len(df))]]
         for f in self.compiled.input(alias).engine_fields:
             name = f',"f_{f}":'
             if df[f].dtype == object:  # keyed by type too: 1, 1.0 and True are equal keys, not equal JSON
@@ -192,7 +194,7 @@ class Plan:
                 codes, uniques = pd.factorize(df[f])
                 text = [name + json.dumps(v, ensure_ascii=False) for v in uniques.tolist()]
                 parts.append([text[c] for c in codes.tolist()])
-        return ["".join(p) for p in zip(*parts)] if parts else [""] * len(df)
+        return ["".join(p) for p in zip(*parts)]
 
     def jobs(self):
         import numpy as np
@@ -206,7 +208,6 @@ class Plan:
         keys = key_columns(self.compiled)
         groups = {a: self.frames[a].groupby(keys, sort=False).indices for a in order}
         bodies = {a: self._bodies(a) for a in order}
-        heads = {a: '{"id":%d,"t":' + json.dumps(a) + ',"sid":"%s","k":%d' for a in order}
         empty = np.array([], dtype="int64")
         job: list = []
         n_job = n_state = 0
@@ -221,10 +222,10 @@ class Plan:
         def add(parts: dict[str, np.ndarray]) -> None:
             nonlocal n_state
             self.result.partitions += 1
-            k, sid = self.result.partitions, f"s{len(job)}"
+            tail = f',"sid":"s{len(job)}","k":{self.result.partitions}}}'
             for j, a in enumerate(order):
-                off, head, body = self.offsets[a], heads[a], bodies[a]
-                state[j] += [head % (off + i, sid, k) + body[i] + "}" for i in parts[a].tolist()]
+                body = bodies[a]
+                state[j] += [body[i] + tail for i in parts[a].tolist()]
             n_state += sum(len(p) for p in parts.values())
 
         def emit():
@@ -263,30 +264,27 @@ class Plan:
             yield emit()
 
     def finish(self, hits: list[tuple[int, ...]]) -> EngineResult:
-        """The result, from the ids every job's matches held (call once all jobs are run)."""
+        """The result, from the ids of each match (one per input, in assert order: run_job), once
+        every job has run."""
         order = self.order
-        starts = [self.offsets[a] for a in order]
-
-        def fact(i: int) -> tuple[str, str]:
-            j = next(j for j in range(len(order) - 1, -1, -1) if i >= starts[j])
-            return order[j], self.ids[order[j]][i - starts[j]]
-
         absent = self.compiled.absent
         if absent:  # a present fact is a finding unless some job matched it
-            hit = {h[0] if h[0] < starts[1] else h[1] for h in hits}
+            hit = {h[0] for h in hits}
             present = absent["present"]
             self.result.matches += [{present: (self.ids[present][i],)} for i in self.considered if i not in hit]
         else:
-            self.result.matches = [{a: (f,) for a, f in map(fact, h)} for h in hits]
+            ids = [f for a in order for f in self.ids[a]]  # by durable id
+            self.result.matches = [{a: (ids[i],) for a, i in zip(order, h)} for h in hits]
         return self.result
 
 
-def _collector(hits: list):
-    """The rule's action: it only appends the matched fact ids (with `cap`, c.m holds a batch)."""
+def _collector(hits: list, patterns: list[str]):
+    """The rule's action: it only appends each match's fact ids, in pattern order (with `cap`, c.m
+    holds a batch of matches)."""
 
     def action(c) -> None:
         for frame in ([m._d for m in c.m] if c._m is None else [c._m]):
-            hits.append(tuple(fact["id"] for name, fact in frame.items() if name.startswith("p_")))
+            hits.append(tuple(frame[p]["id"] for p in patterns))
 
     return action
 
@@ -295,7 +293,7 @@ def run_job(job: dict, rotate_facts: int | None = None) -> list[tuple[int, ...]]
     """Assert one job's states into durable-rules; the ids of each match. Needs only durable."""
     hits: list[tuple[int, ...]] = []
     rules = copy.deepcopy(job["definition"])
-    rules["r_0"]["run"] = _collector(hits)
+    rules["r_0"]["run"] = _collector(hits, [next(iter(p)) for p in rules["r_0"]["all"]])
     session = _Session(job["name"], rules, rotate_facts or ROTATE_FACTS)
     try:
         for sid, n, texts in job["states"]:

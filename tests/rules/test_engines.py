@@ -121,7 +121,7 @@ def test_string_amount_never_compares_greater_than_a_number():
 
 
 def test_exception_inside_an_action_fails_loudly(monkeypatch):
-    def exploding(hits):
+    def exploding(hits, patterns):
         def bad(closure):
             raise RuntimeError("boom in action")
         return bad
