@@ -129,9 +129,10 @@ def fuzzy_edges(names: list[str], weak: float, strong: float) -> tuple[list[tupl
     the number of pairs in the blocks (the candidate pairs).
 
     Only the pairs that can make an edge reach compare(): rapidfuzz scores every pair of a block
-    in C (_close_pairs) and compare() sees those whose plain score comes near the weak threshold,
-    those where it may read a word as an abbreviation, and those that differ by structure words
-    (the only edges below the threshold). fuzzy_edges_pairwise is the plain version it must equal.
+    in C (_close_pairs) and compare() sees only the pairs that can make an edge: a plain score near
+    the weak threshold with the first words at most one edit apart (a weak edge needs them
+    aligned), or near the strong one with as many words (a strong edge aligns every word); pairs
+    where it may read a word as an abbreviation; pairs differing by structure words. fuzzy_edges_pairwise is the plain version it must equal.
     """
     blocks: dict[str, list[int]] = defaultdict(list)
     key_sets: dict[frozenset[str], int] = defaultdict(int)
@@ -144,12 +145,15 @@ def fuzzy_edges(names: list[str], weak: float, strong: float) -> tuple[list[tupl
     # a pair of names sharing both their keys sits in two blocks and counts once
     compared = sum(_pairs(len(m)) for m in blocks.values()) - sum(_pairs(c) for c in key_sets.values())
     forms = [_sorted_form(n) for n in names]
+    words = [n.split() for n in names]
     candidates: set[tuple[int, int]] = set()
     for members in blocks.values():
         if len(members) < 2:
             continue
         block = [names[i] for i in members]
-        found = _close_pairs([forms[i] for i in members], weak) | _rewritten_pairs(block) | _structure_pairs(block)
+        edge = (strong, [words[i][0] for i in members], np.array([len(words[i]) for i in members]))
+        found = _close_pairs([forms[i] for i in members], weak, edge)
+        found |= _rewritten_pairs(block) | _structure_pairs(block)
         candidates.update((members[x], members[y]) for x, y in found)
     return _edges(names, sorted(candidates), weak, strong), compared
 
@@ -193,17 +197,27 @@ _CHUNK = 512
 _MARGIN = 0.5
 
 
-def _close_pairs(forms: list[str], weak: float) -> set[tuple[int, int]]:
+def _close_pairs(forms: list[str], weak: float,
+                 edge: tuple[float, list[str], np.ndarray] | None = None) -> set[tuple[int, int]]:
     """Positions (x < y) of forms whose token-sort or OSA score reaches the weak threshold (less a
-    margin): an upper bound of compare()'s score wherever it reads no word as an abbreviation."""
+    margin): an upper bound of compare()'s score wherever it reads no word as an abbreviation.
+
+    With `edge` (the strong threshold, each form's first word and its number of words), only the
+    pairs that can make a fuzzy_edges edge without an abbreviation read: first words at most one
+    edit (OSA) apart (compare's `first`), or the strong threshold reached by as many words."""
     cut = weak - _MARGIN
     out: set[tuple[int, int]] = set()
     for start in range(0, len(forms) - 1, _CHUNK):
         rows, cols = forms[start:start + _CHUNK], forms[start:]
-        close = cdist(rows, cols, scorer=fuzz.token_sort_ratio, score_cutoff=cut) >= cut
-        close |= cdist(rows, cols, scorer=OSA.normalized_similarity, score_cutoff=cut / 100) >= cut / 100
-        close = np.triu(close, 1)  # column c is position start + c: keep those after the row
-        xs, ys = np.nonzero(close)
+        score = np.maximum(cdist(rows, cols, scorer=fuzz.token_sort_ratio, score_cutoff=cut),
+                           cdist(rows, cols, scorer=OSA.normalized_similarity, score_cutoff=cut / 100) * 100)
+        close = score >= cut
+        if edge is not None:
+            strong, firsts, counts = edge
+            aligned = (score >= strong - _MARGIN) & (counts[start:start + _CHUNK, None] == counts[None, start:])
+            close &= aligned | (cdist(firsts[start:start + _CHUNK], firsts[start:], scorer=OSA.distance,
+                                      score_cutoff=1) <= 1)
+        xs, ys = np.nonzero(np.triu(close, 1))  # column c is position start + c: keep those after the row
         out.update(zip((xs + start).tolist(), (ys + start).tolist()))
     return out
 
