@@ -5,8 +5,10 @@ is drawn, so the background never touches them.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -107,18 +109,30 @@ def build(g: Gen, step: Callable[[str], None] = lambda name: None):
     return keys.assign(g)
 
 
+_NONE = object()
+
+
 def _write_truth(path: Path, truth: dict) -> None:
-    """JSON with one list item per line: readable, diffable, and fast (the C encoder, no indent)."""
+    """JSON with one list item per line: readable, diffable, and fast (the C encoder, no indent);
+    written item by item, so a large force's truth is never one string in memory."""
     def dump(v) -> str:
         return json.dumps(v, ensure_ascii=False, default=str)
 
-    parts = []
-    for k, v in truth.items():
-        if isinstance(v, list) and v:
-            parts.append(f"{dump(k)}: [\n  " + ",\n  ".join(dump(x) for x in v) + "\n]")
-        else:
-            parts.append(f"{dump(k)}: {dump(v)}")
-    path.write_text("{\n" + ",\n".join(parts) + "\n}\n", encoding="utf-8")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("{\n")
+        for i, (k, v) in enumerate(truth.items()):
+            fh.write(",\n" if i else "")
+            if isinstance(v, Iterator):  # written as it is made: a list, the same bytes
+                first = next(v, _NONE)
+                v = [] if first is _NONE else itertools.chain([first], v)
+            if isinstance(v, Iterator) or (isinstance(v, list) and v):
+                fh.write(f"{dump(k)}: [\n  ")
+                for j, x in enumerate(v):
+                    fh.write(",\n  " + dump(x) if j else dump(x))
+                fh.write("\n]")
+            else:
+                fh.write(f"{dump(k)}: {dump(v)}")
+        fh.write("\n}\n")
 
 
 def _truth(g: Gen, frames, handle_keys, extracts: sched.Extracts, dirty_handles: set[int]) -> dict:
@@ -137,20 +151,26 @@ def _truth(g: Gen, frames, handle_keys, extracts: sched.Extracts, dirty_handles:
 
     scenarios, decoys = entries(g.truth.scenarios, "S"), entries(g.truth.decoys, "D")
     schedule, failed = sched.truth(g, extracts, handle_keys, dirty_handles)
-    org_mentions, person_mentions = [], []
-    for layout in LAYOUTS:
-        df = frames[layout.name]
-        for col in [c for c in df.columns if c.startswith("_org:")]:
-            fld = col.split(":", 1)[1]
-            sub = df[df[col].notna() & df[fld].notna()]
-            for h, text, org in sub[["_h", fld, col]].itertuples(index=False):
-                reg, key = handle_keys[int(h)]
-                org_mentions.append({"register": reg, "key": key, "field": fld, "text": text, "org": org})
-        if "_person:person_name" in df.columns:
-            for h, text, pid in df[["_h", "person_name", "_person:person_name"]].itertuples(index=False):
-                reg, key = handle_keys[int(h)]
-                person_mentions.append({"register": reg, "key": key, "field": "person_name", "text": text,
-                                        "person": pid if isinstance(pid, str) else None})
+
+    def org_mentions():  # every row's organisation names (a generator: a large force has millions)
+        for layout in LAYOUTS:
+            df = frames[layout.name]
+            for col in [c for c in df.columns if c.startswith("_org:")]:
+                fld = col.split(":", 1)[1]
+                sub = df[df[col].notna() & df[fld].notna()]
+                for h, text, org in sub[["_h", fld, col]].itertuples(index=False):
+                    reg, key = handle_keys[int(h)]
+                    yield {"register": reg, "key": key, "field": fld, "text": text, "org": org}
+
+    def person_mentions():
+        for layout in LAYOUTS:
+            df = frames[layout.name]
+            if "_person:person_name" in df.columns:
+                for h, text, pid in df[["_h", "person_name", "_person:person_name"]].itertuples(index=False):
+                    reg, key = handle_keys[int(h)]
+                    yield {"register": reg, "key": key, "field": "person_name", "text": text,
+                           "person": pid if isinstance(pid, str) else None}
+
     return {
         "generator": {"seed": g.seed, "scale": g.scale, "months": g.months, "end": str(g.end_period), "version": VERSION},
         "force": FORCE_NAME,
@@ -161,8 +181,8 @@ def _truth(g: Gen, frames, handle_keys, extracts: sched.Extracts, dirty_handles:
         "dirty_rows": g.truth.dirty_rows,
         "organisations": [{"org": o.org, "name": o.name, "company_number": o.company_number, "decoy_of": o.decoy_of}
                           for o in g.orgs],
-        "org_mentions": org_mentions,
-        "person_mentions": person_mentions,
+        "org_mentions": org_mentions(),
+        "person_mentions": person_mentions(),
         "schedule": schedule,
         "schedule_failed_sources": failed,
         "scenario_arrivals": arrivals,

@@ -19,6 +19,7 @@ from audit.generator.layouts import Layout
 from audit.registers import get
 
 FIXED_TIME = datetime(2000, 1, 1)
+SQL_CHUNK = 100_000  # rows converted for SQLite at a time
 BAD = {"bad date": {"%d/%m/%Y": "31/02/{y}", "%Y-%m-%d": "{y}-02-30", "%d-%b-%Y": "30-Feb-{y}"},
        "bad amount": {"plain": "TBC", "pound": "£1O.00"},
        "unknown enum value": "Unknown - see notes", "missing required value": ""}
@@ -186,15 +187,16 @@ def _sqlite(cells: pd.DataFrame, layout: Layout, path: Path) -> None:
     con = sqlite3.connect(str(path))
     try:
         con.execute(f"CREATE TABLE {layout.table} (" + ", ".join(f"{c} {types.get(c, 'TEXT')}" for c in cols) + ")")
-        columns = []
-        for c in cols:
-            a = cells[c].to_numpy(dtype=object)
-            a = np.where(a == "", None, a)
-            if c == "miles":
-                a = np.array([None if v is None else float(v) for v in a], dtype=object)
-            columns.append(a.tolist())
-        data = list(zip(*columns))
-        con.executemany(f"INSERT INTO {layout.table} VALUES ({', '.join('?' * len(cols))})", data)
+        sql = f"INSERT INTO {layout.table} VALUES ({', '.join('?' * len(cols))})"
+        for lo in range(0, len(cells), SQL_CHUNK):  # one transaction, rows in order, a chunk in memory
+            columns = []
+            for c in cols:
+                a = cells[c].to_numpy(dtype=object)[lo:lo + SQL_CHUNK]
+                a = np.where(a == "", None, a)
+                if c == "miles":
+                    a = np.array([None if v is None else float(v) for v in a], dtype=object)
+                columns.append(a.tolist())
+            con.executemany(sql, zip(*columns))
         con.commit()
     finally:
         con.close()
