@@ -93,10 +93,10 @@ def _people(df, register, wf, overrides, out, col, counts) -> None:
         own = key_col == "person_key"
         # what resolve_value reads of them: a date of birth only as a Timestamp, a department only as text
         dob = [d if isinstance(d, pd.Timestamp) and not pd.isna(d) else None
-               for d in _col(df, "person_dob" if own else None)]
-        dept = [d if isinstance(d, str) else None for d in _col(df, "person_department" if own else None)]
+               for d in _col(df, "person_dob" if own else None).tolist()]
+        dept = [d if isinstance(d, str) else None for d in _col(df, "person_department" if own else None).tolist()]
         seen: dict[tuple, int] = {}  # a register repeats the same person row after row: each is resolved once
-        code = [seen.setdefault(k, len(seen)) for k in zip(value, is_id, dob, dept)]
+        code = [seen.setdefault(k, len(seen)) for k in zip(value.tolist(), is_id.tolist(), dob, dept)]
         results = [resolve_value(wf, v, id_column=bool(i), dob=d, department=dp, overrides=overrides)
                    if v is not None else (None, None) for v, i, d, dp in seen]
         missed = {c for c, (_, miss) in enumerate(results) if miss}
