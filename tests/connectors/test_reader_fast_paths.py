@@ -81,3 +81,30 @@ def test_parse_column_by_cell_kinds_matches_reference(name, ftype):
     pd.testing.assert_series_equal(got.values, want.values, check_exact=True)
     assert list(got.errors.items()) == list(want.errors.items())
     assert got.redacted == want.redacted and got.open_ended == want.open_ended
+
+
+def test_csv_records_share_repeated_texts_and_equal_the_csv_modules(tmp_path):
+    """_read_records gives the csv module's records exactly, with a column's repeated texts as one
+    object; a column of mostly distinct texts (an id) stops being shared after _SHARE_CHECK records."""
+    import csv
+    import io
+
+    from connectors import csv_source
+
+    rnd = random.Random(3)
+    lines = ["id,dept,amount,note"]
+    for i in range(csv_source._SHARE_CHECK * 2 + 17):
+        dept = rnd.choice(["Finance", "HR", "Ops", ""])
+        extra = rnd.choice(["", ",spill", ',"quoted, cell"'])  # ragged records: more cells than the header
+        cells = ["DUP" if i % 500 == 0 else f"P{i:06d}", dept, f"{rnd.randint(0, 99)}.00", rnd.choice(["a", "b"])]
+        lines.append(",".join(cells[: rnd.choice([4, 4, 4, 2])]) + extra)
+    text = "\n".join(lines) + "\n"
+    want = list(csv.reader(io.StringIO(text, newline=""), strict=False))
+    got, starts = csv_source._read_records(text, ",", "x.csv", None)
+    assert got == want and len(starts) == len(want)
+    depts = [r[1] for r in got[1:] if len(r) > 1 and r[1] == "Finance"]
+    assert len(depts) > 100 and len({id(d) for d in depts}) == 1  # one object for the repeated text
+    early = [r[0] for r in got[1: csv_source._SHARE_CHECK] if r[0] == "DUP"]
+    late = [r[0] for r in got[csv_source._SHARE_CHECK + 1:] if r[0] == "DUP"]
+    assert len(early) > 2 and len({id(t) for t in early}) == 1  # shared until the column shows it is ids
+    assert len(late) > 2 and len({id(t) for t in late}) == len(late)  # then no table is kept for it
