@@ -74,7 +74,8 @@ def worker_cpu():  # CPU seconds of every worker process, counted once they have
     use = resource.getrusage(resource.RUSAGE_CHILDREN)
     return use.ru_utime + use.ru_stime
 digest = hashlib.sha256(json.dumps(sorted(str(f.key()) for f in found)).encode()).hexdigest()
-print(json.dumps({{"wall": wall, "cpu": cpu, "worker_cpu": worker_cpu(), "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({{"wall": wall, "cpu": cpu, "worker_cpu": worker_cpu(),
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "worker_mb": isolated.peak_worker_mb,
                   "findings": len(found), "matches": stats.matches, "digest": digest, "partitions": stats.partitions}}))
 """

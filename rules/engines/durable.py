@@ -188,12 +188,16 @@ class Plan:
             name = f',"f_{f}":'
             if df[f].dtype == object:  # keyed by type too: 1, 1.0 and True are equal keys, not equal JSON
                 cache: dict = {}
-                parts.append([cache.get((type(v), v)) or cache.setdefault((type(v), v), name + json.dumps(v, ensure_ascii=False))
-                              for v in df[f].tolist()])
+
+                def text(v, cache=cache, name=name) -> str:
+                    key = (type(v), v)
+                    return cache.get(key) or cache.setdefault(key, name + json.dumps(v, ensure_ascii=False))
+
+                parts.append([text(v) for v in df[f].tolist()])
             else:  # one numpy dtype: equal values are equal JSON
                 codes, uniques = pd.factorize(df[f])
-                text = [name + json.dumps(v, ensure_ascii=False) for v in uniques.tolist()]
-                parts.append([text[c] for c in codes.tolist()])
+                texts = [name + json.dumps(v, ensure_ascii=False) for v in uniques.tolist()]
+                parts.append([texts[c] for c in codes.tolist()])
         return ["".join(p) for p in zip(*parts)]
 
     def jobs(self):

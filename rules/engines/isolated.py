@@ -10,17 +10,19 @@ be caught nowhere. So correlation runs in a worker process, a fresh interpreter 
   jobs of JSON text, so the worker never receives, groups or asserts the rest and imports no
   pandas (measured: a fresh worker is ready in ~0.1 s of CPU instead of ~0.6 s);
 - the C core never frees a fact it was given (measured on 2.0.28: ~7.5 KB per fact asserted, kept
-  until the process ends, whether or not its ruleset is deleted), so a worker asserts at most
-  WORKER_FACTS facts and WORKER_EVALUATIONS rules, then is replaced by a fresh one (history never
-  builds up; its memory is returned to the system). Measured: a worker stays under 1 GB;
+  until the process ends, whether or not its ruleset is deleted; ~1.1 KB per match), so a worker
+  asserts at most WORKER_FACTS facts (and reports about WORKER_MATCHES matches, or runs
+  WORKER_EVALUATIONS jobs), then is replaced by a fresh one (history never builds up; its memory
+  is returned to the system). Measured: a worker stays under 1 GB;
 - a large evaluation is cut into jobs of at most BATCH_FACTS facts made of whole partitions (every
   row of a key value in the same job, so matches never straddle two) or, for a partition over the
   engine's MAX_PARTITION_FACTS, of one chunk tuple of it (the tuples cover every combination; an
   absent's present fact is a finding only if no tuple matched it), so no job, and so no worker,
   takes more than its share however many facts a rule sees;
-- a worker that dies mid-job is replaced and the job is run again from scratch in a fresh worker; if that one dies too, EngineCrash names the rule and the exit codes, and no partial
-  result is ever returned (rules.evaluate then evaluates that rule with the reference engine and
-  records that it did, and why: the run and its report say so);
+- a worker that dies mid-job is replaced and the job is run again from scratch in a fresh worker;
+  if that one dies too, EngineCrash names the rule and the exit codes, and no partial result is
+  ever returned (rules.evaluate then evaluates that rule with the reference engine and records
+  that it did, and why: the run and its report say so);
 - `single` and `aggregate` never touch the C core and run in this process.
 """
 from __future__ import annotations
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 
 WORKER_EVALUATIONS = 20
 WORKER_FACTS = 80_000  # facts a worker asserts before it is replaced (~7.5 KB each, never freed)
+WORKER_MATCHES = 200_000  # matches a worker reports before it is replaced (~1.1 KB each in the C core)
 BATCH_FACTS = 40_000  # facts in one job at most (whole partitions, or one chunk tuple of at most
 #                       the engine's MAX_PARTITION_FACTS)
 ATTEMPTS = 2
@@ -95,6 +98,7 @@ class _Worker:
         child.close()
         self.used = 0
         self.facts = 0
+        self.matches = 0
 
     def evaluate(self, request: dict) -> tuple[str, Any]:
         self.used += 1
@@ -140,7 +144,9 @@ class _Pool:
                     self._worker = None
                     exits.append(worker.stop())
                     continue
-                if worker.used >= WORKER_EVALUATIONS or worker.facts >= WORKER_FACTS:
+                worker.matches += len(payload[0]) if status == "ok" else 0
+                if (worker.used >= WORKER_EVALUATIONS or worker.facts >= WORKER_FACTS
+                        or worker.matches >= WORKER_MATCHES):
                     worker.stop()
                     self._worker = _Worker(self._serve)  # warms up while we go on
                 if status == "error":

@@ -82,7 +82,8 @@ def test_the_worker_gets_only_candidates_in_bounded_requests_and_is_replaced_in_
     (8): cut into chunk tuples in this process, and a post is a finding only if no tuple matched it."""
     requests, workers = [], {}  # workers: facts each one was given, by worker
     real_run, real_evaluate = isolated._Pool.run, isolated._Worker.evaluate
-    monkeypatch.setattr(isolated._Pool, "run", lambda self, req, rule: (requests.append(req), real_run(self, req, rule))[1])
+    monkeypatch.setattr(isolated._Pool, "run",
+                        lambda self, req, rule: (requests.append(req), real_run(self, req, rule))[1])
     monkeypatch.setattr(isolated._Worker, "evaluate",
                         lambda self, req: (real_evaluate(self, req), workers.__setitem__(id(self), self.facts))[0])
     monkeypatch.setattr(isolated, "_POOL", isolated._Pool())
