@@ -354,12 +354,19 @@ def cost(args) -> None:
         for scale in args.scales:
             for seed in args.seeds:
                 out = work / f"scale{scale:g}_seed{seed}"
-                with console.status(f"scale {scale:g} seed {seed}: generating"):
-                    t = time.perf_counter()
-                    generate(out, seed, scale, args.months, args.end)
-                    gen_s = time.perf_counter() - t
-                with console.status(f"scale {scale:g} seed {seed}: running the {args.end} audit in a child process"):
-                    r, mem = _run_cost_child(out, args)
+                try:  # a scale that fails is a row of the table saying so; the other scales still run
+                    with console.status(f"scale {scale:g} seed {seed}: generating"):
+                        t = time.perf_counter()
+                        generate(out, seed, scale, args.months, args.end)
+                        gen_s = time.perf_counter() - t
+                    with console.status(f"scale {scale:g} seed {seed}: running the {args.end} audit in a child "
+                                        "process"):
+                        r, mem = _run_cost_child(out, args)
+                except (Exception, SystemExit) as e:  # noqa: BLE001 (a benchmark reports any failure)
+                    why = (str(e).strip().splitlines() or [type(e).__name__])[-1][:150]
+                    table.add_row(f"{scale:g}", str(seed), *["-"] * (len(table.columns) - 3), f"failed: {why}")
+                    shutil.rmtree(out, ignore_errors=True)
+                    continue
                 st, kids = r["stages"], mem.children()
                 parent = max(r["peak_rss_mb"], round(mem.peaks.get(mem.pid, ("", 0))[1] / 1024))
                 rows = r.get("rows")
