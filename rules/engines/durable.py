@@ -160,7 +160,7 @@ class Plan:
     A job is {"name", "definition" (the ruleset without its action), "states": [(sid, facts,
     [JSON text of the facts of each input, in assert order])]}, at most `batch_facts` facts made of
     whole partitions, or one chunk tuple of a partition over `max_partition` facts. A fact's id is
-    an integer unique in the evaluation (its input's offset + its row), decoded by `result`."""
+    an integer unique in the evaluation (its input's offset + its row), decoded by `finish`."""
 
     def __init__(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame], params: dict[str, Any],
                  max_partition: int | None = None, pack_facts: int | None = None, batch_facts: int | None = None):

@@ -120,3 +120,17 @@ def test_the_worker_gets_only_candidates_in_bounded_requests_and_is_replaced_in_
     assert got == want and len(want) == 4  # the dv posts: the one active sc clearance covers mv and sc
     assert len(requests) > 1  # the one partition went in several chunk tuples
     assert len(workers) >= 2 and max(workers.values()) <= 150  # each worker given at most its share
+
+
+def test_the_worker_side_imports_neither_pandas_nor_the_audit():
+    """A worker is replaced often (WORKER_FACTS, WORKER_EVALUATIONS): what it imports is paid each
+    time. rules.engines.isolated and .durable import pandas and the compiler only when planning."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, rules.engines.isolated, rules.engines.durable, durable.engine\n"
+            "print(sorted(m for m in ('pandas', 'numpy', 'rules.compiler', 'audit.cli') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]"
