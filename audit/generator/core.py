@@ -9,7 +9,10 @@ until then.
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import zlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -107,14 +110,23 @@ class Gen:
         self.failed_sources: list[tuple[Period, str, str]] = []  # (period, source, missing | header_only)
         self._h = 0
         self._dropped: dict[str, set[int]] = {}
+        self._oneoff: Faker | None = None
         self._pick = self.rng("scenario-people")
 
     # ---- randomness ---------------------------------------------------------------------------
     def rng(self, stream: str) -> np.random.Generator:
         return np.random.default_rng([self.seed, zlib.crc32(stream.encode())])
 
-    def faker(self, stream: str) -> Faker:
-        fk = Faker("en_GB")
+    def faker(self, stream: str, reuse: bool = False) -> Faker:
+        """A Faker seeded for `stream`. With `reuse`, one shared instance re-seeded (the same draws
+        as a new one, without building one: a large force asks thousands of times for a single
+        name); it is valid until the next `reuse` call."""
+        if reuse:
+            if self._oneoff is None:
+                self._oneoff = _faker()
+            fk = self._oneoff
+        else:
+            fk = _faker()
         fk.seed_instance(self.seed * 1_000_003 + zlib.crc32(stream.encode()))
         return fk
 
@@ -199,6 +211,32 @@ class Gen:
         (self.truth.decoys if decoy else self.truth.scenarios).append(entry)
 
 
+def _faker() -> Faker:
+    """Faker("en_GB") whose weighted one-item draws (first names, surnames, ...) keep each list's
+    cumulative weights instead of summing the list again on every draw: the same
+    random.choices(..., k=1) call, given cum_weights, so the same random numbers and the same
+    names (tests/generator/test_fast_faker.py)."""
+    fk = Faker("en_GB")
+    for provider in fk.providers:
+        provider.random_elements = _cached_weights(provider)
+    return fk
+
+
+def _cached_weights(provider):
+    original, cache = provider.random_elements, {}
+
+    def random_elements(elements=("a", "b", "c"), length=None, unique=False, use_weighting=None):
+        weighted = use_weighting if use_weighting is not None else provider.__use_weighting__
+        if length == 1 and not unique and weighted and isinstance(elements, OrderedDict):
+            hit = cache.get(id(elements))
+            if hit is None or hit[0] is not elements:
+                hit = cache[id(elements)] = (elements, tuple(elements.keys()),
+                                             list(itertools.accumulate(elements.values())))
+            return provider.generator.random.choices(hit[1], cum_weights=hit[2], k=1)
+        return original(elements, length, unique, use_weighting)
+    return random_elements
+
+
 class _Queue:
     """People in a fixed order from which positions are dropped for good; iterating visits the
     positions still in, in order, and skips dropped runs in near-constant time (union-find)."""
@@ -232,7 +270,9 @@ def add_years(d: date, years: int) -> date:
         return d.replace(year=d.year + years, day=28)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def working_days(start: date, end: date) -> int:
+    """Weekdays from start to end inclusive (cached: absences repeat the same spans)."""
     return int(np.busday_count(start, end + timedelta(days=1)))
 
 

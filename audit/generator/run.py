@@ -52,25 +52,29 @@ def generate(out: Path, seed: int = 1, months: int = 12, end: str = "2026-10", s
         step(f"write {layout.file}")
         every = frames[layout.name]
         kept = extracts.add(layout, every)  # deleted rows are only in the monthly extracts
-        all_cells = writers.format_frame(every, layout, for_xlsx=layout.kind == "xlsx")
         df = every[kept].reset_index(drop=True)
-        cells = all_cells[kept].reset_index(drop=True)
         eligible = None
         if layout.name == "vetting":
             eligible = (df["status"] == "expired").reset_index(drop=True)
         elif layout.name == "workforce":
             eligible = ~df["person_id"].isin(g.reserved) & df["line_manager_id"].notna()
             eligible &= ~df["person_id"].isin({p.line_manager_id for p in g.people})
-        entries = writers.plant_dirty(cells, df, layout, protected, rng, eligible)
-        dirty_handles |= {int(df["_h"].iat[i]) for i in writers.planted_rows(layout, entries)}
-        writers.write(cells, layout, out)
-        if schedule:
+        if schedule:  # the extracts need every row's cells
+            all_cells = writers.format_frame(every, layout, for_xlsx=layout.kind == "xlsx")
+            cells = all_cells[kept].reset_index(drop=True)
+            entries = writers.plant_dirty(cells, df, layout, protected, rng, eligible)
+            writers.write(cells, layout, out)
             extracts.set_cells(layout.name, all_cells, cells)
+        else:  # the same file, formatted a chunk of rows at a time
+            picks = writers.pick_dirty(df, layout, protected, rng, eligible)
+            entries = [entry for *_, entry in picks]
+            writers.write_in_chunks(df, layout, out, picks)
+        dirty_handles |= {int(df["_h"].iat[i]) for i in writers.planted_rows(layout, entries)}
         main[layout.name] = df
-        rows[layout.name], dirty[layout.name] = len(cells), len(entries)
+        rows[layout.name], dirty[layout.name] = len(df), len(entries)
         g.truth.dirty_rows += entries
         g.truth.sources.append({"name": layout.name, "register": layout.register, "file": layout.file,
-                                "rows": len(cells), "dirty_rows": len(entries)})
+                                "rows": len(df), "dirty_rows": len(entries)})
     step("truth")
     write_mapping(LAYOUTS, out / "config.toml", FORCE_NAME)
     _write_truth(out / "truth.json", _truth(g, main, handle_keys, extracts, dirty_handles))

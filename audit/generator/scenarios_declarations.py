@@ -204,7 +204,7 @@ def _old(pl):
 
 def association_overdue(pl, m, decoy=False):
     p = pl.person()
-    fk = pl.g.faker(f"assoc-overdue-{pl.rng.integers(1 << 30)}")
+    fk = pl.g.faker(f"assoc-overdue-{pl.rng.integers(1 << 30)}", reuse=True)
     if decoy:
         declared, last = pl.g.end - timedelta(days=730), pl.g.end - timedelta(days=200)
     else:
@@ -217,7 +217,7 @@ def association_overdue(pl, m, decoy=False):
 
 def association_barred(pl, m, decoy=False):
     p = pl.person()
-    fk = pl.g.faker(f"assoc-barred-{pl.rng.integers(1 << 30)}")
+    fk = pl.g.faker(f"assoc-barred-{pl.rng.integers(1 << 30)}", reuse=True)
     first, last = fk.first_name(), fk.last_name()
     dob = date(1965, 1, 1) + timedelta(days=int(pl.rng.integers(0, 365 * 25)))
     forces = pl.orgs.by_role["force"]
@@ -250,7 +250,7 @@ def association_org(pl, m, decoy=False, supplier=True):
         event_reg = "gifts_hospitality"
     named = pl.orgs.decoy(org) if decoy else org
     declared, reviewed = _old(pl)
-    row = _association(pl, p, pl.g.faker(f"assoc-org-{pl.rng.integers(1 << 30)}").name(), None, "other",
+    row = _association(pl, p, pl.g.faker(f"assoc-org-{pl.rng.integers(1 << 30)}", reuse=True).name(), None, "other",
                        declared, reviewed, named, "canonical" if decoy else "limited")
     pl.record(kind, Period.containing(event["transaction_date" if supplier else "offered_date"]),
               [("notifiable_associations", row), (event_reg, event)],
@@ -319,7 +319,7 @@ def no_review(pl, m, decoy=False, interest=True):
         row = _interest(pl, p, submitted, "trainer", decided=submitted + timedelta(days=14))
         kind, reg = "vetting_no_review_after_new_interest", "business_interests"
     else:
-        row = _association(pl, p, pl.g.faker(f"assoc-new-{pl.rng.integers(1 << 30)}").name(), None,
+        row = _association(pl, p, pl.g.faker(f"assoc-new-{pl.rng.integers(1 << 30)}", reuse=True).name(), None,
                            "criminal_record", submitted, None)
         kind, reg = "vetting_no_review_after_new_association", "notifiable_associations"
     pl.record(kind, Period.containing(deadline), [(reg, row), ("vetting", v)],

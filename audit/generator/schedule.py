@@ -154,7 +154,7 @@ class _Plant:
 
     def association(self, m: int, category: str = "other") -> dict:
         p = self.pl.person()
-        fk = self.g.faker(f"schedule-assoc-{int(self.rng.integers(1 << 30))}")
+        fk = self.g.faker(f"schedule-assoc-{int(self.rng.integers(1 << 30))}", reuse=True)
         dob = date(1950, 1, 1) + timedelta(days=int(self.rng.integers(0, 365 * 50)))
         row = association_row(p, fk.name(), dob, category, self.day(m, 1, 25, p), None, self.rng)
         row["risk_outcome"] = "managed"

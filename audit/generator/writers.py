@@ -20,6 +20,7 @@ from audit.registers import get
 
 FIXED_TIME = datetime(2000, 1, 1)
 SQL_CHUNK = 100_000  # rows converted for SQLite at a time
+CHUNK = 200_000  # rows formatted at a time by write_in_chunks
 BAD = {"bad date": {"%d/%m/%Y": "31/02/{y}", "%Y-%m-%d": "{y}-02-30", "%d-%b-%Y": "30-Feb-{y}"},
        "bad amount": {"plain": "TBC", "pound": "£1O.00"},
        "unknown enum value": "Unknown - see notes", "missing required value": ""}
@@ -105,17 +106,25 @@ def _cell(v, ftype: str, labels, layout: Layout, for_xlsx: bool):
 def plant_dirty(cells: pd.DataFrame, df: pd.DataFrame, layout: Layout, protected: set[int], rng,
                 eligible=None) -> list[dict]:
     """Spoil a handful of rows not referenced by truth; return their truth entries."""
-    if not layout.dirty or cells.empty:
+    picks = pick_dirty(df, layout, protected, rng, eligible)
+    _spoil(cells, picks, 0)
+    return [entry for *_, entry in picks]
+
+
+def pick_dirty(df: pd.DataFrame, layout: Layout, protected: set[int], rng,
+               eligible=None) -> list[tuple[int, str, str | None, dict]]:
+    """The rows plant_dirty spoils: (0-based row, header, bad cell, truth entry)."""
+    if not layout.dirty or df.empty:
         return []
     ok = ~df["_h"].isin(protected)
     if eligible is not None:
         ok &= eligible
     candidates = np.flatnonzero(ok.to_numpy())
-    k = 4 if len(cells) >= 40 else max(1, len(cells) // 10)
+    k = 4 if len(df) >= 40 else max(1, len(df) // 10)
     k = min(k, len(candidates))
     picked = sorted(int(i) for i in rng.choice(candidates, size=k, replace=False))
     header_of = {fld: h for h, fld in layout.columns}
-    entries = []
+    picks = []
     for n, i in enumerate(picked):
         fld, reason = layout.dirty[n % len(layout.dirty)]
         header = header_of[fld]
@@ -125,9 +134,16 @@ def plant_dirty(cells: pd.DataFrame, df: pd.DataFrame, layout: Layout, protected
             bad = BAD[reason][layout.money]
         else:
             bad = BAD[reason]
-        cells.iat[i, cells.columns.get_loc(header)] = bad if bad != "" else (None if layout.kind != "csv" else "")
-        entries.append({"source": layout.name, "row": row_number(layout, i), "column": header, "reason": reason})
-    return entries
+        picks.append((i, header, bad if bad != "" else (None if layout.kind != "csv" else ""),
+                      {"source": layout.name, "row": row_number(layout, i), "column": header, "reason": reason}))
+    return picks
+
+
+def _spoil(cells: pd.DataFrame, picks, first: int) -> None:
+    """Put the picked bad cells into `cells`, which holds rows first, first + 1, ..."""
+    for i, header, bad, _ in picks:
+        if first <= i < first + len(cells):
+            cells.iat[i - first, cells.columns.get_loc(header)] = bad
 
 
 def row_number(layout: Layout, i: int) -> int:
@@ -151,14 +167,60 @@ def write(cells: pd.DataFrame, layout: Layout, out: Path) -> Path:
         path.unlink()
     if layout.kind == "csv":
         with open(path, "w", encoding=layout.encoding, newline="") as fh:
-            for line in layout.preamble:
-                fh.write(line + layout.newline)
-            cells.to_csv(fh, index=False, lineterminator=layout.newline)
+            _csv(cells, layout, fh, header=True)
     elif layout.kind == "xlsx":
         _xlsx(cells, layout, path)
     else:
-        _sqlite(cells, layout, path)
+        con = _sql_table(cells, layout, path)
+        try:
+            _sql_insert(con, cells, layout)
+            con.commit()
+        finally:
+            con.close()
     return path
+
+
+def write_in_chunks(df: pd.DataFrame, layout: Layout, out: Path, picks, chunk: int = CHUNK) -> Path:
+    """format_frame, the picked dirty cells and write, `chunk` rows at a time: the file `write`
+    makes of the whole frame, byte for byte, without the whole frame's cells in memory at once
+    (a large force's expense lines). CSV and SQL only: a workbook is held whole by xlsxwriter."""
+    if layout.kind == "xlsx" or len(df) <= chunk:
+        cells = format_frame(df, layout, for_xlsx=layout.kind == "xlsx")
+        _spoil(cells, picks, 0)
+        return write(cells, layout, out)
+    path = out / layout.file
+    if path.exists():
+        path.unlink()
+    parts = range(0, len(df), chunk)
+
+    def cells_of(lo: int) -> pd.DataFrame:
+        cells = format_frame(df.iloc[lo:lo + chunk], layout)
+        _spoil(cells, picks, lo)
+        return cells
+
+    if layout.kind == "csv":
+        with open(path, "w", encoding=layout.encoding, newline="") as fh:
+            for lo in parts:
+                _csv(cells_of(lo), layout, fh, header=lo == 0)
+    else:
+        con = None
+        try:
+            for lo in parts:
+                cells = cells_of(lo)
+                con = con or _sql_table(cells, layout, path)
+                _sql_insert(con, cells, layout)
+            con.commit()
+        finally:
+            if con is not None:
+                con.close()
+    return path
+
+
+def _csv(cells: pd.DataFrame, layout: Layout, fh, header: bool) -> None:
+    if header:
+        for line in layout.preamble:
+            fh.write(line + layout.newline)
+    cells.to_csv(fh, index=False, header=header, lineterminator=layout.newline)
 
 
 def _xlsx(cells: pd.DataFrame, layout: Layout, path: Path) -> None:
@@ -181,22 +243,23 @@ def _xlsx(cells: pd.DataFrame, layout: Layout, path: Path) -> None:
     wb.close()
 
 
-def _sqlite(cells: pd.DataFrame, layout: Layout, path: Path) -> None:
+def _sql_table(cells: pd.DataFrame, layout: Layout, path: Path) -> sqlite3.Connection:
     types = {"amount": "TEXT", "miles": "REAL"}
-    cols = list(cells.columns)
     con = sqlite3.connect(str(path))
-    try:
-        con.execute(f"CREATE TABLE {layout.table} (" + ", ".join(f"{c} {types.get(c, 'TEXT')}" for c in cols) + ")")
-        sql = f"INSERT INTO {layout.table} VALUES ({', '.join('?' * len(cols))})"
-        for lo in range(0, len(cells), SQL_CHUNK):  # one transaction, rows in order, a chunk in memory
-            columns = []
-            for c in cols:
-                a = cells[c].to_numpy(dtype=object)[lo:lo + SQL_CHUNK]
-                a = np.where(a == "", None, a)
-                if c == "miles":
-                    a = np.array([None if v is None else float(v) for v in a], dtype=object)
-                columns.append(a.tolist())
-            con.executemany(sql, zip(*columns))
-        con.commit()
-    finally:
-        con.close()
+    con.execute(f"CREATE TABLE {layout.table} (" + ", ".join(f"{c} {types.get(c, 'TEXT')}" for c in cells.columns) + ")")
+    return con
+
+
+def _sql_insert(con: sqlite3.Connection, cells: pd.DataFrame, layout: Layout) -> None:
+    """Insert the rows in order (the caller commits: one transaction for the whole table)."""
+    cols = list(cells.columns)
+    sql = f"INSERT INTO {layout.table} VALUES ({', '.join('?' * len(cols))})"
+    for lo in range(0, len(cells), SQL_CHUNK):  # a chunk of Python tuples in memory at a time
+        columns = []
+        for c in cols:
+            a = cells[c].to_numpy(dtype=object)[lo:lo + SQL_CHUNK]
+            a = np.where(a == "", None, a)
+            if c == "miles":
+                a = np.array([None if v is None else float(v) for v in a], dtype=object)
+            columns.append(a.tolist())
+        con.executemany(sql, zip(*columns))

@@ -72,3 +72,21 @@ def test_format_frame_edge_values(for_xlsx):
                 assert got == want, fld
     money = writers._column(df["estimated_value"], "money", None, gifts)
     assert money[:3] == ["-£1,234.56", "£0.00", ""]
+
+
+@pytest.mark.parametrize("name", ["gifts_divisional", "procurement", "expenses"])
+def test_writing_in_chunks_gives_the_same_bytes_and_dirty_cells(frames, tmp_path, name):
+    """Preamble and cp1252 CSV, a composite-key CSV and the SQLite table, written whole (plant_dirty
+    then write) and in four or more chunks (pick_dirty then write_in_chunks): the same file."""
+    layout = next(lay for lay in LAYOUTS if lay.name == name)
+    df = frames[name].reset_index(drop=True)
+    chunk = max(2, len(df) // 4)
+    whole, chunked = tmp_path / "whole", tmp_path / "chunked"
+    whole.mkdir(), chunked.mkdir()
+    cells = writers.format_frame(df, layout)
+    entries = writers.plant_dirty(cells, df, layout, set(), np.random.default_rng(3))
+    writers.write(cells, layout, whole)
+    picks = writers.pick_dirty(df, layout, set(), np.random.default_rng(3))
+    assert [e for *_, e in picks] == entries and entries
+    writers.write_in_chunks(df, layout, chunked, picks, chunk=chunk)
+    assert (chunked / layout.file).read_bytes() == (whole / layout.file).read_bytes()
