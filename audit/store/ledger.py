@@ -53,15 +53,40 @@ def tracked(register: str) -> bool:
 
 def _text(s: pd.Series, ftype: str) -> np.ndarray:
     """A column as canonical text ('' for blank), the same whatever dtype pandas chose (object array)."""
-    if ftype == "date":  # few distinct days: each is formatted once; code -1 (blank) takes the "" appended
-        codes, days = pd.factorize(pd.to_datetime(s, errors="coerce"))
-        return np.append(days.strftime("%Y-%m-%d").to_numpy(dtype=object), "")[codes]
+    if ftype == "date":
+        return _rows(_date_text(s))
     out = s.astype("object").astype(str).to_numpy(dtype=object, copy=True)  # str() of each value
     out[s.isna().to_numpy(dtype=bool)] = ""
     stripped = map(str.strip, out)
     if ftype == "number":  # 6 and 6.0 are one value
         stripped = (v[:-2] if v.endswith(".0") else v for v in stripped)
     return np.fromiter(stripped, dtype=object, count=len(out))
+
+
+def _group_codes(s: pd.Series) -> np.ndarray | None:
+    """Integer codes equal only where two values have one text (_text): equal strings, integers, dates,
+    floats by their bits (0.0 and -0.0 read differently); None where no such grouping is safe (a
+    column of mixed Python objects: 6 and 6.0 are equal and read differently)."""
+    kind = s.dtype.kind
+    if kind == "f":  # float64 or Float64: group by the bits, every NaN pattern apart (each reads "")
+        return pd.factorize(s.to_numpy(dtype="float64", na_value=np.nan).view("i8"))[0]
+    if kind in "iubM" or isinstance(s.dtype, pd.StringDtype) or (
+            kind == "O" and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")):
+        return pd.factorize(s)[0]  # a blank (None, NaN, NA, NaT) is code -1
+    return None
+
+
+def _coded_text(s: pd.Series, ftype: str) -> tuple[np.ndarray, np.ndarray]:
+    """_text(s, ftype) as (row codes, texts): row i reads texts[codes[i]], each distinct value turned
+    into text once (most register columns repeat: dates, amounts, names, approvers)."""
+    if ftype == "date":
+        return _date_text(s)
+    codes = _group_codes(s)
+    if codes is None:
+        text = _text(s, ftype)
+        return np.arange(len(text)), text
+    distinct, first, row_codes = np.unique(codes, return_index=True, return_inverse=True)
+    return row_codes.reshape(-1), _text(s.iloc[first], ftype)
 
 
 def _hash(columns: list[np.ndarray], rows: int) -> np.ndarray:
@@ -207,16 +232,18 @@ def _is_alteration(register: registers.Register, before: dict, after: dict) -> l
     return changed
 
 
-def _current(df: pd.DataFrame, register: registers.Register) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(key/hash frame, material text frame) of a source's accepted rows."""
+def _current(df: pd.DataFrame, register: registers.Register) -> tuple[pd.DataFrame, dict]:
+    """(key/hash frame, material text by column as (row codes, texts)) of a source's accepted rows."""
     df = df.reset_index(drop=True)  # positions = index from here on
-    as_text = {f.name: _text(df[f.name], f.type) for f in register.source_fields if f.name in df.columns}
-    mat_cols = [c for c in register.material_fields if c in as_text]
+    coded = {f.name: _coded_text(df[f.name], f.type) for f in register.source_fields if f.name in df.columns}
+    mat_cols = [c for c in register.material_fields if c in coded]
     first, *rest = register.natural_key
-    keys = as_text[first]
+    keys = _rows(coded[first])
     for k in rest:
-        keys = keys + _SEP + as_text[k]
-    hashes = {name: pd.util.hash_array(values) for name, values in as_text.items()}
+        keys = keys + _SEP + _rows(coded[k])
+    # a column's hash is that of its text row by row (pd.util.hash_array is element-wise): each distinct
+    # text hashed once
+    hashes = {name: pd.util.hash_array(texts, categorize=False)[codes] for name, (codes, texts) in coded.items()}
     cur = pd.DataFrame({
         "nk": keys, "content": _hash(list(hashes.values()), len(df)),
         "mhash": _hash([hashes[c] for c in mat_cols], len(df)), "fact_id": df["fact_id"].astype(object).to_numpy(),
@@ -225,7 +252,20 @@ def _current(df: pd.DataFrame, register: registers.Register) -> tuple[pd.DataFra
     cur["event_date"] = pd.to_datetime(df[date_field], errors="coerce") if date_field in df else pd.NaT
     entry = register.entry_date_field
     cur["entry_date"] = pd.to_datetime(df[entry], errors="coerce") if entry in df else pd.NaT
-    return cur, pd.DataFrame({c: as_text[c] for c in mat_cols}, index=df.index, dtype=object)
+    return cur, {c: coded[c] for c in mat_cols}
+
+
+def _date_text(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A date column as (row codes, texts): few distinct days, each formatted once; code -1 (blank)
+    reads the "" at the end."""
+    codes, days = pd.factorize(pd.to_datetime(s, errors="coerce"))
+    return codes, np.append(days.strftime("%Y-%m-%d").to_numpy(dtype=object), "")
+
+
+def _rows(coded: tuple[np.ndarray, np.ndarray], at: np.ndarray | None = None) -> np.ndarray:
+    """The text of each row (or of the rows at positions `at`)."""
+    codes, texts = coded
+    return texts[codes if at is None else codes[at]]
 
 
 _FIELD, _VALUE = "\x1f", "\x1e"
@@ -293,11 +333,13 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
             LedgerRow.first_period, LedgerRow.last_period, LedgerRow.changed_period, LedgerRow.state,
             LedgerRow.gone_period, LedgerRow.returned_period, LedgerRow.returned_since)
             .where(LedgerRow.source == source))
-        led = pd.DataFrame.from_records(result.cursor.fetchall(),
-                                        columns=["id", "nk", "content", "mhash", "first_period", "last_period",
-                                                 "changed_period", "state", "gone_period", "returned_period",
-                                                 "returned_since"])
+        # object columns, not pandas' str dtype: no copy into a StringArray, and comparing them with
+        # a period is numpy's loop (a null is None; first_period and last_period are never null)
+        led = pd.DataFrame(result.cursor.fetchall(), dtype=object,
+                           columns=["id", "nk", "content", "mhash", "first_period", "last_period", "changed_period",
+                                    "state", "gone_period", "returned_period", "returned_since"])
         result.close()
+        led["id"] = led["id"].astype("int64")
         seen = s.execute(select(LedgerSource.last_period, LedgerSource.last_run)
                          .where(LedgerSource.source == source)).first()
     if seen is not None and len(led):  # a present row was seen by its source's latest advancing run
@@ -312,7 +354,9 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
     # pair current rows with ledger rows: same key and content first, then same key in order
     # (on integer codes of the key, and of key and content: grouping and merging strings is slow)
     cur["k"], led["k"] = _codes(cur["nk"], led["nk"])
-    cur["kc"], led["kc"] = _codes(cur["nk"] + cur["content"], led["nk"] + led["content"])  # hash: 16 digits, no clash
+    content_cur, content_led = _codes(cur["content"], led["content"])
+    width = max(content_cur.max(initial=-1), content_led.max(initial=-1)) + 1  # key and content as one integer
+    cur["kc"], led["kc"] = cur["k"] * width + content_cur, led["k"] * width + content_led
     cur["occ"] = cur.groupby("kc").cumcount()
     led["occ"] = led.groupby("kc").cumcount()
     exact = cur.reset_index().merge(led, on=["kc", "occ"], suffixes=("", "_l"))
@@ -327,7 +371,8 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
     # material values as stored, of the rows this run may write or compare
     packed = np.empty(len(cur), dtype=object)
     repack = np.concatenate([moved["index"].to_numpy(), new.index.to_numpy() if advance else []]).astype(int)
-    packed[repack] = _packed(mat.iloc[repack]).to_numpy()
+    packed[repack] = _packed(pd.DataFrame({c: _rows(v, repack) for c, v in mat.items()}, index=range(len(repack)),
+                                          dtype=object)).to_numpy()
 
     # material values (and event dates) of the ledger rows we need to compare or show
     wanted = set(moved["id"]) | set(exact.loc[exact["changed_period"] == P, "id"]) | set(missing["id"])

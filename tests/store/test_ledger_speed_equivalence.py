@@ -130,3 +130,26 @@ def test_write_rolls_back_with_the_run(store):
         raise RuntimeError("the run dies")
     with store.read() as s:
         assert s.execute(select(func.count()).select_from(LedgerRow)).scalar() == 0
+
+
+@pytest.mark.parametrize("ftype", ["string", "number", "money", "date"])
+def test_coded_text_reads_as_text_row_by_row(ftype):
+    """Each distinct value is made text once (_coded_text); every row must read what _text gives it,
+    including values that are equal but read differently (6 and 6.0 in one object column, 0.0 and -0.0)."""
+    columns = [
+        pd.Series([6, 6.0, None, " 7.0 ", "1.00", float("nan"), 6, True, 1], dtype=object),
+        pd.Series([0.0, -0.0, float("nan"), 2.5, 0.0, -0.0, 1e21, 1e-7]),
+        pd.Series([1.5, None, 2.0, 1.5, -0.0], dtype="Float64"),
+        pd.Series([3, None, 3, 0], dtype="Int64"),
+        pd.Series([3, 4, 3], dtype="int64"),
+        pd.Series(["b ", None, "a", "b ", "", "a"], dtype="str"),
+        pd.Series(["b", None, "b", float("nan")], dtype=object),
+        pd.Series([None, None], dtype=object),
+        pd.Series([True, False, True]),
+        pd.Series(pd.to_datetime(["2024-01-05", None, "2024-01-05"])),
+        pd.Series(["2024-02-03", "junk", None, "2024-02-03"], dtype=object),
+        pd.Series([], dtype=object),
+    ]
+    for s in columns:
+        codes, texts = ledger._coded_text(s, ftype)
+        assert list(texts[codes]) == list(ledger._text(s, ftype)), (s.dtype, list(s))
