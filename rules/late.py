@@ -66,6 +66,17 @@ class Shared:
             self._fresh[register] = _fresh_mask(self.frames[register], self.fresh)
         return self._fresh[register]
 
+    def fresh_rows(self, register: str, df: pd.DataFrame) -> pd.Series:
+        """fresh_mask of `df`, rows of the register's frame (a cut of it keeps their labels)."""
+        whole = self.fresh_mask(register)
+        return whole if df is self.frames[register] else whole.reindex(df.index, fill_value=False)
+
+    def dates(self, register: str, fname: str) -> pd.Series:
+        key = (register, fname, None)
+        if key not in self._early:
+            self._early[key] = pd.to_datetime(self.frames[register][fname], errors="coerce")
+        return self._early[key]
+
     def citable_before(self, inp, before: pd.Timestamp) -> pd.Series:
         """The fresh rows of an input that a finding dated before `before` can cite: a finding's
         as-of date is the latest of its facts' dates, so a row of an event input dated on or after
@@ -75,7 +86,7 @@ class Shared:
             return fresh
         key = (inp.register, inp.date_field, before)
         if key not in self._early:
-            d = pd.to_datetime(self.frames[inp.register][inp.date_field], errors="coerce")
+            d = self.dates(inp.register, inp.date_field)
             self._early[key] = fresh & ~(d >= before).fillna(False).astype(bool)
         return self._early[key]
 
@@ -129,7 +140,7 @@ def prune(compiled: CompiledRule, frames: dict[str, pd.DataFrame], fresh: set[st
     return {r: (frames[r][masks[r].to_numpy(dtype=bool)] if r in masks else frames[r]) for r in frames}
 
 
-def _months(compiled: CompiledRule, frames: dict[str, pd.DataFrame], fresh: set[str], first: Period,
+def _months(compiled: CompiledRule, frames: dict[str, pd.DataFrame], shared: Shared, first: Period,
             period: Period, lookback: int) -> list[Period]:
     """Months in [first, period) that can hold a late finding citing a fresh row.
 
@@ -140,12 +151,16 @@ def _months(compiled: CompiledRule, frames: dict[str, pd.DataFrame], fresh: set[
     dates, fresh_dates, state_fresh = [], [], False
     for inp in compiled.inputs:
         df = frames[inp.register]
+        fresh = shared.fresh_rows(inp.register, df)
         if inp.register_kind != "event":
-            state_fresh |= bool(_fresh_mask(df, fresh).any())
+            state_fresh |= bool(fresh.any())
             continue
-        d = pd.to_datetime(df[inp.date_field], errors="coerce") if inp.date_field in df else pd.Series(dtype="datetime64[ns]")
+        if inp.date_field not in df:
+            continue
+        d = shared.dates(inp.register, inp.date_field)
+        d = d if df is shared.frames[inp.register] else d.reindex(df.index)
         dates.append(d.dropna())
-        fresh_dates.append(d[_fresh_mask(df, fresh)].dropna())
+        fresh_dates.append(d[fresh.to_numpy(dtype=bool)].dropna())
     if not dates:
         return []
     lo, hi = pd.Timestamp(first.start), pd.Timestamp(period.start)
@@ -207,13 +222,14 @@ def late_findings(compiled: CompiledRule, frames: dict[str, pd.DataFrame], perio
         fresh, months = _state_months(fresh_from or {}, frames, compiled, first, period)
         if not months:
             return [], 0
-    pruned = prune(compiled, frames, fresh, shared if shared and shared.fresh is fresh and shared.frames is frames else None,
-                   before=None if stateful else pd.Timestamp(period.start))
+    if not (shared and shared.fresh is fresh and shared.frames is frames):
+        shared = Shared(frames, fresh)
+    pruned = prune(compiled, frames, fresh, shared, before=None if stateful else pd.Timestamp(period.start))
     if pruned is None:
         return [], 0
     lookback = lookback_days(compiled, params_in_force(compiled, overrides))
     if not stateful:
-        months = _months(compiled, pruned, fresh, first, period, lookback)
+        months = _months(compiled, pruned, shared, first, period, lookback)
     found: dict[tuple, Finding] = {}
     if not stateful and _one_window_will_do(compiled):
         for f in _in_one_window(compiled, pruned, months, overrides, engine, lookback):
