@@ -154,6 +154,12 @@ def evaluate_window(compiled: CompiledRule, register_frames: dict[str, pd.DataFr
                     period: tuple[int, int], params: dict[str, Any], engine: str, stats: RuleStats) -> WindowResult:
     """Select every input's rows dated in `window` (day numbers; state inputs whole) and run the
     engine; `period` is what a condition's {period: start|end} reads. Fills `stats`."""
+    return run_selections(compiled, select_window(compiled, register_frames, window, period, params, stats),
+                          period, params, engine, stats)
+
+
+def select_window(compiled: CompiledRule, register_frames: dict[str, pd.DataFrame], window: tuple[int, int],
+                  period: tuple[int, int], params: dict[str, Any], stats: RuleStats) -> dict[str, Selection]:
     selections: dict[str, Selection] = {}
     not_eval: Counter = Counter()
     for inp in compiled.inputs:
@@ -163,10 +169,27 @@ def evaluate_window(compiled: CompiledRule, register_frames: dict[str, pd.DataFr
         stats.rows_selected[inp.alias] = len(sel.engine)
         not_eval.update(sel.not_evaluable)
     stats.not_evaluable = dict(sorted(not_eval.items()))
+    return selections
+
+
+def run_selections(compiled: CompiledRule, selections: dict[str, Selection], period: tuple[int, int],
+                   params: dict[str, Any], engine: str, stats: RuleStats) -> WindowResult:
+    """Run the engine over selected rows (select_window)."""
     result = engines.get(engine).evaluate(compiled, {a: s.engine for a, s in selections.items()}, params)
     stats.matches, stats.partitions, stats.pruned = len(result.matches), result.partitions, result.pruned
     return WindowResult(result.matches, _Facts(compiled, selections, result.matches), params,
                         date.fromordinal(period[1] + date(1970, 1, 1).toordinal()))
+
+
+def findings_in(compiled: CompiledRule, got: WindowResult, period: Period) -> list[Finding]:
+    """The findings of a window's matches whose as-of date falls in `period` (a state-only match: as
+    of the period's end), in key order."""
+    findings = []
+    for m in got.matches:
+        as_of = got.facts.as_of(m)
+        if (as_of or period.end) in period:
+            findings.append(finding_of(compiled, got, m, as_of))
+    return sorted(findings, key=lambda f: f.key())
 
 
 def finding_of(compiled: CompiledRule, window: WindowResult, match: dict, as_of: date | None) -> Finding:
@@ -186,12 +209,7 @@ def evaluate_rule(compiled: CompiledRule, register_frames: dict[str, pd.DataFram
     start, end = day_number(period.start), day_number(period.end)
     got = evaluate_window(compiled, register_frames, (start - stats.lookback_days, end), (start, end), params,
                           engine, stats)
-    findings = []
-    for m in got.matches:
-        as_of = got.facts.as_of(m)
-        if (as_of or period.end) in period:
-            findings.append(finding_of(compiled, got, m, as_of))
-    findings.sort(key=lambda f: f.key())
+    findings = findings_in(compiled, got, period)
     stats.findings = len(findings)
     stats.seconds = time.perf_counter() - started
     return findings, stats

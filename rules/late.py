@@ -25,9 +25,10 @@ from audit import registers
 from audit.period import Period
 from rules import types as T
 from rules.compiler import CompiledRule, lookback_days
-from rules.evaluate import RuleStats, evaluate_rule, evaluate_window, finding_of, params_in_force
+from rules.evaluate import (RuleStats, evaluate_rule, evaluate_window, finding_of, findings_in, params_in_force,
+                            run_selections, select_window)
 from rules.finding import Finding
-from rules.select import day_number, normalise
+from rules.select import Selection, day_number, normalise
 
 
 def _partition_fields(compiled: CompiledRule) -> list[dict[str, str]]:
@@ -236,8 +237,8 @@ def late_findings(compiled: CompiledRule, frames: dict[str, pd.DataFrame], perio
             if any(fid in fresh for ids in f.facts.values() for fid in ids):
                 found.setdefault(f.key(), f)
         return sorted(found.values(), key=lambda f: f.key()), len(months)
-    for q in months:
-        for f in evaluate_rule(compiled, pruned, q, overrides, engine)[0]:
+    for q, findings in _month_by_month(compiled, pruned, months, overrides, engine, lookback):
+        for f in findings:
             cited = [fid for ids in f.facts.values() for fid in ids if fid in fresh]
             if stateful:
                 if not any(fresh_from[fid] <= q for fid in cited):
@@ -253,10 +254,41 @@ def _one_window_will_do(compiled: CompiledRule) -> bool:
     on its own rows alone. Not for an aggregate (a group counts what its window holds), an absent
     rule (a wider window holds more rows that could be the missing one), or a condition that reads
     the period (it differs month by month)."""
-    if compiled.aggregate or compiled.absent:
-        return False
+    return not (compiled.aggregate or compiled.absent or _reads_period(compiled))
+
+
+def _reads_period(compiled: CompiledRule) -> bool:
+    """Whether a condition compares with the period ({period: start|end}): a row's selection then
+    differs month by month."""
     conds = [c for i in compiled.inputs for c in (*i.where, *(c for g in i.where_any for c in g))]
-    return not any(isinstance(c.get("value"), dict) and "period" in c["value"] for c in conds)
+    return any(isinstance(c.get("value"), dict) and "period" in c["value"] for c in conds)
+
+
+def _month_by_month(compiled: CompiledRule, frames: dict[str, pd.DataFrame], months: list[Period],
+                    overrides: dict[str, Any] | None, engine: str, lookback: int):
+    """(month, the findings its run would make) for each of `months`, as evaluate_rule gives them.
+    Rows are selected once, over the window spanning every month, and cut to each month's window: a
+    row's selection depends on the row alone, unless a condition reads the period."""
+    if _reads_period(compiled) or not months:
+        for q in months:
+            yield q, evaluate_rule(compiled, frames, q, overrides, engine)[0]
+        return
+    params = params_in_force(compiled, overrides)
+    start, end = day_number(months[0].start), day_number(months[-1].end)
+    whole = select_window(compiled, frames, (start - lookback, end), (start, end), params, RuleStats(compiled.name))
+    days = {i.alias: normalise(whole[i.alias].selected[i.date_field], "date").to_numpy(dtype="int64")
+            for i in compiled.inputs if i.register_kind == "event" and i.date_field}
+    for q in months:
+        lo, hi = day_number(q.start), day_number(q.end)
+        cut = {}
+        for alias, sel in whole.items():
+            if alias in days:  # an event input: the rows dated in this month's window (none is undated here)
+                keep = (days[alias] >= lo - lookback) & (days[alias] <= hi)
+                sel = Selection(alias, sel.rows_in, sel.selected[keep], sel.engine[keep].reset_index(drop=True),
+                                sel.not_evaluable)
+            cut[alias] = sel
+        got = run_selections(compiled, cut, (lo, hi), params, engine, RuleStats(compiled.name))
+        yield q, findings_in(compiled, got, q)
 
 
 def _in_one_window(compiled: CompiledRule, frames: dict[str, pd.DataFrame], months: list[Period],
