@@ -17,6 +17,7 @@ Nothing false, nothing lost: the sheet's XML is also scanned on its own (`_scan_
 from __future__ import annotations
 
 import io
+import logging
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from xml.parsers import expat
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
-from . import files
+from . import files, xlsx_calamine
 from .config import SourceConfig
 from .files import label, sha256
 from .frame import FileInfo, SourceError
@@ -36,7 +37,8 @@ from .parse import ExcelError, UncachedFormula, UnreadableCell
 
 __all__ = ["read_file", "UncachedFormula", "ExcelError", "UnreadableCell"]
 
-_ZERO_PAD = re.compile(r"^0+$")
+log = logging.getLogger("connectors.xlsx")
+_ZERO_PAD = xlsx_calamine.ZERO_PAD
 _CELL_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 
 
@@ -171,26 +173,30 @@ def _scan_sheet(xml, min_row: int) -> _SheetScan:
 
 
 # ---- reading ----------------------------------------------------------------------------------
-def read_file(source: SourceConfig, path: Path, base_dir: Path) -> tuple[RawTable, FileInfo, list[str]]:
-    name = label(path, base_dir)
-    data = files.read(source, path, name)
-    if not data:
-        raise SourceError(source.name, f"{name}: file is empty (0 bytes)")
-    try:  # one read of the bytes, hashed and parsed: the file cannot change in between
+def _not_readable(source: SourceConfig, name: str, e: Exception) -> SourceError:
+    return SourceError(source.name, f"{name}: not a readable xlsx file ({type(e).__name__}: "
+                       f"{str(e).splitlines()[0] if str(e) else 'damaged'}); re-save it from "
+                       "Excel as .xlsx")
+
+
+_OPEN_ERRORS = (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, EOFError)
+_READ_ERRORS = (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, expat.ExpatError)
+
+
+def _reference_rows(source: SourceConfig, data: bytes, name: str, header_row: int):
+    """The sheet's rows by openpyxl (read-only, cached values) with the independent expat scan:
+    ([(sheet row, cells)], rows with values the scan counts, the last of them)."""
+    try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, EOFError) as e:
-        raise SourceError(source.name, f"{name}: not a readable xlsx file ({type(e).__name__}: "
-                          f"{str(e).splitlines()[0] if str(e) else 'damaged'}); re-save it from "
-                          "Excel as .xlsx") from None
-    warnings: list[str] = []
-    header_row = source.skip_rows + 1
+    except _OPEN_ERRORS as e:
+        raise _not_readable(source, name, e) from None
     try:
         ws = _sheet(source, wb, name)
         with zipfile.ZipFile(io.BytesIO(data)) as zf, zf.open(ws._worksheet_path.lstrip("/")) as xml:
             scan = _scan_sheet(xml, header_row)
         uncached_rows = {r for r, _ in scan.uncached}
         ws.reset_dimensions()  # some writers record wrong dimensions; read every row there is
-        rows, numbers, blank, headers, produced = [], [], 0, None, 0
+        rows = []
         for sheet_row, cells in enumerate(ws.iter_rows(min_row=header_row), start=header_row):
             values = [_value(c) for c in cells]
             if sheet_row in uncached_rows:
@@ -198,25 +204,62 @@ def read_file(source: SourceConfig, path: Path, base_dir: Path) -> tuple[RawTabl
                     formula = scan.uncached.get((sheet_row, col))
                     if formula is not None and v is None:
                         values[col - 1] = UncachedFormula(formula)
-            if any(v is not None for v in values):
-                produced += 1
-            if headers is None:
-                headers = ["" if v is None else str(v).strip() for v in values]
-                continue
-            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
-                blank += 1
-                continue
-            rows.append(values)
-            numbers.append(sheet_row)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, expat.ExpatError) as e:
+            rows.append((sheet_row, values))
+    except _READ_ERRORS as e:
         raise SourceError(source.name, f"{name}: not a readable xlsx file ({type(e).__name__} while "
                           "reading the sheet); re-save it from Excel as .xlsx") from None
     finally:
         wb.close()
-    if produced != scan.rows:  # rows the reader never produced (or made up): never load that
+    return rows, scan.rows, scan.last
+
+
+def _fast_rows(source: SourceConfig, data: bytes, name: str, header_row: int):
+    """The same rows by xlsx_calamine, or None (logged with the reason) where only openpyxl is exact."""
+    try:
+        reader = xlsx_calamine.load_styles_only(data)
+    except _OPEN_ERRORS:
+        return None  # the reference path gives the error
+    wb = reader.wb
+    try:
+        ws = _sheet(source, wb, name)
+        return xlsx_calamine.read_rows(data, reader, ws, header_row)
+    except xlsx_calamine.Fallback as why:
+        log.info("%s: read by openpyxl, not python-calamine: %s", name, why)
+        return None
+    except (SourceError, *_READ_ERRORS):
+        return None
+    finally:
+        wb.close()
+
+
+def read_file(source: SourceConfig, path: Path, base_dir: Path, fast: bool = True
+              ) -> tuple[RawTable, FileInfo, list[str]]:
+    """`fast`: try xlsx_calamine first (identical rows); False reads with openpyxl only (the reference)."""
+    name = label(path, base_dir)
+    data = files.read(source, path, name)
+    if not data:
+        raise SourceError(source.name, f"{name}: file is empty (0 bytes)")
+    # one read of the bytes, hashed and parsed: the file cannot change in between
+    header_row = source.skip_rows + 1
+    got = _fast_rows(source, data, name, header_row) if fast else None
+    sheet_rows, scanned, last = got or _reference_rows(source, data, name, header_row)
+    warnings: list[str] = []
+    rows, numbers, blank, headers, produced = [], [], 0, None, 0
+    for sheet_row, values in sheet_rows:
+        if any(v is not None for v in values):
+            produced += 1
+        if headers is None:
+            headers = ["" if v is None else str(v).strip() for v in values]
+            continue
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            blank += 1
+            continue
+        rows.append(values)
+        numbers.append(sheet_row)
+    if produced != scanned:  # rows the reader never produced (or made up): never load that
         raise SourceError(source.name, f"{name}: the xlsx reader produced {produced:,} row(s) with values from "
-                          f"sheet row {header_row} on, but the sheet holds {scan.rows:,} (last: row "
-                          f"{scan.last:,}); re-save the workbook from Excel and try again")
+                          f"sheet row {header_row} on, but the sheet holds {scanned:,} (last: row "
+                          f"{last:,}); re-save the workbook from Excel and try again")
     if headers is None or not any(headers):
         raise SourceError(source.name, f"{name}: no header row at sheet row {source.skip_rows + 1}; "
                           "check `skip_rows` and `sheet`")
