@@ -53,6 +53,7 @@ _TOKEN = re.compile(
     rb'<row r="(\d+)"[^>]*?/?>'
     rb'|<c r="([A-Z]{1,3})\d+"([^>]*?)/?>(?:(<v>)([^<]*)</v>|(<is>|<is/>))?')
 _ATTR = re.compile(rb'([A-Za-z:]+)="([^"]*)"')
+_ATTRS = re.compile(rb'(?:\s+[A-Za-z:]+="[^"]*")*\s*')  # a cell's attributes after r, all of them
 #: what this path does not read exactly (see the module doc)
 _UNSUPPORTED = [re.compile(p) for p in (  # each starts with a literal: a fast scan of the bytes
     rb"<f[ >/]", rb"_x[0-9A-Fa-f]{4}_", rb"<rPh[ >]", rb"\r", rb"<!\[CDATA\[", rb"<!--",
@@ -107,12 +108,16 @@ class _Styles:
 
 def _kind(attrs: bytes) -> tuple[bytes, int]:
     """A cell's type and style number from its attributes after r."""
+    if not _ATTRS.fullmatch(attrs):
+        raise Fallback(f"cell attributes {attrs[:40]!r}")
     t, s = b"n", 0
     for key, value in _ATTR.findall(attrs):
         if key == b"t":
             t = value
         elif key == b"s":
-            s = int(value) if value else 0
+            if not value.strip().isdigit():  # openpyxl keeps s="" as a text style id
+                raise Fallback(f"style number {value[:20]!r}")
+            s = int(value)
     return t, s
 
 
@@ -158,16 +163,24 @@ def read_rows(data: bytes, reader: StylesOnlyReader, ws, header_row: int) -> tup
         expat.ParserCreate().Parse(xml, True)
     except expat.ExpatError as e:
         raise Fallback(f"the sheet XML is not well-formed ({e})") from None
-    try:
-        cal = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        grid = cal.get_sheet_by_name(ws.title).to_python(skip_empty_area=False)
-    except Exception as e:  # calamine refuses what openpyxl may read: the reference decides
-        raise Fallback(f"python-calamine: {type(e).__name__}: {e}") from None
     tokens = _TOKEN.findall(xml)
     if len(tokens) != xml.count(b"<row ") + xml.count(b"<row>") + xml.count(b"<c ") + xml.count(b"<c>"):
         raise Fallback("rows or cells the expression does not know (no r attribute, r not first)")
     if (sum(1 for t in tokens if t[3]) != xml.count(b"<v") or sum(1 for t in tokens if t[5]) != xml.count(b"<is")):
         raise Fallback("a cell's value is not where the expression looks")
+    n_strings = strings.count(b"<si>") + strings.count(b"<si ") + strings.count(b"<si/>")
+    try:
+        cal = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheet = cal.get_sheet_by_name(ws.title)
+        end = sheet.end or (0, 0)
+        dense = (end[0] + 1) * (end[1] + 1)  # calamine's grid is dense from A1: a stray far cell makes it huge
+        if dense > 1_000_000 and dense > 4 * len(tokens):
+            raise Fallback(f"the sheet is sparse (calamine's grid would be {dense:,} cells for {len(tokens):,})")
+        grid = sheet.to_python(skip_empty_area=False)
+    except Fallback:
+        raise
+    except Exception as e:  # calamine refuses what openpyxl may read: the reference decides
+        raise Fallback(f"python-calamine: {type(e).__name__}: {e}") from None
 
     styles = _Styles(wb)
     epoch = wb.epoch
@@ -203,6 +216,8 @@ def read_rows(data: bytes, reader: StylesOnlyReader, ws, header_row: int) -> tup
             kind = kinds[attrs] = _kind(attrs)
         t = kind[0]
         if t == b"s" or t == b"inlineStr":
+            if t == b"s" and v and not int(v) < n_strings:  # openpyxl: IndexError
+                raise Fallback(f"row {row}: shared string {int(v)} of {n_strings}")
             if (has_is if t == b"inlineStr" else v):
                 value = texts[col - 1] if col <= len(texts) else None
                 if value.__class__ is not str:

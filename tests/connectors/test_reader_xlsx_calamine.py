@@ -231,7 +231,15 @@ FALLBACKS = {
     "out_of_order": lambda xml: re.sub(rb'(<row r="3".*?</row>)(<row r="4".*?</row>)', rb"\2\1", xml, flags=re.S),
     "no_row_numbers": lambda xml: re.sub(rb'<row r="\d+"', b"<row", xml),
     "cells_without_references": lambda xml: re.sub(rb'<c r="[A-Z]+\d+"', b"<c", xml),
+    "single_quoted_type": lambda xml: xml.replace(b'<c r="A3" t="s">', b"<c r=\"A3\" t='s'>", 1),
+    "far_cell": lambda xml: xml.replace(b"</sheetData>", b'<row r="200"><c r="XFD200"><v>1</v></c></row></sheetData>'),
 }
+
+
+REASONS = {"formula": "holds b'<f>'", "escape": "hold b'_x005F_'", "untrimmed": "hold b'<t> leading</t>'",
+           "out_of_order": "row 3 comes after row 4", "no_row_numbers": "the expression does not know",
+           "cells_without_references": "the expression does not know", "single_quoted_type": "cell attributes",
+           "far_cell": "the sheet is sparse"}
 
 
 @pytest.mark.parametrize("case", list(FALLBACKS))
@@ -249,6 +257,7 @@ def test_what_the_fast_path_cannot_read_exactly_goes_to_openpyxl(case, tmp_path,
         rewrite_sheet(path, lambda xml: xml.replace(b' xml:space="preserve"', b""), "xl/sharedStrings.xml")
     took, _ = read_both(vetting_source("v.xlsx", sheet="Data"), tmp_path, caplog)
     assert took == FELL_BACK
+    assert any(REASONS[case] in r.message for r in caplog.records), caplog.text
 
 
 def test_a_wrong_conversion_is_caught(tmp_path, caplog, monkeypatch):
@@ -290,7 +299,7 @@ def test_calamine_losing_a_row_sends_the_sheet_to_openpyxl(tmp_path, caplog, mon
 
             class Sheet:
                 def __init__(self, sheet):
-                    self.sheet = sheet
+                    self.sheet, self.end = sheet, sheet.end
 
                 def to_python(self, **kw):
                     grid = self.sheet.to_python(**kw)
