@@ -175,8 +175,10 @@ def build_records(force: Force, rng: np.random.Generator, per_staff: float = 3.0
     new_oic = np.where(vulnerable, pick(("ppu",), n), np.where(serious, pick(("detective",), n), pick(("response",), n)))
     handed &= new_oic != oic
     public = force.names.draw(rng, 3 * n, day0, set(wf_keys(wf)))
+    pf, pl, pd_ = (public[c].tolist() for c in ("first_name", "last_name", "date_of_birth"))
     rows: list[dict] = []
-    pid = wf["person_id"].to_numpy()
+    pid = wf["person_id"].tolist()
+    owning, record_ids, incident_ids = owning.tolist(), record_ids.tolist(), incident_ids.tolist()
     victim_i, other_i = 0, n
     for i in range(n):
         opened = day0 + timedelta(days=int(created[i]))
@@ -184,17 +186,15 @@ def build_records(force: Force, rng: np.random.Generator, per_staff: float = 3.0
                  CRIME_TYPES[int(rng.integers(0, len(CRIME_TYPES)))])
         base = {"record_id": record_ids[i], "incident_id": incident_ids[i], "system": "crime",
                 "record_type": rtype, "owning_unit": owning[i]}
-        v = public.iloc[victim_i]
         victim_i += 1
-        rows.append({**base, "role": "victim", "nominal_id": f"NOM{victim_i:08d}", "first_name": v.first_name,
-                     "last_name": v.last_name, "date_of_birth": v.date_of_birth, "domestic_abuse": bool(da[i]),
+        rows.append({**base, "role": "victim", "nominal_id": f"NOM{victim_i:08d}", "first_name": pf[victim_i - 1],
+                     "last_name": pl[victim_i - 1], "date_of_birth": pd_[victim_i - 1], "domestic_abuse": bool(da[i]),
                      "sexual_offence": bool(sexual[i]), "child": bool(child[i])})
         for role, chance in (("suspect", 0.6), ("witness", 0.5)):
-            if rng.random() < chance and other_i < len(public):
-                s = public.iloc[other_i]
+            if rng.random() < chance and other_i < len(pf):
                 other_i += 1
-                rows.append({**base, "role": role, "nominal_id": f"NOM{other_i:08d}", "first_name": s.first_name,
-                             "last_name": s.last_name, "date_of_birth": s.date_of_birth})
+                rows.append({**base, "role": role, "nominal_id": f"NOM{other_i:08d}", "first_name": pf[other_i - 1],
+                             "last_name": pl[other_i - 1], "date_of_birth": pd_[other_i - 1]})
         rows.append({**base, "role": "attending_officer", "person_id": pid[attend[i]], "assigned_from": opened})
         if attend2[i] >= 0 and attend2[i] != attend[i]:
             rows.append({**base, "role": "attending_officer", "person_id": pid[attend2[i]], "assigned_from": opened})
@@ -208,7 +208,7 @@ def build_records(force: Force, rng: np.random.Generator, per_staff: float = 3.0
             rows.append({**base, "role": "officer_in_case", "person_id": pid[oic[i]], "assigned_from": opened})
     subjects = pd.DataFrame(rows)
     subjects.insert(0, "link_id", [f"LNK{i:08d}" for i in range(1, len(subjects) + 1)])
-    rec = Records(subjects, record_ids, incident_ids, vulnerable, owning, created)
+    rec = Records(subjects, np.array(record_ids), np.array(incident_ids), vulnerable, np.array(owning), created)
     index = {r: i for i, r in enumerate(record_ids)}
     current = subjects[subjects["person_id"].notna() & subjects.get("assigned_to", pd.Series(dtype=object)).isna()]
     team_of = dict(zip(wf["person_id"], wf["team"]))

@@ -1,0 +1,122 @@
+"""The access rules (rules/library/access) on one small world written out by hand: the planted
+patterns of issue #19 that the rule format can express raise exactly their rule's findings, and the
+decoys the issue names (a public-protection officer whose job is those records, a supervisor
+reviewing the team's cases, an analyst's bulk report) plus near misses raise none, on both engines
+with identical findings. Every access rule reads only need-to-know fields, so its alerts are the
+CCU's alone."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from audit import registers
+from audit.period import Period
+from rules.api import LIBRARY, compile_rule, load_rules
+from rules.evaluate import evaluate_rule
+from rules.testing import canonical_column
+
+RULES = {r.name: r for r in load_rules([LIBRARY])[0] if Path(r.file).parent.name == "access"}
+PERIOD = Period.parse("2026-10")
+
+
+def _frame(register: str, rows: list[dict]) -> pd.DataFrame:
+    reg = registers.get(register)
+    data = {"fact_id": pd.Series([r["fact_id"] for r in rows], dtype="object")}
+    for f in reg.fields.values():
+        data[f.name] = canonical_column([r.get(f.name) for r in rows], f.type)
+    return pd.DataFrame(data)
+
+
+def _acc(i: str, user: str, day: str, action: str = "view", **kw) -> dict:
+    return {"fact_id": i, "access_id": i, "person_id": user, "person_key": user, "accessed_date": day,
+            "system": "crime", "action": action, **kw}
+
+
+STAFF = [  # person, first, last, date of birth, department
+    ("100001", "John", "Smith", "1980-05-01", "Response"), ("100002", "Ann", "Jones", "1975-02-02", "HR"),
+    ("100003", "Priya", "Patel", "1988-07-07", "Public Protection"), ("100004", "Mark", "Blake", "1979-09-09", "Response"),
+    ("100005", "Sue", "Green", "1984-04-04", "Intelligence"), ("100006", "Tom", "Hill", "1990-01-01", "Response"),
+]
+ACCESS = [
+    # planted
+    _acc("A01", "100001", "2026-10-03", "search", search_text="SMITH JOHN 01/05/1980", name_dob_key="smith|j|1980-05-01"),
+    _acc("A02", "100001", "2026-10-04", "search", search_text="JONES ANN 02/02/1975", name_dob_key="jones|a|1975-02-02"),
+    _acc("A03", "100006", "2026-10-06", record_id="CR9", name_dob_key="crook|b|1970-03-03"),
+    _acc("A04", "100004", "2026-10-20", record_id="CR2"),
+    _acc("A05", "100005", "2026-10-12", record_id="CR6"),
+    # decoys and near misses
+    _acc("D01", "100003", "2026-10-05", record_id="CR1", name_dob_key="victim|v|2009-01-01"),   # PPU officer, vulnerable record
+    _acc("D02", "100004", "2026-10-07", record_id="CR3"),                                       # supervisor, team's case
+    _acc("D03", "100005", "2026-10-02", "export", search_text="DA repeat victims - all divisions", rows_returned=6500),
+    _acc("D04", "100004", "2026-10-10", record_id="CR4"),                                       # hand-over, within grace
+    _acc("D05", "100006", "2026-10-07", record_id="CR8", name_dob_key="crook|b|1973-03-03"),   # associate's namesake
+    _acc("D06", "100001", "2026-10-08", "search", search_text="SMITH ZACHARY 14/03/1961", name_dob_key="smith|z|1961-03-14"),
+    _acc("D07", "100002", "2026-10-14", record_id="CR5"),                                       # short sickness
+]
+SUBJECTS = [
+    {"link_id": "L1", "record_id": "CR1", "role": "victim", "domestic_abuse": True, "first_name": "Vera", "last_name": "Victim",
+     "date_of_birth": "2009-01-01", "owning_unit": "Public Protection"},
+    {"link_id": "L2", "record_id": "CR1", "role": "officer_in_case", "person_id": "100003", "person_key": "100003",
+     "assigned_from": "2026-09-01"},
+    {"link_id": "L3", "record_id": "CR2", "role": "officer_in_case", "person_id": "100004", "person_key": "100004",
+     "assigned_from": "2026-08-01", "assigned_to": "2026-09-20"},
+    {"link_id": "L4", "record_id": "CR3", "role": "officer_in_case", "person_id": "100006", "person_key": "100006",
+     "assigned_from": "2026-09-15"},
+    {"link_id": "L5", "record_id": "CR4", "role": "officer_in_case", "person_id": "100004", "person_key": "100004",
+     "assigned_from": "2026-08-01", "assigned_to": "2026-10-01"},
+]
+ABSENCE = [
+    {"record_id": "S1", "person_id": "100005", "person_key": "100005", "absence_type": "sickness",
+     "start_date": "2026-10-03"},  # open, 29 days by the period end; D03 is the day before it
+    {"record_id": "S2", "person_id": "100002", "person_key": "100002", "absence_type": "sickness",
+     "start_date": "2026-10-13", "end_date": "2026-10-15", "days": 3},
+]
+ASSOC = [{"record_id": "N1", "person_id": "100006", "person_key": "100006", "associate_name": "Bob Crook",
+          "associate_dob": "1970-03-03", "name_dob_key": "crook|b|1970-03-03", "category": "organised_crime",
+          "declared_date": "2024-01-10"}]
+EXPECTED = {  # rule -> the planted access rows it must cite, and nothing else
+    "access_self_search": {"A01"}, "access_colleague_search": {"A02"}, "access_associate_record_viewed": {"A03"},
+    "access_after_assignment_ended": {"A04"}, "access_during_long_sickness": {"A05"},
+}
+
+
+@pytest.fixture(scope="module")
+def frames() -> dict[str, pd.DataFrame]:
+    staff = [{"fact_id": f"W{p}", "person_id": p, "person_key": p, "first_name": f, "last_name": l,
+              "date_of_birth": d, "department": dep, "name_dob_key": f"{l.lower()}|{f[0].lower()}|{d}"}
+             for p, f, l, d, dep in STAFF]
+    return {"system_access": _frame("system_access", ACCESS),
+            "record_subjects": _frame("record_subjects", [{"fact_id": s["link_id"], **s} for s in SUBJECTS]),
+            "absence": _frame("absence", [{"fact_id": a["record_id"], **a} for a in ABSENCE]),
+            "notifiable_associations": _frame("notifiable_associations", [{"fact_id": a["record_id"], **a} for a in ASSOC]),
+            "workforce": _frame("workforce", staff)}
+
+
+def test_every_access_rule_is_checked_here():
+    assert set(RULES) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_planted_found_and_decoys_silent_on_both_engines(name, frames):
+    compiled = compile_rule(RULES[name])
+    got = {}
+    for engine in ("reference", "durable"):
+        findings, _ = evaluate_rule(compiled, frames, PERIOD, engine=engine)
+        got[engine] = sorted((f.dedup, tuple(sorted(f.facts["access"])), f.title) for f in findings)
+    assert got["reference"] == got["durable"]
+    cited = {fact for _, facts, _ in got["reference"] for fact in facts}
+    assert cited == EXPECTED[name]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_access_rules_read_only_need_to_know_registers_fields(name):
+    """The pipeline gives an alert the sensitivity of the most sensitive field its rule reads
+    (audit.pipeline._rule_sensitivity): every access rule reads a sensitive field, so the web app and
+    exports show its alerts to the CCU only."""
+    compiled = compile_rule(RULES[name])
+    levels = {registers.get(i.register).fields[f].sensitivity for i in compiled.inputs for f in i.fields}
+    assert "sensitive" in levels
+    for register in ("system_access", "record_subjects"):
+        assert {f.sensitivity for f in registers.get(register).fields.values()} == {"sensitive"}
