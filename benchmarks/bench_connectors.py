@@ -12,7 +12,9 @@ Per source of a generated force (`integrity-audit generate -o DIR --scale 5`):
 prints, for every enabled source, its kind, rows, the CPU seconds of `pull` and of a bare pandas read
 of the same input (read_csv / read_excel / read_sql, dtype=str; best of `repeats` each) and their
 ratio; then where the load's CPU goes over all sources: reading (per format), mapping, cell parsing,
-validation, row identity (fact ids), the unique-key check, and the rest of assembling.
+validation, row identity (fact ids), the unique-key check, and the rest of assembling. An xlsx
+source also gets its load with the openpyxl reader only (`read_file(fast=False)`, the reference the
+fast path is tested against), in runs alternating with the fast path.
 """
 from __future__ import annotations
 
@@ -109,6 +111,30 @@ def bare_read(settings, src, engine: str = "openpyxl") -> None:
         engine.dispose()
 
 
+def alternating(first, second, repeats: int) -> tuple[float, float]:
+    """Best CPU seconds of `first` and of `second`, run one after the other `repeats` times (a busy
+    spell of the machine then weighs on both)."""
+    a, b = [], []
+    for _ in range(repeats):
+        for fn, out in ((first, a), (second, b)):
+            c = time.process_time()
+            fn()
+            out.append(time.process_time() - c)
+    return min(a), min(b)
+
+
+def reference_xlsx_pull(src, base_dir):
+    """`pull` with the xlsx files read by openpyxl only (the reference path, as before the fast one)."""
+    import connectors
+
+    saved = connectors._FILE_READERS["xlsx"]
+    connectors._FILE_READERS["xlsx"] = lambda s, p, b: connectors.xlsx_source.read_file(s, p, b, fast=False)
+    try:
+        return pull(src, base_dir)
+    finally:
+        connectors._FILE_READERS["xlsx"] = saved
+
+
 @contextlib.contextmanager
 def stage_clock():
     """CPU seconds spent in each part of a load, by wrapping the connector functions for a while."""
@@ -161,6 +187,11 @@ def force(folder: Path, repeats: int = 2) -> None:
             total_load, total_bare = total_load + load_cpu, total_bare + bare_cpu
             print(f"{src.name:20s} {src.kind:4s} {frame.rows_read:9,} {load_cpu:10.2f} {bare_cpu:10.2f} "
                   f"{load_cpu / max(bare_cpu, 1e-3):8.1f}x")
+            if src.kind == "xlsx":  # the reader before the fast path, in runs alternating with it
+                fast_load, ref_load = alternating(lambda: pull(src, settings.base_dir), lambda: reference_xlsx_pull(
+                    src, settings.base_dir), repeats)
+                print(f"{'':20s} {'':4s} {'':9s} {ref_load:10.2f} {'':10s} {'':9s} (load with the openpyxl reader; "
+                      f"fast path {fast_load:.2f} in the same alternating runs: {ref_load / max(fast_load, 1e-3):.1f}x)")
             if src.kind == "xlsx" and calamine:  # the fastest xlsx reader pandas has, when it is installed
                 _, fast_cpu, _ = best(lambda: bare_read(settings, src, "calamine"), repeats)
                 print(f"{'':20s} {'':4s} {'':9s} {'':10s} {fast_cpu:10.2f} {load_cpu / max(fast_cpu, 1e-3):8.1f}x"

@@ -47,6 +47,7 @@ except ImportError:  # pragma: no cover - the reader then always takes the openp
     python_calamine = None
 
 ZERO_PAD = re.compile(r"^0+$")
+CHUNK = 1 << 20  # bytes of sheet XML matched at a time
 
 #: a row start or a cell, with its saved value (<v>) or inline string (<is>) right after it
 _TOKEN = re.compile(
@@ -121,6 +122,21 @@ def _kind(attrs: bytes) -> tuple[bytes, int]:
     return t, s
 
 
+def _tokens(xml: bytes, seen: list[int]):
+    """_TOKEN's matches, found a megabyte of rows at a time (the tuples of a whole large sheet would
+    take hundreds of MB); `seen` adds up the tokens, values and inline strings found."""
+    start = 0
+    while start < len(xml):
+        end = xml.find(b"</row>", start + CHUNK)
+        end = len(xml) if end < 0 else end + len(b"</row>")
+        tokens = _TOKEN.findall(xml, start, end)
+        seen[0] += len(tokens)
+        seen[1] += sum(1 for t in tokens if t[3])
+        seen[2] += sum(1 for t in tokens if t[5])
+        yield from tokens
+        start = end
+
+
 def _column(letters: bytes) -> int:
     n = 0
     for ch in letters:
@@ -163,19 +179,15 @@ def read_rows(data: bytes, reader: StylesOnlyReader, ws, header_row: int) -> tup
         expat.ParserCreate().Parse(xml, True)
     except expat.ExpatError as e:
         raise Fallback(f"the sheet XML is not well-formed ({e})") from None
-    tokens = _TOKEN.findall(xml)
-    if len(tokens) != xml.count(b"<row ") + xml.count(b"<row>") + xml.count(b"<c ") + xml.count(b"<c>"):
-        raise Fallback("rows or cells the expression does not know (no r attribute, r not first)")
-    if (sum(1 for t in tokens if t[3]) != xml.count(b"<v") or sum(1 for t in tokens if t[5]) != xml.count(b"<is")):
-        raise Fallback("a cell's value is not where the expression looks")
+    n_tokens = xml.count(b"<row ") + xml.count(b"<row>") + xml.count(b"<c ") + xml.count(b"<c>")
     n_strings = strings.count(b"<si>") + strings.count(b"<si ") + strings.count(b"<si/>")
     try:
         cal = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheet = cal.get_sheet_by_name(ws.title)
         end = sheet.end or (0, 0)
         dense = (end[0] + 1) * (end[1] + 1)  # calamine's grid is dense from A1: a stray far cell makes it huge
-        if dense > 1_000_000 and dense > 4 * len(tokens):
-            raise Fallback(f"the sheet is sparse (calamine's grid would be {dense:,} cells for {len(tokens):,})")
+        if dense > 1_000_000 and dense > 4 * n_tokens:
+            raise Fallback(f"the sheet is sparse (calamine's grid would be {dense:,} cells for {n_tokens:,})")
         grid = sheet.to_python(skip_empty_area=False)
     except Fallback:
         raise
@@ -189,11 +201,12 @@ def read_rows(data: bytes, reader: StylesOnlyReader, ws, header_row: int) -> tup
     numbers: dict[tuple[bytes, int], Any] = {}  # (saved text, style) -> value: dates and ids repeat
     out: dict[int, list] = {}
     errors = 0  # error cells: calamine gives them as ""
-    row = last_col = 0
+    row, last_col = 0, 1 << 30  # a cell before the first <row r=..> the expression knows: out of order
     values: list = []
     texts: list = []  # calamine's row
     append = values.append
-    for rnum, letters, attrs, _has_v, v, has_is in tokens:
+    seen = [0, 0, 0]  # tokens, <v>, <is> the expression found
+    for rnum, letters, attrs, _has_v, v, has_is in _tokens(xml, seen):
         if rnum:
             r = int(rnum)
             if r <= row:
@@ -207,7 +220,7 @@ def read_rows(data: bytes, reader: StylesOnlyReader, ws, header_row: int) -> tup
         if col is None:
             col = columns[letters] = _column(letters)
         if col != last_col + 1:
-            if col <= last_col or not row:
+            if col <= last_col:
                 raise Fallback(f"row {row}: a cell out of order or outside a row")
             values.extend([None] * (col - last_col - 1))
         last_col = col
@@ -243,6 +256,9 @@ def read_rows(data: bytes, reader: StylesOnlyReader, ws, header_row: int) -> tup
             errors += 1
         else:
             raise Fallback(f"row {row}: cell type {t.decode(errors='replace')!r}")
+    if seen != [n_tokens, xml.count(b"<v"), xml.count(b"<is")]:
+        raise Fallback("rows, cells or values the expression does not know (no r attribute, r not first, "
+                       "a value not right after its cell's tag)")
     found = sum(len(cells) - cells.count(None) - cells.count("") for cells in out.values()) - errors
     held = sum(len(r) - r.count("") for r in grid)
     if held != found:

@@ -232,14 +232,15 @@ FALLBACKS = {
     "no_row_numbers": lambda xml: re.sub(rb'<row r="\d+"', b"<row", xml),
     "cells_without_references": lambda xml: re.sub(rb'<c r="[A-Z]+\d+"', b"<c", xml),
     "single_quoted_type": lambda xml: xml.replace(b'<c r="A3" t="s">', b"<c r=\"A3\" t='s'>", 1),
+    "pretty_printed": lambda xml: xml.replace(b"><v>", b">\n  <v>"),
     "far_cell": lambda xml: xml.replace(b"</sheetData>", b'<row r="200"><c r="XFD200"><v>1</v></c></row></sheetData>'),
 }
 
 
 REASONS = {"formula": "holds b'<f>'", "escape": "hold b'_x005F_'", "untrimmed": "hold b'<t> leading</t>'",
-           "out_of_order": "row 3 comes after row 4", "no_row_numbers": "the expression does not know",
+           "out_of_order": "row 3 comes after row 4", "no_row_numbers": "row 0: a cell out of order or outside a row",
            "cells_without_references": "the expression does not know", "single_quoted_type": "cell attributes",
-           "far_cell": "the sheet is sparse"}
+           "far_cell": "the sheet is sparse", "pretty_printed": "a value not right after its cell's tag"}
 
 
 @pytest.mark.parametrize("case", list(FALLBACKS))
@@ -278,7 +279,10 @@ def test_a_wrong_conversion_is_caught(tmp_path, caplog, monkeypatch):
         read_both(src, tmp_path, caplog)
 
 
-def test_sample_vetting_workbook_takes_the_fast_path(caplog):
+@pytest.mark.parametrize("chunk", [xlsx_calamine.CHUNK, 300])
+def test_sample_vetting_workbook_takes_the_fast_path(caplog, monkeypatch, chunk):
+    """In one piece and in 300-byte pieces of rows (a large sheet is matched a megabyte at a time)."""
+    monkeypatch.setattr(xlsx_calamine, "CHUNK", chunk)
     root = Path(__file__).resolve().parents[2]
     took, table = read_both(sample_source("vetting", "sample/vetting_register.xlsx"), root, caplog)
     assert took == FAST and len(table.rows) == 559
