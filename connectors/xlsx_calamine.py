@@ -19,8 +19,8 @@ vetting workbook. Here:
 Whatever this path cannot read exactly is found before a row is built and sent to the openpyxl path
 (`Fallback`, with the reason, logged by the caller): formulas (cached or not), ISO-date and text
 formula cells, `_xHHHH_` escapes, phonetic runs, carriage returns, text with leading or trailing
-white space not marked xml:space="preserve" (calamine trims it), character references and entities
-in values, attribute layouts or namespace prefixes the expression does not know, rows or cells out
+white space (or a character reference there) not marked xml:space="preserve" (calamine trims it),
+character references in values, comments, CDATA and DOCTYPEs, an encoding other than UTF-8, attribute layouts or namespace prefixes the expression does not know, rows or cells out
 of order, a style number the workbook does not have, any error from calamine. Last, the cells
 calamine holds and the cells the expression found must agree in number, or it falls back too.
 """
@@ -57,8 +57,9 @@ _ATTR = re.compile(rb'([A-Za-z:]+)="([^"]*)"')
 _ATTRS = re.compile(rb'(?:\s+[A-Za-z:]+="[^"]*")*\s*')  # a cell's attributes after r, all of them
 #: what this path does not read exactly (see the module doc)
 _UNSUPPORTED = [re.compile(p) for p in (  # each starts with a literal: a fast scan of the bytes
-    rb"<f[ >/]", rb"_x[0-9A-Fa-f]{4}_", rb"<rPh[ >]", rb"\r", rb"<!\[CDATA\[", rb"<!--",
-    rb"<t>(?:[ \t\n]|&)[^<]*</t>|<t>[^<]*(?:[ \t\n]|;)</t>")]
+    rb"<f[ >/]", rb"_x[0-9A-Fa-f]{4}_", rb"<rPh[ >]", rb"\r", rb"<!",  # <!-- <![CDATA[ <!DOCTYPE <!ENTITY
+    rb"<t>(?:[ \t\n]|&)[^<]*</t>|<t>[^<]*(?:[ \t\n]|;)</t>",  # calamine trims unless xml:space="preserve"
+    rb'<t (?!xml:space="preserve">)', rb"<\?xml[^>]*encoding=[\"'](?![Uu][Tt][Ff]-8[\"'])")]
 _DEFAULT_NS = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 
 

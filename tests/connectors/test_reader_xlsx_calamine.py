@@ -232,6 +232,7 @@ FALLBACKS = {
     "no_row_numbers": lambda xml: re.sub(rb'<row r="\d+"', b"<row", xml),
     "cells_without_references": lambda xml: re.sub(rb'<c r="[A-Z]+\d+"', b"<c", xml),
     "single_quoted_type": lambda xml: xml.replace(b'<c r="A3" t="s">', b"<c r=\"A3\" t='s'>", 1),
+    "space_default": lambda xml: xml,  # xml:space="default" in the shared strings, below
     "pretty_printed": lambda xml: xml.replace(b"><v>", b">\n  <v>"),
     "far_cell": lambda xml: xml.replace(b"</sheetData>", b'<row r="200"><c r="XFD200"><v>1</v></c></row></sheetData>'),
 }
@@ -240,7 +241,7 @@ FALLBACKS = {
 REASONS = {"formula": "holds b'<f>'", "escape": "hold b'_x005F_'", "untrimmed": "hold b'<t> leading</t>'",
            "out_of_order": "row 3 comes after row 4", "no_row_numbers": "row 0: a cell out of order or outside a row",
            "cells_without_references": "the expression does not know", "single_quoted_type": "cell attributes",
-           "far_cell": "the sheet is sparse", "pretty_printed": "a value not right after its cell's tag"}
+           "far_cell": "the sheet is sparse", "space_default": "hold b'<t '", "pretty_printed": "a value not right after its cell's tag"}
 
 
 @pytest.mark.parametrize("case", list(FALLBACKS))
@@ -249,13 +250,14 @@ def test_what_the_fast_path_cannot_read_exactly_goes_to_openpyxl(case, tmp_path,
     rows = [r[:] for r in ROWS]
     if case == "escape":
         rows[1][6] = "line_x000D_break"
-    if case == "untrimmed":
+    if case in ("untrimmed", "space_default"):
         rows[1][6] = " leading"
     xlsxwriter_book(path, rows)
     _with_error_cells(path)
     rewrite_sheet(path, FALLBACKS[case])
-    if case == "untrimmed":  # as a writer that does not mark xml:space="preserve" saves it
-        rewrite_sheet(path, lambda xml: xml.replace(b' xml:space="preserve"', b""), "xl/sharedStrings.xml")
+    if case in ("untrimmed", "space_default"):  # as a writer that does not mark xml:space="preserve" saves it
+        mark = b"" if case == "untrimmed" else b' xml:space="default"'
+        rewrite_sheet(path, lambda xml: xml.replace(b' xml:space="preserve"', mark), "xl/sharedStrings.xml")
     took, _ = read_both(vetting_source("v.xlsx", sheet="Data"), tmp_path, caplog)
     assert took == FELL_BACK
     assert any(REASONS[case] in r.message for r in caplog.records), caplog.text
