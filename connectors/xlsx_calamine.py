@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import operator
 import re
 import zipfile
 from datetime import datetime
@@ -50,9 +51,10 @@ ZERO_PAD = re.compile(r"^0+$")
 CHUNK = 1 << 20  # bytes of sheet XML matched at a time
 
 #: a row start or a cell, with its saved value (<v>) or inline string (<is>) right after it
-_TOKEN = re.compile(
-    rb'<row r="(\d+)"[^>]*?/?>'
-    rb'|<c r="([A-Z]{1,3})\d+"([^>]*?)/?>(?:(<v>)([^<]*)</v>|(<is>|<is/>))?')
+_TOKEN = re.compile(  # (an attribute value with "/" or ">" in it leaves the cell unmatched: counted, falls back)
+    rb'<(?:row r="(\d+)"[^>]*>'
+    rb'|c r="([A-Z]{1,3})\d+"([^>/]*)/?>(?:(<v>)([^<]*)</v>|(<is>|<is/>))?)')
+_HAS_V, _HAS_IS = operator.itemgetter(3), operator.itemgetter(5)
 _ATTR = re.compile(rb'([A-Za-z:]+)="([^"]*)"')
 _ATTRS = re.compile(rb'(?:\s+[A-Za-z:]+="[^"]*")*\s*')  # a cell's attributes after r, all of them
 #: what this path does not read exactly (see the module doc)
@@ -132,8 +134,8 @@ def _tokens(xml: bytes, seen: list[int]):
         end = len(xml) if end < 0 else end + len(b"</row>")
         tokens = _TOKEN.findall(xml, start, end)
         seen[0] += len(tokens)
-        seen[1] += sum(1 for t in tokens if t[3])
-        seen[2] += sum(1 for t in tokens if t[5])
+        seen[1] += len(tokens) - list(map(_HAS_V, tokens)).count(b"")
+        seen[2] += len(tokens) - list(map(_HAS_IS, tokens)).count(b"")
         yield from tokens
         start = end
 
