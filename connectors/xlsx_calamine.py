@@ -48,7 +48,7 @@ except ImportError:  # pragma: no cover - the reader then always takes the openp
     python_calamine = None
 
 ZERO_PAD = re.compile(r"^0+$")
-CHUNK = 1 << 20  # bytes of sheet XML matched at a time
+CHUNK = 1 << 18  # bytes of sheet XML matched at a time
 
 #: a row start or a cell, with its saved value (<v>) or inline string (<is>) right after it
 _TOKEN = re.compile(  # (an attribute value with "/" or ">" in it leaves the cell unmatched: counted, falls back)
@@ -126,7 +126,7 @@ def _kind(attrs: bytes) -> tuple[bytes, int]:
 
 
 def _tokens(xml: bytes, seen: list[int]):
-    """_TOKEN's matches, found a megabyte of rows at a time (the tuples of a whole large sheet would
+    """_TOKEN's matches, found 256 KB of rows at a time (the tuples of a whole large sheet would
     take hundreds of MB); `seen` adds up the tokens, values and inline strings found."""
     start = 0
     while start < len(xml):
@@ -209,6 +209,9 @@ def read_rows(data: bytes, reader: StylesOnlyReader, ws, header_row: int) -> tup
     texts: list = []  # calamine's row
     append = values.append
     seen = [0, 0, 0]  # tokens, <v>, <is> the expression found
+    # one str object per distinct text, as openpyxl's shared-string table gives them (calamine makes
+    # one per cell): less memory, and the parsers work faster on repeated objects
+    texts_seen = {}.setdefault
     for rnum, letters, attrs, _has_v, v, has_is in _tokens(xml, seen):
         if rnum:
             r = int(rnum)
@@ -239,7 +242,7 @@ def read_rows(data: bytes, reader: StylesOnlyReader, ws, header_row: int) -> tup
                 if value.__class__ is not str:
                     raise Fallback(f"python-calamine reads row {row}, column {col} as "
                                    f"{type(value).__name__}, not text")
-                append(value)
+                append(texts_seen(value, value))
             else:
                 append(None)
         elif not v:

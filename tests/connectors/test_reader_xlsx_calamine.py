@@ -283,7 +283,7 @@ def test_a_wrong_conversion_is_caught(tmp_path, caplog, monkeypatch):
 
 @pytest.mark.parametrize("chunk", [xlsx_calamine.CHUNK, 300])
 def test_sample_vetting_workbook_takes_the_fast_path(caplog, monkeypatch, chunk):
-    """In one piece and in 300-byte pieces of rows (a large sheet is matched a megabyte at a time)."""
+    """In one piece and in 300-byte pieces of rows (a large sheet is matched 256 KB at a time)."""
     monkeypatch.setattr(xlsx_calamine, "CHUNK", chunk)
     root = Path(__file__).resolve().parents[2]
     took, table = read_both(sample_source("vetting", "sample/vetting_register.xlsx"), root, caplog)
