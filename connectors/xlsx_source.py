@@ -13,6 +13,10 @@ Nothing false, nothing lost: the sheet's XML is also scanned on its own (`_scan_
   (a blank expiry date would mean "never expires") nor as their text;
 - the rows with values that the scan counts from the header row on must be the rows the reader
   produced, or the source fails with both counts.
+
+The rows are first read by the fast path (xlsx_calamine: the same rows, cell by cell, for a third of
+the CPU); a sheet it cannot read exactly is read here by openpyxl, the reference, with a log line
+saying why. `read_file(..., fast=False)` reads with openpyxl only.
 """
 from __future__ import annotations
 
