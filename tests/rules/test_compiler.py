@@ -37,7 +37,7 @@ def test_clause_order_is_equalities_then_comparisons_and_never_an_or():
     c = compiled(body)
     ops = [x["op"] for x in c.compares]
     assert ops[0] == "eq" and "eq" not in ops[1:]
-    d = definition(c, {"window_days": 90}, lambda c: None)
+    d = definition(c, {"window_days": 90})
     text = json.dumps(d["r_0"]["all"])
     assert "$or" not in text
     clauses = d["r_0"]["all"][1]["p_purchase"]["$and"]
