@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 
 from audit import settings as settings_mod
-from connectors import SourceConfig, SourceError, load_sources, pull
+from connectors import SourceConfig, SourceError, load_sources, pull, xlsx_source
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = settings_mod.load(ROOT / "config.toml")
@@ -459,6 +459,7 @@ def test_a_reader_that_loses_an_xlsx_row_is_caught(tmp_path, monkeypatch):
                 yield row
 
     monkeypatch.setattr(ReadOnlyWorksheet, "_cells_by_row", lossy)
+    monkeypatch.setattr(xlsx_source, "_fast_rows", lambda *a: None)  # the openpyxl path (the fast path has its own test)
     _vetting()(tmp_path)
     with pytest.raises(SourceError, match=r"vetting\.xlsx: the xlsx reader produced 559 row\(s\) with values "
                                           r"from sheet row 1 on, but the sheet holds 560 \(last: row 560\)"):
@@ -510,7 +511,7 @@ def test_an_empty_source_fails_and_the_rules_over_its_register_do_not_run(tmp_pa
     vetting_rules = {c.name for c in compiled if "vetting" in c.registers}
     assert vetting_rules and not vetting_rules & {c.name for c in kept}
     absent = {r.name for r in rules if r.match.kind == "absent" and "vetting" in r.registers}
-    assert absent and all(name in notes[0] for name in absent), notes
+    assert absent and any(all(name in note for name in absent) for note in notes), notes
 
 
 def test_one_of_two_sources_of_a_register_empty(tmp_path):

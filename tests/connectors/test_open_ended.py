@@ -53,7 +53,8 @@ def test_end_expiry_and_review_due_dates_are_the_open_ended_fields():
     marked = {(r.name, f.name) for r in registers.registers().values() for f in r.fields.values()
               if f.open_ended}
     assert marked == {("workforce", "end_date"), ("vetting", "expiry_date"), ("vetting", "next_review_due"),
-                      ("business_interests", "review_due_date"), ("absence", "end_date")}
+                      ("business_interests", "review_due_date"), ("absence", "end_date"),
+                      ("record_subjects", "assigned_to")}
     assert not registers.get("gifts_hospitality").field("offered_date").open_ended
 
 
