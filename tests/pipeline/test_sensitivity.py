@@ -15,7 +15,7 @@ def test_need_to_know_rules_are_associations_vetting_and_bank_matches():
     rules, problems = load_rules([LIBRARY])
     assert not problems
     sensitive = {r.name for r in rules if _rule_sensitivity(compile_rule(r)) == "sensitive"}
-    assert sensitive == ({r.name for r in rules if r.name.startswith(("association_", "vetting_"))}
+    assert sensitive == ({r.name for r in rules if r.name.startswith(("association_", "vetting_", "access_"))}
                          | {"procurement_vendor_employee_bank_match"})
     assert "gift_from_recent_supplier" not in sensitive and "procurement_split_invoices" not in sensitive
 
