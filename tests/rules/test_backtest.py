@@ -8,10 +8,12 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from audit import backtest as bt
+from audit.period import Period
 from audit import settings as settings_mod
 from audit.cli import app
 from audit.store.db import open_store
@@ -105,8 +107,16 @@ def test_new_rule_json_months_and_per_1k_staff(sample, tmp_path):
     data = json.loads(json.dumps(got.to_json()))
     assert data["against"] is None and data["months"] and {"period", "alerts", "findings"} <= set(data["months"][0])
     assert sum(m["findings"] for m in data["months"]) >= sum(m["alerts"] for m in data["months"])
-    assert all(m["per_1k_staff"] == round(1000 * m["alerts"] / m["staff"], 3) for m in data["months"] if m["staff"])
-    assert any("no store" in n for n in got.notes) or got.store  # sqlite creates files lazily
+    # staff in post, counted row by row here: started by the month's end, not left before its start
+    workforce = frames["workforce"]
+    for m in data["months"]:
+        first, last = Period.parse(m["period"]).start, Period.parse(m["period"]).end
+        in_post = sum(1 for s, e in zip(workforce["start_date"], workforce["end_date"])
+                      if (pd.isna(s) or s.date() <= last) and (pd.isna(e) or e.date() >= first))
+        assert m["staff"] == in_post > 0
+        assert m["per_1k_staff"] == round(1000 * m["alerts"] / in_post, 3)
+    assert got.store is None and any("no store to compare with" in n for n in got.notes), got.notes
+    assert all(m["overlap"] == 0 for m in data["months"])
 
 
 def test_cli_refuses_a_bad_rule_file_and_a_reversed_range(tmp_path):
