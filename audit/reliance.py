@@ -20,9 +20,8 @@ import pandas as pd
 
 from rules.compiler import CompiledRule
 from rules.finding import Finding
+from rules.model import LEVELS
 
-#: most severe first (as reports.summary.LEVELS)
-LEVELS = ("critical", "high", "medium", "low", "informational")
 _RANK = {"strong": 1, "weak": 0}
 
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from audit import registers
 from audit.store.views import AlertView, RunView, SourceLoadView
+from rules.model import LEVELS
 
-LEVELS = ("critical", "high", "medium", "low", "informational")
 #: Combined-risk weight of one alert at each level (a critical alert outweighs many low ones).
 LEVEL_WEIGHTS = {"critical": 10, "high": 5, "medium": 3, "low": 1, "informational": 0}
 ORG_NAME_FIELDS = ("supplier_name", "donor_name", "organisation_name", "associate_organisation",

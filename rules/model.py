@@ -14,6 +14,8 @@ from rules.loader import Document
 OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "startswith", "exists",
        "weekday_in", "multiple_of", "keywords")  # keywords: only from an input's `keywords` block
 MATCH_KINDS = ("single", "join", "sequence", "absent", "aggregate")
+#: alert levels, most severe first (the schema's `level` enum): queue order, report counts, reliance
+LEVELS = ("critical", "high", "medium", "low", "informational")
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ def list_cmd(config: Optional[Path] = ConfigOption,
                  None, help="new | late (of an earlier month, first seen by this run) | carried"),
              as_json: bool = JsonOption) -> None:
     """List alerts, newest period first. Exit 2 on an unknown --status, --level, --novelty or period."""
-    from reports.summary import LEVELS
+    from rules.model import LEVELS
 
     if novelty is not None and novelty not in NOVELTIES:
         fail(f"--novelty must be one of {', '.join(NOVELTIES)}, not {novelty!r}", USAGE)

@@ -24,8 +24,8 @@ from audit.store.models import Alert, AlertLink, AlertOccurrence, Person, Run, R
 from audit.web.access import READ_ALERTS, reports_of
 from audit.web.listing_cache import ListingCache, change_stamp
 from audit.web.users import User
+from rules.model import LEVELS
 
-LEVELS = ("critical", "high", "medium", "low", "informational")
 SORTS = {"level": "most severe first", "newest": "newest period first", "oldest": "oldest period first",
          "status": "status", "id": "alert number"}
 PAGE_SIZE = 50

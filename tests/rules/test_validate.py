@@ -89,3 +89,15 @@ def test_match_kind_constraints(tmp_path):
     path.write_text(bad2)
     _, problems = load_rule(path)
     assert any("takes exactly one input (found 2)" in p.message for p in problems), [str(p) for p in problems]
+
+
+def test_levels_are_the_schemas_most_severe_first():
+    """One list of alert levels (rules.model.LEVELS) orders the queue, the report and reliance: it must
+    hold exactly the schema's levels, most severe first."""
+    import json
+
+    from rules.model import LEVELS
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "rules" / "schema" / "rule.schema.json").read_text())
+    assert set(LEVELS) == set(schema["properties"]["level"]["enum"]) and len(LEVELS) == len(set(LEVELS))
+    assert LEVELS[0] == "critical" and LEVELS[-1] == "informational"
