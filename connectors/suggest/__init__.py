@@ -5,7 +5,7 @@
     result = dry_run(s)                              # the real connector on the whole file
 
 Steps: sniff.plan (kind, encoding, delimiter, header row -> skip_rows, sheet) -> the connector's
-own reader -> profile.ColumnProfile per column over the first SAMPLE_ROWS rows -> assign (header
+own reader -> profile.ColumnProfile per column over SAMPLE_ROWS rows spread through the file -> assign (header
 similarity x value evidence, one column per field) -> an "<id> - <line>" column split by `extract`
 -> date columns checked against each other (relations: declared on or after offered ...) -> a
 "Surname, Forename" column split, the row number as the id where there is none -> date formats
@@ -286,11 +286,14 @@ class ReadFile:
 
 
 def read(path: Path, sheet: str | None = None, sample_rows: int = SAMPLE_ROWS) -> ReadFile:
-    """Sniff and read `path`, and profile its columns over the first `sample_rows` rows."""
+    """Sniff and read `path`, and profile its columns over `sample_rows` rows spread evenly through the
+    file (the first included): an export sorted by date or by id would show one day or one kind of
+    record in its first rows, and a column that only looks constant there is refused as a key field."""
     path = Path(path)
     file_plan = plan(path, sheet)
     table = read_table(file_plan, "workforce", default_name(path))  # reading does not depend on the register
-    sample = table.rows[:sample_rows]
+    n = len(table.rows)
+    sample = table.rows if n <= sample_rows else [table.rows[i * n // sample_rows] for i in range(sample_rows)]
     keep, ignored = _mappable(table.headers)
     profiles = [ColumnProfile(table.headers[i], i, [r[i] if i < len(r) else None for r in sample])
                 for i in keep]

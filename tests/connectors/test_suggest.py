@@ -443,3 +443,17 @@ def test_generated_layout_key_fields_file_reading_and_dry_run(force, layout):
     result = dry_run(s)
     assert (result.read, result.accepted, result.quarantined) == \
         (reference.rows_read, reference.rows_accepted, reference.rows_quarantined)
+
+
+def test_an_export_sorted_by_date_is_sampled_through_the_file(tmp_path):
+    """An audit log sorted by time shows one day in its first 2,000 rows; sampled only there, the event
+    date looked constant and was refused as the required date field, so the suggestion failed."""
+    from connectors.suggest import SAMPLE_ROWS
+
+    lines = ["Ref,Employee No,Date Offered,Offered By,Gift/Hospitality,Estimated Value,Accepted/Declined"]
+    for i in range(SAMPLE_ROWS + 1500):
+        day = 1 if i < SAMPLE_ROWS + 10 else 2 + i % 27
+        lines.append(f"G{i},{100 + i % 300},{day:02d}/10/2026,Donor {i % 40},Gift,£{5 + i % 90}.00,Accepted")
+    (tmp_path / "sorted.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    s = suggest(tmp_path / "sorted.csv", "gifts_hospitality")
+    assert s.sampled == SAMPLE_ROWS and mapped(s).get("offered_date") == "Date Offered", to_toml(s)
