@@ -276,8 +276,10 @@ def _month_by_month(compiled: CompiledRule, frames: dict[str, pd.DataFrame], mon
     params = params_in_force(compiled, overrides)
     start, end = day_number(months[0].start), day_number(months[-1].end)
     whole = select_window(compiled, frames, (start - lookback, end), (start, end), params, RuleStats(compiled.name))
+    # day numbers of each event input's selected rows (all dated: the window drops undated rows; an
+    # input whose frame lacks its date column selects none, so there is nothing to cut)
     days = {i.alias: normalise(whole[i.alias].selected[i.date_field], "date").to_numpy(dtype="int64")
-            for i in compiled.inputs if i.register_kind == "event" and i.date_field}
+            for i in compiled.inputs if i.register_kind == "event" and i.date_field in whole[i.alias].selected}
     for q in months:
         lo, hi = day_number(q.start), day_number(q.end)
         cut = {}
