@@ -60,6 +60,7 @@ class Shared:
         self.frames, self.fresh = frames, fresh
         self._fresh: dict[str, pd.Series] = {}
         self._early: dict[tuple[str, str, pd.Timestamp], pd.Series] = {}
+        self._dates: dict[tuple[str, str], pd.Series] = {}
         self._values: dict[tuple[str, str], pd.Series] = {}
 
     def fresh_mask(self, register: str) -> pd.Series:
@@ -73,10 +74,9 @@ class Shared:
         return whole if df is self.frames[register] else whole.reindex(df.index, fill_value=False)
 
     def dates(self, register: str, fname: str) -> pd.Series:
-        key = (register, fname, None)
-        if key not in self._early:
-            self._early[key] = pd.to_datetime(self.frames[register][fname], errors="coerce")
-        return self._early[key]
+        if (register, fname) not in self._dates:
+            self._dates[register, fname] = pd.to_datetime(self.frames[register][fname], errors="coerce")
+        return self._dates[register, fname]
 
     def citable_before(self, inp, before: pd.Timestamp) -> pd.Series:
         """The fresh rows of an input that a finding dated before `before` can cite: a finding's

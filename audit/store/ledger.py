@@ -85,7 +85,7 @@ def _coded_text(s: pd.Series, ftype: str) -> tuple[np.ndarray, np.ndarray]:
     if codes is None:
         text = _text(s, ftype)
         return np.arange(len(text)), text
-    distinct, first, row_codes = np.unique(codes, return_index=True, return_inverse=True)
+    _, first, row_codes = np.unique(codes, return_index=True, return_inverse=True)
     return row_codes.reshape(-1), _text(s.iloc[first], ftype)
 
 
