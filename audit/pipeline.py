@@ -100,9 +100,10 @@ def _with_sources(compiled: list[rules_api.CompiledRule], rules: list[rules_api.
         lacking = sorted(set(c.registers) - loaded)
         for register in lacking:
             missing.setdefault(register, []).append(c.name)
-        absent_from = c.input(c.absent["missing"]).register if c.absent else None
-        if not lacking and absent_from in incomplete:
-            partial.setdefault(absent_from, []).append(c.name)
+        absent_from = [r for r in (c.input(a).register for a in c.missing) if r in incomplete]
+        if not lacking and absent_from:
+            for register in absent_from:
+                partial.setdefault(register, []).append(c.name)
         elif not lacking:
             keep.append((c, r))
     notes = [f"{len(names)} rule(s) not run because no source for the {registers.get(register).label.lower()} "

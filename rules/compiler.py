@@ -45,7 +45,7 @@ class CompiledRule:
     inputs: tuple[CompiledInput, ...]
     keys: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]  # (key, ((alias, field), ...))
     compares: tuple[dict, ...]  # {"left": [a, f], "op", "right": [b, f], "offset": num|{param}|None, "sign": 1|-1}
-    absent: dict | None  # {"present": a, "missing": b}
+    absent: dict | None  # {"present": a | [a, ...], "missing": b | [b, ...]} (one name stays a string)
     aggregate: dict | None  # {"group_by": [...], "date": f, "within_days": n|{param}, "having": [...]}
     params: tuple[tuple[str, str, Any], ...]  # (name, type, default)
     lookback: tuple[Any, ...]  # day counts or {param}: the largest is the look-back
@@ -70,6 +70,26 @@ class CompiledRule:
     @property
     def registers(self) -> list[str]:
         return sorted({i.register for i in self.inputs})
+
+    @property
+    def present(self) -> list[str]:
+        """absent: the inputs of each candidate finding (joined when there are several)."""
+        return _listed(self.absent["present"]) if self.absent else []
+
+    @property
+    def missing(self) -> list[str]:
+        """absent: the inputs a candidate finding must match no row of."""
+        return _listed(self.absent["missing"]) if self.absent else []
+
+
+def _listed(names: str | list[str]) -> list[str]:
+    return [names] if isinstance(names, str) else list(names)
+
+
+def _one_or_list(names: tuple[str, ...]) -> str | list[str]:
+    """One name compiles to the string it always was, so the versions of rules written before
+    `present` / `missing` took lists are unchanged."""
+    return names[0] if len(names) == 1 else list(names)
 
 
 def _value(v: Any) -> Any:
@@ -183,7 +203,7 @@ def compile_rule(rule: Rule) -> CompiledRule:
         inputs=tuple(inputs),
         keys=tuple((k, tuple(sorted(per.items()))) for k, per in sorted(m.on.items())),
         compares=tuple(_compares(rule)),
-        absent={"present": m.present, "missing": m.missing} if m.kind == "absent" else None,
+        absent={"present": _one_or_list(m.present), "missing": _one_or_list(m.missing)} if m.kind == "absent" else None,
         aggregate={"group_by": list(m.group_by), "date": m.date, "within_days": num_json(m.within_days),
                    "having": [{"function": h.function, "field": h.field, "op": h.op, "value": num_json(h.value)}
                               for h in m.having]} if m.kind == "aggregate" else None,

@@ -90,8 +90,8 @@ class Match:
     order: str = "any"
     first: str | None = None
     then: str | None = None
-    present: str | None = None
-    missing: str | None = None
+    present: tuple[str, ...] = ()  # absent: the inputs joined into each candidate finding
+    missing: tuple[str, ...] = ()  # absent: the inputs none of whose rows may match it
     group_by: tuple[str, ...] = ()
     date: str | None = None
     having: tuple[Having, ...] = ()
@@ -180,6 +180,13 @@ def _keywords(raw: dict | None, path: tuple) -> tuple[Condition, ...]:
     return (Condition(fields[0], "keywords", list(raw["any"]), path, fields),)
 
 
+def _names(value: str | list[str] | None) -> tuple[str, ...]:
+    """`present` / `missing`: one input name or a list of them."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 def _qualified(text: str) -> tuple[str, str]:
     alias, fname = text.split(".", 1)
     return alias, fname
@@ -201,7 +208,7 @@ def from_document(doc: Document) -> Rule:
         compare=tuple(Compare(_qualified(c["left"]), c["op"], _qualified(c["right"]), _ref(c.get("offset_days")),
                               ("match", "compare", i), c.get("blank")) for i, c in enumerate(m.get("compare", []))),
         dates=dict(m.get("dates", {})), within_days=_ref(m.get("within_days")), order=m.get("order", "any"),
-        first=m.get("first"), then=m.get("then"), present=m.get("present"), missing=m.get("missing"),
+        first=m.get("first"), then=m.get("then"), present=_names(m.get("present")), missing=_names(m.get("missing")),
         group_by=tuple(m.get("group_by", ())), date=m.get("date"),
         having=tuple(Having(h["function"], h.get("field"), h["op"], _ref(h["value"]), ("match", "having", i))
                      for i, h in enumerate(m.get("having", []))),

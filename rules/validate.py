@@ -211,10 +211,15 @@ class _Checker:
             self.err(p + ("kind",), f"match kind {m.kind} takes exactly one input (found {n})")
         if m.kind == "join" and n < 2:
             self.err(p + ("kind",), "match kind join needs at least two inputs")
-        if m.kind in ("sequence", "absent") and n != 2:
+        if m.kind == "sequence" and n != 2:
             self.err(p + ("kind",), f"match kind {m.kind} takes exactly two inputs (found {n})")
-        if m.kind in ("join", "sequence", "absent"):
+        if m.kind == "absent" and n < 2:
+            self.err(p + ("kind",), f"match kind absent needs at least two inputs (found {n})")
+        if m.kind in ("join", "sequence"):
             self.keys(aliases)
+        if m.kind == "absent":
+            self.absent()
+        if m.kind in ("join", "sequence", "absent"):
             for c in m.compare:
                 self.compare(c)
         if m.kind == "sequence":
@@ -230,9 +235,6 @@ class _Checker:
                     self.err(p + ("order",), "order: fixed needs first and then naming the two inputs")
             elif m.first or m.then:
                 self.err(p + ("first",), "first / then only apply with order: fixed")
-        if m.kind == "absent":
-            if m.present not in r.inputs or m.missing not in r.inputs or m.present == m.missing:
-                self.err(p + ("present",), "present and missing must name the two different inputs")
         if m.kind == "aggregate" and aliases:
             alias = aliases[0]
             for i, g in enumerate(m.group_by):
@@ -256,6 +258,45 @@ class _Checker:
                 kind = T.kind_of(hf) if (hf is not None and h.function == "sum") else "int"
                 self.num(h.value, h.path, kind)
 
+    def absent(self) -> None:
+        """present / missing split the inputs; every key names every present input, or exactly one of
+        them and some missing input (it ties those missing inputs to that present one); each missing
+        input is tied by a key; a compare never relates two missing inputs (each is checked alone)."""
+        r, m = self.rule, self.rule.match
+        p = ("match",)
+        present, missing = list(m.present), list(m.missing)
+        named = present + missing
+        unknown = [a for a in named if a not in r.inputs]
+        if unknown or len(set(named)) != len(named) or set(named) != set(r.inputs) or not present or not missing:
+            self.err(p + ("present",), "present and missing must share out the inputs: each input named once, "
+                                       f"in one of them (inputs: {', '.join(r.inputs)})")
+            return
+        if not m.on:
+            self.err(p + ("on",), "at least one equality key is needed in `on`")
+        tied: set[str] = set()
+        for key, per_alias in m.on.items():
+            path = p + ("on", key)
+            on_present = [a for a in present if a in per_alias]
+            on_missing = [a for a in missing if a in per_alias]
+            if len(on_present) == len(present) and (on_missing or len(present) > 1):
+                tied.update(on_missing)
+            elif len(on_present) == 1 and on_missing:
+                tied.update(on_missing)
+            else:
+                self.err(path, f"key {key!r} must name every present input ({', '.join(present)}), or one of them "
+                               "and at least one missing input")
+            self.key_types(key, per_alias)
+        for a in missing:
+            if a not in tied:
+                self.err(p + ("missing",), f"missing input {a!r} is named by no key in `on`: it would be compared "
+                                           "with every present row")
+        if len(present) > 1 and not any(all(a in per for a in present) for per in m.on.values()):
+            self.err(p + ("on",), f"the present inputs ({', '.join(present)}) need a key naming each of them")
+        for c in m.compare:
+            if c.left[0] in missing and c.right[0] in missing:
+                self.err(c.path, "a compare cannot relate two missing inputs: each missing input is checked "
+                                 "against the present rows on its own")
+
     def keys(self, aliases: list[str]) -> None:
         m = self.rule.match
         if not m.on:
@@ -265,14 +306,18 @@ class _Checker:
             missing = [a for a in aliases if a not in per_alias]
             if missing:
                 self.err(path, f"key {key!r} must name a field for every input (missing: {', '.join(missing)})")
-            kinds = {}
-            for alias, fname in per_alias.items():
-                f = self.field(alias, fname, path + (alias,))
-                if f is not None:
-                    kinds[f"{alias}.{fname}"] = (T.kind_of(f), f.type)
-            if len({k for k, _ in kinds.values()}) > 1:
-                detail = ", ".join(f"{q} is {t}" for q, (_, t) in kinds.items())
-                self.err(path, f"joined keys have different types: {detail}")
+            self.key_types(key, per_alias)
+
+    def key_types(self, key: str, per_alias: dict[str, str]) -> None:
+        path = ("match", "on", key)
+        kinds = {}
+        for alias, fname in per_alias.items():
+            f = self.field(alias, fname, path + (alias,))
+            if f is not None:
+                kinds[f"{alias}.{fname}"] = (T.kind_of(f), f.type)
+        if len({k for k, _ in kinds.values()}) > 1:
+            detail = ", ".join(f"{q} is {t}" for q, (_, t) in kinds.items())
+            self.err(path, f"joined keys have different types: {detail}")
 
     def compare(self, c) -> None:
         lf = self.field(*c.left, c.path + ("left",))
@@ -321,7 +366,7 @@ class _Checker:
 
     def alert(self) -> None:
         r, a = self.rule, self.rule.alert
-        allowed = [r.match.present] if r.match.kind == "absent" else list(r.inputs)
+        allowed = list(r.match.present) if r.match.kind == "absent" else list(r.inputs)
         for label, refs in (("subject", [a.subject] if a.subject else []), ("fields", a.fields), ("dedup", a.dedup)):
             for i, (alias, fname) in enumerate(refs):
                 path = ("alert", label) if label == "subject" else ("alert", label, i)

@@ -345,10 +345,12 @@ class DurableEngine:
 
     def evaluate(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame],
                  params: dict[str, Any]) -> EngineResult:
-        from rules.engines import pandas_kinds
+        from rules.engines import composite, pandas_kinds
 
         if (done := pandas_kinds.shared(compiled, frames, params)) is not None:
             return done
+        if composite.needed(compiled):
+            return composite.evaluate_absent(compiled, frames, params, self.evaluate)
         plan = Plan(compiled, frames, params, self.max_partition_facts, self.pack_facts)
         hits = []
         for job in plan.jobs():

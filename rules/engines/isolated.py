@@ -196,10 +196,12 @@ class IsolatedDurableEngine:
 
     def evaluate(self, compiled: CompiledRule, frames: dict[str, pd.DataFrame],
                  params: dict[str, Any]) -> EngineResult:
-        from rules.engines import pandas_kinds
+        from rules.engines import composite, pandas_kinds
 
         if (done := pandas_kinds.shared(compiled, frames, params)) is not None:
             return done
+        if composite.needed(compiled):
+            return composite.evaluate_absent(compiled, frames, params, self.evaluate)
         plan = Plan(compiled, frames, params, batch_facts=BATCH_FACTS)
         hits: list[tuple[int, ...]] = []
         for job in plan.jobs():

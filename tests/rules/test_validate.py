@@ -101,3 +101,40 @@ def test_levels_are_the_schemas_most_severe_first():
     schema = json.loads((Path(__file__).resolve().parents[2] / "rules" / "schema" / "rule.schema.json").read_text())
     assert set(LEVELS) == set(schema["properties"]["level"]["enum"]) and len(LEVELS) == len(set(LEVELS))
     assert LEVELS[0] == "critical" and LEVELS[-1] == "informational"
+
+
+LIBRARY_NWR = Path(__file__).parents[2] / "rules" / "library" / "access" / "access_no_work_reason.yaml"
+
+
+def _variant(tmp_path, old: str, new: str) -> list[str]:
+    text = LIBRARY_NWR.read_text()
+    assert old in text
+    path = tmp_path / "access_no_work_reason.yaml"
+    path.write_text(text.replace(old, new, 1))
+    rule, problems = load_rule(path)
+    return messages(problems)
+
+
+def test_absent_with_several_present_and_missing_inputs_is_valid():
+    rule, problems = load_rule(LIBRARY_NWR)
+    assert rule is not None and messages(problems) == []
+    assert rule.match.present == ("view", "victim") and rule.match.missing == ("link", "unit")
+
+
+def test_absent_shapes_that_cannot_be_evaluated_are_errors(tmp_path):
+    # an input named twice, or left out of present / missing
+    assert any("must share out the inputs" in m for m in _variant(tmp_path, "missing: [link, unit]", "missing: [link]"))
+    assert any("must share out the inputs" in m
+               for m in _variant(tmp_path, "missing: [link, unit]", "missing: [link, unit, view]"))
+    # a key that names neither every present input nor one of them with a missing input
+    key = "user: {view: person_key, link: person_key, unit: person_key}"
+    assert any("must name every present input" in m for m in _variant(tmp_path, key, key + "\n    lone: {view: person_id}"))
+    # a missing input no key ties to the present rows
+    assert any("named by no key" in m for m in _variant(
+        tmp_path, "user: {view: person_key, link: person_key, unit: person_key}", "user: {view: person_key, link: person_key}"))
+    # a compare between two missing inputs
+    assert any("cannot relate two missing inputs" in m for m in _variant(
+        tmp_path, "right: victim.owning_unit}", "right: link.owning_unit}"))
+    # alert fields of a missing input (it has no row in a finding)
+    assert any("alias must be one of view, victim" in m for m in _variant(
+        tmp_path, "dedup: [view.access_id]", "dedup: [link.link_id]"))
