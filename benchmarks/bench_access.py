@@ -69,7 +69,7 @@ def recall(args) -> None:
             owner[a] = item["id"]
     db = sqlite3.connect(folder / "data" / "integrity-audit.db")
     rows = db.execute("select a.id, a.rule_name, f.\"values\" from alerts a join alert_occurrences o on o.alert_id = a.id "
-                      "join alert_facts f on f.occurrence_id = o.id where a.rule_name like 'access%' and f.alias = 'access'")
+                      "join alert_facts f on f.occurrence_id = o.id where a.rule_name like 'access%' and f.register = 'system_access'")
     hit: dict[str, set[str]] = {}
     alerts: dict[str, set[int]] = {}
     cites_truth: set[int] = set()

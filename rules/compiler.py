@@ -45,7 +45,7 @@ class CompiledRule:
     inputs: tuple[CompiledInput, ...]
     keys: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]  # (key, ((alias, field), ...))
     compares: tuple[dict, ...]  # {"left": [a, f], "op", "right": [b, f], "offset": num|{param}|None, "sign": 1|-1}
-    absent: dict | None  # {"present": a | [a, ...], "missing": b | [b, ...]} (one name stays a string)
+    absent: dict | None  # {"present": a | [a, ...], "missing": b | [b | [b, c], ...]} (one name stays a string)
     aggregate: dict | None  # {"group_by": [...], "date": f, "within_days": n|{param}, "having": [...]}
     params: tuple[tuple[str, str, Any], ...]  # (name, type, default)
     lookback: tuple[Any, ...]  # day counts or {param}: the largest is the look-back
@@ -77,16 +77,20 @@ class CompiledRule:
         return _listed(self.absent["present"]) if self.absent else []
 
     @property
-    def missing(self) -> list[str]:
-        """absent: the inputs a candidate finding must match no row of."""
-        return _listed(self.absent["missing"]) if self.absent else []
+    def missing(self) -> list[list[str]]:
+        """absent: groups of inputs (joined within a group) a candidate finding must match no row of."""
+        return [_listed(g) for g in _listed(self.absent["missing"])] if self.absent else []
+
+    @property
+    def missing_inputs(self) -> list[str]:
+        return [a for group in self.missing for a in group]
 
 
-def _listed(names: str | list[str]) -> list[str]:
+def _listed(names: str | list) -> list:
     return [names] if isinstance(names, str) else list(names)
 
 
-def _one_or_list(names: tuple[str, ...]) -> str | list[str]:
+def _one_or_list(names: tuple) -> str | list:
     """One name compiles to the string it always was, so the versions of rules written before
     `present` / `missing` took lists are unchanged."""
     return names[0] if len(names) == 1 else list(names)
@@ -203,7 +207,7 @@ def compile_rule(rule: Rule) -> CompiledRule:
         inputs=tuple(inputs),
         keys=tuple((k, tuple(sorted(per.items()))) for k, per in sorted(m.on.items())),
         compares=tuple(_compares(rule)),
-        absent={"present": _one_or_list(m.present), "missing": _one_or_list(m.missing)} if m.kind == "absent" else None,
+        absent={"present": _one_or_list(m.present), "missing": _one_or_list(tuple(_one_or_list(g) for g in m.missing))} if m.kind == "absent" else None,
         aggregate={"group_by": list(m.group_by), "date": m.date, "within_days": num_json(m.within_days),
                    "having": [{"function": h.function, "field": h.field, "op": h.op, "value": num_json(h.value)}
                               for h in m.having]} if m.kind == "aggregate" else None,

@@ -61,7 +61,7 @@ def explain(c: CompiledRule) -> str:
         for key, per in c.keys:
             lines.append(f"  key {key}: " + " = ".join(f"{a}.{f}" for a, f in per))
         if c.absent:
-            lines.append(f"  finding: a {' + '.join(c.present)} row with no {' or '.join(c.missing)} row satisfying:")
+            lines.append(f"  finding: a {' + '.join(c.present)} row with no {' or '.join(' + '.join(g) for g in c.missing)} row satisfying:")
         for x in c.compares:
             lines.append(f"  compare {_cmp(x)}")
     lines.append("")

@@ -91,10 +91,14 @@ class Match:
     first: str | None = None
     then: str | None = None
     present: tuple[str, ...] = ()  # absent: the inputs joined into each candidate finding
-    missing: tuple[str, ...] = ()  # absent: the inputs none of whose rows may match it
+    missing: tuple[tuple[str, ...], ...] = ()  # absent: groups of inputs (joined within a group) none may match it
     group_by: tuple[str, ...] = ()
     date: str | None = None
     having: tuple[Having, ...] = ()
+
+    @property
+    def missing_inputs(self) -> tuple[str, ...]:
+        return tuple(a for group in self.missing for a in group)
 
 
 @dataclass(frozen=True)
@@ -181,10 +185,17 @@ def _keywords(raw: dict | None, path: tuple) -> tuple[Condition, ...]:
 
 
 def _names(value: str | list[str] | None) -> tuple[str, ...]:
-    """`present` / `missing`: one input name or a list of them."""
+    """`present`: one input name or a list of them."""
     if value is None:
         return ()
     return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _groups(value: str | list | None) -> tuple[tuple[str, ...], ...]:
+    """`missing`: one input name, or a list of names and of groups (lists of names joined together)."""
+    if value is None:
+        return ()
+    return ((value,),) if isinstance(value, str) else tuple(_names(v) for v in value)
 
 
 def _qualified(text: str) -> tuple[str, str]:
@@ -208,7 +219,7 @@ def from_document(doc: Document) -> Rule:
         compare=tuple(Compare(_qualified(c["left"]), c["op"], _qualified(c["right"]), _ref(c.get("offset_days")),
                               ("match", "compare", i), c.get("blank")) for i, c in enumerate(m.get("compare", []))),
         dates=dict(m.get("dates", {})), within_days=_ref(m.get("within_days")), order=m.get("order", "any"),
-        first=m.get("first"), then=m.get("then"), present=_names(m.get("present")), missing=_names(m.get("missing")),
+        first=m.get("first"), then=m.get("then"), present=_names(m.get("present")), missing=_groups(m.get("missing")),
         group_by=tuple(m.get("group_by", ())), date=m.get("date"),
         having=tuple(Having(h["function"], h.get("field"), h["op"], _ref(h["value"]), ("match", "having", i))
                      for i, h in enumerate(m.get("having", []))),

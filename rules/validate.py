@@ -259,43 +259,45 @@ class _Checker:
                 self.num(h.value, h.path, kind)
 
     def absent(self) -> None:
-        """present / missing split the inputs; every key names every present input, or exactly one of
-        them and some missing input (it ties those missing inputs to that present one); each missing
-        input is tied by a key; a compare never relates two missing inputs (each is checked alone)."""
+        """present and missing share out the inputs. Each key names two or more inputs, and a present
+        input if it names inputs of two missing groups (it ties each to the present rows); in the order written, each present input shares a key with an earlier
+        one, and each input of a missing group with the present inputs or an earlier one of its group
+        (that is the order they are joined in). A compare never relates two missing groups (each group
+        is checked alone)."""
         r, m = self.rule, self.rule.match
         p = ("match",)
-        present, missing = list(m.present), list(m.missing)
-        named = present + missing
-        unknown = [a for a in named if a not in r.inputs]
-        if unknown or len(set(named)) != len(named) or set(named) != set(r.inputs) or not present or not missing:
+        present, groups = list(m.present), [list(g) for g in m.missing]
+        named = present + [a for g in groups for a in g]
+        if ([a for a in named if a not in r.inputs] or len(set(named)) != len(named) or set(named) != set(r.inputs)
+                or not present or not groups):
             self.err(p + ("present",), "present and missing must share out the inputs: each input named once, "
                                        f"in one of them (inputs: {', '.join(r.inputs)})")
             return
+        group_of = {a: i for i, g in enumerate(groups) for a in g}
         if not m.on:
             self.err(p + ("on",), "at least one equality key is needed in `on`")
-        tied: set[str] = set()
         for key, per_alias in m.on.items():
-            path = p + ("on", key)
-            on_present = [a for a in present if a in per_alias]
-            on_missing = [a for a in missing if a in per_alias]
-            if len(on_present) == len(present) and (on_missing or len(present) > 1):
-                tied.update(on_missing)
-            elif len(on_present) == 1 and on_missing:
-                tied.update(on_missing)
-            else:
-                self.err(path, f"key {key!r} must name every present input ({', '.join(present)}), or one of them "
-                               "and at least one missing input")
+            if len(per_alias) < 2:
+                self.err(p + ("on", key), f"key {key!r} names one input: a key joins two or more")
+            if len({group_of[a] for a in per_alias if a in group_of}) > 1 and not set(per_alias) & set(present):
+                self.err(p + ("on", key), f"key {key!r} joins two missing groups and no present input: each group "
+                                          "is checked alone, against the present rows")
             self.key_types(key, per_alias)
-        for a in missing:
-            if a not in tied:
-                self.err(p + ("missing",), f"missing input {a!r} is named by no key in `on`: it would be compared "
-                                           "with every present row")
-        if len(present) > 1 and not any(all(a in per for a in present) for per in m.on.values()):
-            self.err(p + ("on",), f"the present inputs ({', '.join(present)}) need a key naming each of them")
+        shares = lambda alias, earlier: any(alias in per and set(per) & set(earlier) for per in m.on.values())  # noqa: E731
+        for i, alias in enumerate(present[1:], start=1):
+            if not shares(alias, present[:i]):
+                self.err(p + ("present",), f"present input {alias!r} shares no key with an input before it "
+                                           f"({', '.join(present[:i])}): order them so each is joined to an earlier one")
+        for g in groups:
+            for i, alias in enumerate(g):
+                if not shares(alias, present + g[:i]):
+                    self.err(p + ("missing",), f"missing input {alias!r} shares no key with the present inputs or "
+                                               "an input before it in its group: it would be compared with every row")
         for c in m.compare:
-            if c.left[0] in missing and c.right[0] in missing:
-                self.err(c.path, "a compare cannot relate two missing inputs: each missing input is checked "
-                                 "against the present rows on its own")
+            sides = {group_of.get(c.left[0]), group_of.get(c.right[0])} - {None}
+            if len(sides) > 1:
+                self.err(c.path, "a compare cannot relate two missing groups: each is checked against the present "
+                                 "rows on its own (list inputs joined together as one group: [a, b])")
 
     def keys(self, aliases: list[str]) -> None:
         m = self.rule.match

@@ -29,7 +29,7 @@ from audit.entities import names as name_keys
 from audit.generator.access_world import (OFFICER_WORKS, RATE_PER_DAY, SYSTEM_OF, TARGET_MIX, TARGETS, WORKS,
                                           Force, Records, build_records, load_force)
 
-VERSION = 1
+VERSION = 2
 #: days after a hand-over during which the former officer in case still looks at the case (decoy);
 #: the rule's default grace (rules/library/access/access_after_assignment_ended.yaml) is 14
 HANDOVER_DAYS = (1, 10)
@@ -235,7 +235,7 @@ class _Planter:
             picks = self.rng.choice(pool, min(6, len(pool)), replace=False)
             tag = self.case("no_work_reason", [p["person_id"]], "views of domestic-abuse / sexual-offence / child "
                             "victims' records the user is not assigned to, did not attend and whose unit they are not in",
-                            None)
+                            "access_no_work_reason")
             for i in picks:
                 self.add(tag, p["person_id"], self.day(), rec=int(i), **self._victim(int(i)))
 
@@ -405,13 +405,13 @@ class _Planter:
                 continue
             p = rows["_p"].value_counts().index[0]
             pid = wf["person_id"].iloc[p]
-            tag = self.case(kind, [pid], note, None, decoy=True)
+            tag = self.case(kind, [pid], note, "access_no_work_reason", decoy=True)
             log.loc[rows.index[rows["_p"] == p], "_tag"] = tag
         analysts = wf[wf["role"] == "analyst"]
         if len(analysts):
             a = analysts.iloc[0]
             tag = self.case("analyst_bulk_report", [a["person_id"]], "an analyst's monthly bulk export of "
-                            "domestic-abuse repeat victims", None, decoy=True)
+                            "domestic-abuse repeat victims", "access_no_work_reason", decoy=True)
             self.add(tag, a["person_id"], self.day(0, 5), action="export", system="intelligence",
                      search_text="DA repeat victims last 12 months - all divisions", rows_returned=int(self.rng.integers(2000, 9000)))
 

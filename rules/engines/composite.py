@@ -1,18 +1,19 @@
-"""An `absent` rule with several present or missing inputs, run on an engine as simpler rules.
+"""An `absent` rule with several present or missing inputs, run on an engine as two-input rules.
 
 The durable engine correlates inputs that all share every key (its partition) and evaluates a
 two-input `absent` as a positive join (rules.engines.durable). A rule such as "a view of a record
-with a vulnerable victim (present: view + victim, joined on the record) by a user with no link to it
-and not in its unit (missing: officer on record and user, staff on user)" is run as:
+with a vulnerable victim (present: view + victim, joined on the record) by a user with no link to
+it, not in its unit and not a team-mate of an officer linked to it" is run as:
 
-1. the join of the present inputs, on the keys naming all of them and the compares among them;
-2. for each missing input, a two-input `absent` of one synthetic input (a row per present tuple,
-   holding the keys and compared fields of the present inputs) against that missing input, on the
-   keys it names and the compares that involve it;
-3. a present tuple is a finding when it survives every missing input.
+1. the present inputs joined one at a time, in the order written: each step a two-input join of a
+   synthetic input (one row per tuple so far, holding the keys and compared fields it needs) with
+   the next input, on the keys they share and the compares between them;
+2. each missing group joined the same way (a group of one input is that input);
+3. for each missing group, a two-input `absent` of the present tuples against the group's tuples;
+   a present tuple is a finding when it survives every group.
 
-Each step is the engine's own work; this module only reshapes frames. The reference engine
-evaluates the same rule directly (rules.engines.reference), and the differential tests compare them.
+Every correlation is the engine's own work; this module only reshapes frames. The reference engine
+evaluates the same rule directly (rules.engines.reference) and the differential tests compare them.
 """
 from __future__ import annotations
 
@@ -26,101 +27,129 @@ if TYPE_CHECKING:
 
     from rules.compiler import CompiledRule
 
-#: the synthetic input holding one row per present tuple
-TUPLE = "present_tuple"
+LEFT, RIGHT = "left_tuple", "right_tuple"  # synthetic inputs: one row per tuple of several inputs
 
 Evaluate = Callable[["CompiledRule", "dict[str, pd.DataFrame]", "dict[str, Any]"], EngineResult]
+Tuples = list[dict[str, tuple]]  # alias -> (fact_id,)
 
 
 def needed(compiled: CompiledRule) -> bool:
-    """True for an absent rule the durable engine cannot take whole (several present or missing)."""
-    return compiled.kind == "absent" and (len(compiled.present) > 1 or len(compiled.missing) > 1)
+    """True for an absent rule the durable engine cannot take whole (several present or missing inputs)."""
+    return compiled.kind == "absent" and (len(compiled.present) > 1 or len(compiled.missing_inputs) > 1)
 
 
-def _column(alias: str, fname: str) -> str:
-    return f"{alias}__{fname}"
+class _Side:
+    """Tuples of some inputs, and how to show them to an engine as one synthetic input."""
+
+    def __init__(self, aliases: list[str], tuples: Tuples):
+        self.aliases, self.tuples = aliases, tuples
+
+    def frame(self, frames: dict[str, pd.DataFrame], columns: dict[str, tuple[str, str]]) -> pd.DataFrame:
+        """fact_id = the tuple's position; each column (name -> (alias, engine column)) from that row."""
+        import pandas as pd
+
+        out = {"fact_id": [str(i) for i in range(len(self.tuples))]}
+        for name, (alias, col) in columns.items():
+            frame = frames[alias]
+            rows = pd.Index(frame["fact_id"]).get_indexer([t[alias][0] for t in self.tuples])
+            out[name] = frame[col].to_numpy()[rows]
+        return pd.DataFrame(out)
 
 
-def _present_join(compiled: CompiledRule) -> CompiledRule:
-    present = compiled.present
-    keys = tuple((k, tuple((a, f) for a, f in per if a in present)) for k, per in compiled.keys
-                 if {a for a, _ in per} >= set(present))
-    compares = tuple(c for c in compiled.compares if c["left"][0] in present and c["right"][0] in present)
-    return replace(compiled, kind="join", inputs=tuple(i for i in compiled.inputs if i.alias in present),
-                   keys=keys, compares=compares, absent=None)
+def _pair(compiled: CompiledRule, left: list[str], right: list[str], kind: str, name: str
+          ) -> tuple[CompiledRule, dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
+    """The two-input rule relating the inputs `left` to the inputs `right` (each side one synthetic
+    input when it holds several; an input alone stays itself): the keys naming both sides and the
+    compares between them. Returns the rule and each synthetic side's columns."""
+    def alias_of(side: list[str], synthetic: str) -> str:
+        return side[0] if len(side) == 1 else synthetic
 
+    la, ra = alias_of(left, LEFT), alias_of(right, RIGHT)
+    cols: dict[str, dict[str, tuple[str, str]]] = {LEFT: {}, RIGHT: {}}
 
-def _tuples(compiled: CompiledRule, frames: dict[str, pd.DataFrame], params: dict[str, Any],
-            evaluate: Evaluate) -> tuple[list[dict], EngineResult | None]:
-    present = compiled.present
-    if len(present) == 1:
-        (alias,) = present
-        return [{alias: (f,)} for f in frames[alias]["fact_id"]], None
-    result = evaluate(_present_join(compiled), {a: frames[a] for a in present}, params)
-    return result.matches, result
+    def ref(side: list[str], synthetic: str, alias: str, fname: str, key: str | None = None) -> tuple[str, str]:
+        if len(side) == 1:
+            return alias, fname
+        name = f"key:{key}" if key else f"{alias}__{fname}"
+        cols[synthetic][name] = (alias, f"key:{key}" if key else fname)
+        return synthetic, (f"{alias}__{fname}" if key else name)
 
-
-def _tuple_frame(compiled: CompiledRule, frames: dict[str, pd.DataFrame], tuples: list[dict],
-                 columns: dict[str, tuple[str, str]]) -> pd.DataFrame:
-    """One row per present tuple: fact_id = its position, and each wanted column (name -> (alias,
-    engine column)) taken from that alias's row."""
-    import pandas as pd
-
-    out = {"fact_id": [str(i) for i in range(len(tuples))]}
-    for name, (alias, col) in columns.items():
-        frame = frames[alias]
-        rows = pd.Index(frame["fact_id"]).get_indexer([t[alias][0] for t in tuples])
-        out[name] = frame[col].to_numpy()[rows] if len(tuples) else frame[col].to_numpy()[:0]
-    return pd.DataFrame(out)
-
-
-def _against(compiled: CompiledRule, missing: str) -> tuple[CompiledRule, dict[str, tuple[str, str]]]:
-    """The two-input absent rule (TUPLE present, `missing` missing) and the TUPLE columns it reads."""
-    present = compiled.present
-    columns: dict[str, tuple[str, str]] = {}
     keys = []
     for key, per in compiled.keys:
         owners = dict(per)
-        if missing not in owners:
-            continue
-        source = next(a for a in present if a in owners)
-        columns[f"key:{key}"] = (source, f"key:{key}")
-        keys.append((key, tuple(sorted(((TUPLE, _column(source, owners[source])), (missing, owners[missing]))))))
+        lo = next((a for a in left if a in owners), None)
+        ro = next((a for a in right if a in owners), None)
+        if lo and ro:
+            pairs = (ref(left, LEFT, lo, owners[lo], key), ref(right, RIGHT, ro, owners[ro], key))
+            keys.append((key, tuple(sorted(pairs))))
     compares = []
     for c in compiled.compares:
-        sides = {c["left"][0], c["right"][0]}
-        if missing not in sides:
-            continue
-        cmp = dict(c)
-        for side in ("left", "right"):
-            alias, fname = c[side]
-            if alias != missing:
-                columns[_column(alias, fname)] = (alias, fname)
-                cmp[side] = [TUPLE, _column(alias, fname)]
-        compares.append(cmp)
-    fields = tuple(n for n in columns if not n.startswith("key:"))
-    base = compiled.input(present[0])
-    synthetic = replace(base, alias=TUPLE, where=(), where_any=(), fields=fields, engine_fields=fields, kinds=())
-    rule = replace(compiled, name=f"{compiled.name}.{missing}", inputs=(synthetic, compiled.input(missing)),
-                   keys=tuple(keys), compares=tuple(compares), absent={"present": TUPLE, "missing": missing})
-    return rule, columns
+        (a, fa), (b, fb) = c["left"], c["right"]
+        if {a, b} <= set(left) | set(right) and ((a in left) != (b in left)):
+            cmp = dict(c)
+            for side in ("left", "right"):
+                alias, fname = c[side]
+                where, synthetic = (left, LEFT) if alias in left else (right, RIGHT)
+                cmp[side] = list(ref(where, synthetic, alias, fname))
+            compares.append(cmp)
+    inputs = []
+    for side, synthetic, alias in ((left, LEFT, la), (right, RIGHT, ra)):
+        if len(side) == 1:
+            inputs.append(compiled.input(alias))
+        else:
+            fields = tuple(n for n in cols[synthetic] if not n.startswith("key:"))
+            inputs.append(replace(compiled.input(side[0]), alias=synthetic, where=(), where_any=(), fields=fields,
+                                  engine_fields=fields, kinds=()))
+    rule = replace(compiled, name=name, kind=kind, inputs=tuple(inputs), keys=tuple(keys), compares=tuple(compares),
+                   absent={"present": la, "missing": ra} if kind == "absent" else None)
+    return rule, cols[LEFT], cols[RIGHT]
+
+
+def _frames(side: list[str], synthetic: str, columns: dict, tuples: _Side | None,
+            frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    return {side[0]: frames[side[0]]} if len(side) == 1 else {synthetic: tuples.frame(frames, columns)}
+
+
+def _chain(compiled: CompiledRule, aliases: list[str], frames: dict[str, pd.DataFrame], params: dict[str, Any],
+           evaluate: Evaluate, result: EngineResult) -> _Side:
+    """The inputs joined one at a time, in order (each shares a key with an earlier one: validated)."""
+    side = _Side(aliases[:1], [{aliases[0]: (f,)} for f in frames[aliases[0]]["fact_id"]])
+    for i, alias in enumerate(aliases[1:], start=1):
+        rule, left_cols, _ = _pair(compiled, side.aliases, [alias], "join", f"{compiled.name}.{alias}")
+        sub = evaluate(rule, {**_frames(side.aliases, LEFT, left_cols, side, frames), alias: frames[alias]}, params)
+        _count(result, sub)
+        first = rule.inputs[0].alias
+        tuples = []
+        for m in sub.matches:
+            before = side.tuples[int(m[first][0])] if first == LEFT else {first: m[first]}
+            tuples.append({**before, alias: m[alias]})
+        side = _Side(aliases[:i + 1], tuples)
+    return side
+
+
+def _count(result: EngineResult, sub: EngineResult) -> None:
+    result.partitions += sub.partitions
+    result.pruned += sub.pruned
 
 
 def evaluate_absent(compiled: CompiledRule, frames: dict[str, pd.DataFrame], params: dict[str, Any],
                     evaluate: Evaluate) -> EngineResult:
     """The findings of a `needed` absent rule, every correlation done by `evaluate` (an engine's)."""
-    tuples, joined = _tuples(compiled, frames, params, evaluate)
-    result = EngineResult(partitions=joined.partitions if joined else 0, pruned=joined.pruned if joined else 0)
-    alive = set(range(len(tuples)))
-    for missing in compiled.missing:
+    result = EngineResult()
+    present = _chain(compiled, compiled.present, frames, params, evaluate, result)
+    alive = list(range(len(present.tuples)))
+    for group in compiled.missing:
         if not alive:
             break
-        rule, columns = _against(compiled, missing)
-        frame = _tuple_frame(compiled, frames, [tuples[i] for i in sorted(alive)], columns)
-        order = sorted(alive)
-        sub = evaluate(rule, {TUPLE: frame, missing: frames[missing]}, params)
-        result.partitions += sub.partitions
-        result.pruned += sub.pruned
-        alive = {order[int(m[TUPLE][0])] for m in sub.matches}
-    result.matches = [tuples[i] for i in sorted(alive)]
+        side = _Side(present.aliases, [present.tuples[i] for i in alive])
+        rule, left_cols, right_cols = _pair(compiled, present.aliases, group, "absent",
+                                            f"{compiled.name}.{'+'.join(group)}")
+        others = _chain(compiled, group, frames, params, evaluate, result) if len(group) > 1 else None
+        sub = evaluate(rule, {**_frames(present.aliases, LEFT, left_cols, side, frames),
+                              **_frames(group, RIGHT, right_cols, others, frames)}, params)
+        _count(result, sub)
+        first = rule.inputs[0].alias
+        position = {t[first][0] if first != LEFT else str(i): i for i, t in enumerate(side.tuples)}
+        alive = [alive[position[m[first][0]]] for m in sub.matches]
+    result.matches = [present.tuples[i] for i in sorted(alive)]
     return result

@@ -70,9 +70,10 @@ class ReferenceEngine:
             present = compiled.present
             rows = _correlate(compiled, frames, present, params).reset_index(drop=True)
             hit = np.zeros(len(rows), dtype=bool)
-            for alias in compiled.missing:
-                matched = _merge(compiled, rows.assign(_row=np.arange(len(rows))), present, frames[alias], alias,
-                                 params)
+            for group in compiled.missing:
+                matched = rows.assign(_row=np.arange(len(rows)))
+                for i, alias in enumerate(group):
+                    matched = _merge(compiled, matched, present + group[:i], frames[alias], alias, params)
                 hit[matched["_row"].to_numpy()] = True
             found = rows[~hit]
         else:

@@ -118,22 +118,27 @@ def _variant(tmp_path, old: str, new: str) -> list[str]:
 def test_absent_with_several_present_and_missing_inputs_is_valid():
     rule, problems = load_rule(LIBRARY_NWR)
     assert rule is not None and messages(problems) == []
-    assert rule.match.present == ("view", "victim") and rule.match.missing == ("link", "unit")
+    assert rule.match.present == ("view", "victim")
+    assert rule.match.missing == (("link",), ("unit",), ("managed_link", "managed"), ("mate_link", "mate", "me"))
 
 
 def test_absent_shapes_that_cannot_be_evaluated_are_errors(tmp_path):
-    # an input named twice, or left out of present / missing
-    assert any("must share out the inputs" in m for m in _variant(tmp_path, "missing: [link, unit]", "missing: [link]"))
-    assert any("must share out the inputs" in m
-               for m in _variant(tmp_path, "missing: [link, unit]", "missing: [link, unit, view]"))
-    # a key that names neither every present input nor one of them with a missing input
+    # an input left out of present / missing, or named twice
+    assert any("must share out the inputs" in m for m in _variant(tmp_path, "    - unit  ", "    - link  "))
+    # a key naming one input
     key = "user: {view: person_key, link: person_key, unit: person_key}"
-    assert any("must name every present input" in m for m in _variant(tmp_path, key, key + "\n    lone: {view: person_id}"))
-    # a missing input no key ties to the present rows
-    assert any("named by no key" in m for m in _variant(
-        tmp_path, "user: {view: person_key, link: person_key, unit: person_key}", "user: {view: person_key, link: person_key}"))
-    # a compare between two missing inputs
-    assert any("cannot relate two missing inputs" in m for m in _variant(
+    assert any("names one input" in m for m in _variant(tmp_path, key, key + "\n    lone: {view: person_id}"))
+    # a missing input no key ties to the present rows or to its group
+    assert any("missing input 'unit' shares no key" in m
+               for m in _variant(tmp_path, key, "user: {view: person_key, link: person_key}"))
+    # a key between two missing groups that names no present input
+    assert any("joins two missing groups and no present input" in m
+               for m in _variant(tmp_path, key, key + "\n    odd: {link: person_key, unit: person_key}"))
+    # present inputs in an order that cannot be joined
+    assert any("present input 'victim' shares no key" in m for m in _variant(
+        tmp_path, "record: {view: record_id, victim: record_id, link: record_id}", "record: {view: record_id, link: record_id}"))
+    # a compare between two missing groups
+    assert any("cannot relate two missing groups" in m for m in _variant(
         tmp_path, "right: victim.owning_unit}", "right: link.owning_unit}"))
     # alert fields of a missing input (it has no row in a finding)
     assert any("alias must be one of view, victim" in m for m in _variant(
