@@ -29,7 +29,7 @@ from audit.entities import names as name_keys
 from audit.generator.access_world import (OFFICER_WORKS, RATE_PER_DAY, SYSTEM_OF, TARGET_MIX, TARGETS, WORKS,
                                           Force, Records, build_records, load_force)
 
-VERSION = 2
+VERSION = 3
 #: days after a hand-over during which the former officer in case still looks at the case (decoy);
 #: the rule's default grace (rules/library/access/access_after_assignment_ended.yaml) is 14
 HANDOVER_DAYS = (1, 10)
@@ -331,6 +331,16 @@ class _Planter:
         ended["ended"] = pd.to_datetime(ended["assigned_to"]).dt.date
         late = ended[[(start - e).days + len(self.f.days) - 1 >= LATE_DAYS[0] for e in ended["ended"]]]
         late = late[~late["person_id"].isin(self.used)]
+        # a planted case is a hand-over with no work reason left: not still attending or newly assigned
+        # (an open link of the same officer) and not on the team of the officer now holding it
+        still = s[s["person_id"].notna() & s["assigned_to"].isna()]
+        open_links = set(zip(still["record_id"], still["person_id"]))
+        team = dict(zip(self.f.workforce["person_id"], self.f.workforce["line_manager_id"]))
+        holders = still.groupby("record_id")["person_id"].apply(set).to_dict()
+        late = late[[(r, p) not in open_links
+                     and not any(team.get(h) is not None and team.get(h) in (team.get(p), p) or team.get(p) == h
+                                 for h in holders.get(r, ()))
+                     for r, p in zip(late["record_id"], late["person_id"])]]
         done = 0
         for _, row in late.sample(frac=1, random_state=int(self.rng.integers(0, 2**31))).iterrows():
             if done >= 2 * n:
