@@ -46,9 +46,11 @@ ACCESS = [
     _acc("A03", "100006", "2026-10-06", record_id="CR9", name_dob_key="crook|b|1970-03-03"),
     _acc("A04", "100004", "2026-10-20", record_id="CR2"),
     _acc("A05", "100005", "2026-10-12", record_id="CR6"),
+    _acc("A06", "100001", "2026-10-16", record_id="CR1"),                                       # no work reason
     # decoys and near misses
     _acc("D01", "100003", "2026-10-05", record_id="CR1", name_dob_key="victim|v|2009-01-01"),   # PPU officer, vulnerable record
     _acc("D02", "100004", "2026-10-07", record_id="CR3"),                                       # supervisor, team's case
+    _acc("D08", "100001", "2026-10-09", record_id="CR3"),                                       # team-mate, team's case
     _acc("D03", "100005", "2026-10-02", "export", search_text="DA repeat victims - all divisions", rows_returned=6500),
     _acc("D04", "100004", "2026-10-10", record_id="CR4"),                                       # hand-over, within grace
     _acc("D05", "100006", "2026-10-07", record_id="CR8", name_dob_key="crook|b|1973-03-03"),   # associate's namesake
@@ -66,7 +68,10 @@ SUBJECTS = [
      "assigned_from": "2026-09-15"},
     {"link_id": "L5", "record_id": "CR4", "role": "officer_in_case", "person_id": "100004", "person_key": "100004",
      "assigned_from": "2026-08-01", "assigned_to": "2026-10-01"},
+    {"link_id": "L6", "record_id": "CR3", "role": "victim", "child": True, "first_name": "Cal", "last_name": "Child",
+     "date_of_birth": "2015-05-05", "owning_unit": "CID"},
 ]
+MANAGER = {"100006": "100004", "100001": "100004"}  # a team: 100004 manages 100006 and 100001
 ABSENCE = [
     {"record_id": "S1", "person_id": "100005", "person_key": "100005", "absence_type": "sickness",
      "start_date": "2026-10-03"},  # open, 29 days by the period end; D03 is the day before it
@@ -79,13 +84,15 @@ ASSOC = [{"record_id": "N1", "person_id": "100006", "person_key": "100006", "ass
 EXPECTED = {  # rule -> the planted access rows it must cite, and nothing else
     "access_self_search": {"A01"}, "access_colleague_search": {"A02"}, "access_associate_record_viewed": {"A03"},
     "access_after_assignment_ended": {"A04"}, "access_during_long_sickness": {"A05"},
+    "access_no_work_reason": {"A06"},
 }
 
 
 @pytest.fixture(scope="module")
 def frames() -> dict[str, pd.DataFrame]:
     staff = [{"fact_id": f"W{p}", "person_id": p, "person_key": p, "first_name": f, "last_name": l,
-              "date_of_birth": d, "department": dep, "name_dob_key": f"{l.lower()}|{f[0].lower()}|{d}"}
+              "date_of_birth": d, "department": dep, "name_dob_key": f"{l.lower()}|{f[0].lower()}|{d}",
+              "line_manager_id": MANAGER.get(p)}
              for p, f, l, d, dep in STAFF]
     return {"system_access": _frame("system_access", ACCESS),
             "record_subjects": _frame("record_subjects", [{"fact_id": s["link_id"], **s} for s in SUBJECTS]),
@@ -104,7 +111,9 @@ def test_planted_found_and_decoys_silent_on_both_engines(name, frames):
     got = {}
     for engine in ("reference", "durable"):
         findings, _ = evaluate_rule(compiled, frames, PERIOD, engine=engine)
-        got[engine] = sorted((f.dedup, tuple(sorted(f.facts["access"])), f.title) for f in findings)
+        log = [i.alias for i in compiled.inputs if i.register == "system_access"]
+        got[engine] = sorted((f.dedup, tuple(sorted(x for a in log for x in f.facts.get(a, ()))), f.title)
+                             for f in findings)
     assert got["reference"] == got["durable"]
     cited = {fact for _, facts, _ in got["reference"] for fact in facts}
     assert cited == EXPECTED[name]
