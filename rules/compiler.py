@@ -41,12 +41,12 @@ class CompiledRule:
     title: str
     level: str
     status: str
-    kind: str  # single | join | sequence | absent | aggregate
+    kind: str  # single | join | sequence | absent | aggregate | peers
     inputs: tuple[CompiledInput, ...]
     keys: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]  # (key, ((alias, field), ...))
     compares: tuple[dict, ...]  # {"left": [a, f], "op", "right": [b, f], "offset": num|{param}|None, "sign": 1|-1}
     absent: dict | None  # {"present": a | [a, ...], "missing": b | [b | [b, c], ...]} (one name stays a string)
-    aggregate: dict | None  # {"group_by": [...], "date": f, "within_days": n|{param}, "having": [...]}
+    aggregate: dict | None  # {"group_by": [...], "date": f, "within_days": n|{param}, "having": [...]}; peers: compiler._aggregate
     params: tuple[tuple[str, str, Any], ...]  # (name, type, default)
     lookback: tuple[Any, ...]  # day counts or {param}: the largest is the look-back
     alert: dict
@@ -172,7 +172,12 @@ def _used_fields(rule: Rule, alias: str) -> tuple[list[str], list[str]]:
     engine = [c.left[1] for c in m.compare if c.left[0] == alias] + [c.right[1] for c in m.compare if c.right[0] == alias]
     if alias in m.dates:
         engine.append(m.dates[alias])
-    used += keys + engine + list(m.group_by) + ([m.date] if m.date else [])
+    if m.kind == "peers":  # qualified alias.field names; the engines' statistics read them
+        engine += [f for q in [*m.group_by, *m.peers_by, *([m.measure.field] if m.measure.field else [])]
+                   for al, _, f in [q.partition(".")] if al == alias]
+        used += keys + engine
+    else:
+        used += keys + engine + list(m.group_by) + ([m.date] if m.date else [])
     used += [h.field for h in m.having if h.field]
     for al, f in list(a.fields) + list(a.dedup) + ([a.subject] if a.subject else []):
         if al == alias:
@@ -186,6 +191,20 @@ def _used_fields(rule: Rule, alias: str) -> tuple[list[str], list[str]]:
         used.append(register.date_field)
     dedupe = lambda xs: sorted(set(xs))  # noqa: E731 - canonical order: the hash ignores authoring order
     return dedupe(used), dedupe(engine)
+
+
+def _aggregate(m) -> dict | None:
+    """aggregate: windows per group; peers: one value per group against its peer group's others
+    (kept in the same slot, so adding peers left every other rule's version unchanged)."""
+    if m.kind == "aggregate":
+        return {"group_by": list(m.group_by), "date": m.date, "within_days": num_json(m.within_days),
+                "having": [{"function": h.function, "field": h.field, "op": h.op, "value": num_json(h.value)}
+                           for h in m.having]}
+    if m.kind == "peers":
+        return {"group_by": list(m.group_by), "peers_by": list(m.peers_by),
+                "measure": {"function": m.measure.function, "field": m.measure.field},
+                "zscore": num_json(m.zscore), "min_value": num_json(m.min_value), "min_peers": num_json(m.min_peers)}
+    return None
 
 
 def compile_rule(rule: Rule) -> CompiledRule:
@@ -208,9 +227,7 @@ def compile_rule(rule: Rule) -> CompiledRule:
         keys=tuple((k, tuple(sorted(per.items()))) for k, per in sorted(m.on.items())),
         compares=tuple(_compares(rule)),
         absent={"present": _one_or_list(m.present), "missing": _one_or_list(tuple(_one_or_list(g) for g in m.missing))} if m.kind == "absent" else None,
-        aggregate={"group_by": list(m.group_by), "date": m.date, "within_days": num_json(m.within_days),
-                   "having": [{"function": h.function, "field": h.field, "op": h.op, "value": num_json(h.value)}
-                              for h in m.having]} if m.kind == "aggregate" else None,
+        aggregate=_aggregate(m),
         params=tuple((p.name, p.type, p.default) for p in sorted(rule.params.values(), key=lambda p: p.name)),
         lookback=tuple(_lookback(rule)),
         alert={"title": a.title, "subject": list(a.subject) if a.subject else None,

@@ -107,7 +107,11 @@ def _finding(compiled: CompiledRule, match: dict, facts: _Facts, params: dict[st
     def raw(alias: str, fname: str) -> Any:
         return facts.value(alias, rep[alias], fname) if alias in rep else None
 
+    figures = getattr(match, "figures", {})  # a peers finding's value and baseline (engines.base.Measured)
+
     def shown(ph: str) -> str:
+        if ph in figures:
+            return render.display(figures[ph], "number" if isinstance(figures[ph], float) else "string")
         ref, words = render.tense(ph)
         if words:  # {alias.field|past/future}: the word says whether the date has passed (validated: a date)
             head, _, tail = ref.partition(".")
@@ -135,7 +139,8 @@ def _finding(compiled: CompiledRule, match: dict, facts: _Facts, params: dict[st
         facts={a: tuple(sorted(ids)) for a, ids in match.items()},
         dedup=tuple(render.stored(raw(a, f), "string") or "" for a, f in alert["dedup"]),
         params=dict(params),
-        values={f"{a}.{f}": render.stored(raw(a, f), facts.types[a][f]) for a, f in alert["fields"]},
+        values={**{f"{a}.{f}": render.stored(raw(a, f), facts.types[a][f]) for a, f in alert["fields"]},
+                **{name: figures[name] for name in figures}},
         as_of=as_of,
     )
 

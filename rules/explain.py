@@ -48,7 +48,18 @@ def explain(c: CompiledRule) -> str:
             lines.append(f"    {'and any of' if n == 0 else 'or'}: " + " and ".join(_cond(x) for x in group))
         lines.append(f"    projected fields: {', '.join(i.fields)}")
     lines.append("")
-    if c.kind in ("single", "aggregate"):
+    if c.kind == "peers":
+        a = c.aggregate
+        lines.append("Match: peers (inputs joined by the engine; the statistics in pandas, the same for both)")
+        for key, per in c.keys:
+            lines.append(f"  key {key}: " + " = ".join(f"{al}.{f}" for al, f in per))
+        measure = a["measure"]
+        what = "rows" if measure["function"] == "count" else f"distinct {measure['field']}"
+        lines.append(f"  each {a['group_by'][0]}: {what} in the period, against the others with the same "
+                     f"{', '.join(a['peers_by'])}")
+        lines.append(f"  flagged when above their mean + {_value(a['zscore'])} x max(sd, 1), at least "
+                     f"{_value(a['min_value'])}, with at least {_value(a['min_peers'])} others")
+    elif c.kind in ("single", "aggregate"):
         lines.append(f"Match: {c.kind} (pandas, the same for both engines)")
         if c.aggregate:
             a = c.aggregate

@@ -36,6 +36,8 @@ def _partition_fields(compiled: CompiledRule) -> list[dict[str, str]]:
     inputs): alias -> the field holding it. Every fact of a finding holds the same value there.
     None when some part leaves out an input of a rule of three or more: a finding's row of that
     input need not share a value with any fresh row, so nothing can be cut on it."""
+    if compiled.kind == "peers":  # every member's value moves its peers' baseline: nothing can be cut
+        return None
     parts = [{alias: fname for alias, fname in per} for _, per in compiled.keys]
     parts += [{c["left"][0]: c["left"][1], c["right"][0]: c["right"][1]} for c in compiled.compares
               if c["op"] == "eq" and not c.get("offset") and not c.get("blank") and c["left"][0] != c["right"][0]]

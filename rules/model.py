@@ -13,9 +13,12 @@ from rules.loader import Document
 
 OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "startswith", "exists",
        "weekday_in", "multiple_of", "keywords")  # keywords: only from an input's `keywords` block
-MATCH_KINDS = ("single", "join", "sequence", "absent", "aggregate")
+MATCH_KINDS = ("single", "join", "sequence", "absent", "aggregate", "peers")
 #: alert levels, most severe first (the schema's `level` enum): queue order, report counts, reliance
 LEVELS = ("critical", "high", "medium", "low", "informational")
+#: what a `peers` finding carries besides its rows: its value and its peer group's baseline (the
+#: others: every member of the group but the flagged one), for titles ({value}, {peers.mean}) and evidence
+PEER_FIGURES = ("value", "peers.group", "peers.count", "peers.mean", "peers.sd", "peers.threshold")
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,11 @@ class Match:
     group_by: tuple[str, ...] = ()
     date: str | None = None
     having: tuple[Having, ...] = ()
+    measure: Having | None = None  # peers: count | distinct(field) per group (op / value unused)
+    peers_by: tuple[str, ...] = ()  # peers: qualified fields naming each group's peer group
+    zscore: Num | None = None  # peers: flagged above the others' mean + zscore * max(sd, 1)
+    min_value: Num | None = None  # peers: and at or above this value
+    min_peers: Num | None = None  # peers: only among at least this many others
 
     @property
     def missing_inputs(self) -> tuple[str, ...]:
@@ -223,6 +231,10 @@ def from_document(doc: Document) -> Rule:
         group_by=tuple(m.get("group_by", ())), date=m.get("date"),
         having=tuple(Having(h["function"], h.get("field"), h["op"], _ref(h["value"]), ("match", "having", i))
                      for i, h in enumerate(m.get("having", []))),
+        measure=Having(m["measure"]["function"], m["measure"].get("field"), "gte", 0, ("match", "measure"))
+        if "measure" in m else None,
+        peers_by=tuple(m.get("peers_by", ())), zscore=_ref(m.get("zscore")), min_value=_ref(m.get("min_value")),
+        min_peers=_ref(m.get("min_peers")),
     )
     params = {n: Param(n, p["type"], p["default"], p.get("description", "")) for n, p in d.get("params", {}).items()}
     a = d["alert"]

@@ -15,7 +15,7 @@ import jsonschema
 from audit import registers as reg
 from rules import types as T
 from rules.loader import Document, Problem
-from rules.model import Rule, ValueRef
+from rules.model import PEER_FIGURES, Rule, ValueRef
 from rules.render import PLACEHOLDER, tense
 
 SCHEMA_PATH = Path(__file__).with_name("schema") / "rule.schema.json"
@@ -207,6 +207,8 @@ class _Checker:
         aliases = list(r.inputs)
         n = len(aliases)
         p = ("match",)
+        if m.kind == "peers":
+            self.peers()
         if m.kind in ("single", "aggregate") and n != 1:
             self.err(p + ("kind",), f"match kind {m.kind} takes exactly one input (found {n})")
         if m.kind == "join" and n < 2:
@@ -283,14 +285,13 @@ class _Checker:
                 self.err(p + ("on", key), f"key {key!r} joins two missing groups and no present input: each group "
                                           "is checked alone, against the present rows")
             self.key_types(key, per_alias)
-        shares = lambda alias, earlier: any(alias in per and set(per) & set(earlier) for per in m.on.values())  # noqa: E731
         for i, alias in enumerate(present[1:], start=1):
-            if not shares(alias, present[:i]):
+            if not self.shares(alias, present[:i]):
                 self.err(p + ("present",), f"present input {alias!r} shares no key with an input before it "
                                            f"({', '.join(present[:i])}): order them so each is joined to an earlier one")
         for g in groups:
             for i, alias in enumerate(g):
-                if not shares(alias, present + g[:i]):
+                if not self.shares(alias, present + g[:i]):
                     self.err(p + ("missing",), f"missing input {alias!r} shares no key with the present inputs or "
                                                "an input before it in its group: it would be compared with every row")
         for c in m.compare:
@@ -298,6 +299,48 @@ class _Checker:
             if len(sides) > 1:
                 self.err(c.path, "a compare cannot relate two missing groups: each is checked against the present "
                                  "rows on its own (list inputs joined together as one group: [a, b])")
+
+    def shares(self, alias: str, earlier: list[str]) -> bool:
+        """Some key names `alias` and an input of `earlier` (so it can be joined to them)."""
+        return any(alias in per and set(per) & set(earlier) for per in self.rule.match.on.values())
+
+    def peers(self) -> None:
+        """peers: the inputs joined in the order written (each shares a key with an earlier one); one
+        group_by field, a measure, peers_by fields, all qualified alias.field; zscore / min_value /
+        min_peers numbers or params."""
+        r, m = self.rule, self.rule.match
+        p = ("match",)
+        aliases = list(r.inputs)
+        for key, per_alias in m.on.items():
+            if len(per_alias) < 2:
+                self.err(p + ("on", key), f"key {key!r} names one input: a key joins two or more")
+            self.key_types(key, per_alias)
+        for i, alias in enumerate(aliases[1:], start=1):
+            if not self.shares(alias, aliases[:i]):
+                self.err(p + ("on",), f"input {alias!r} shares no key with an input before it ({', '.join(aliases[:i])}): "
+                                      "order the inputs so each is joined to an earlier one")
+        for c in m.compare:
+            self.compare(c)
+        for label, refs in (("group_by", m.group_by), ("peers_by", m.peers_by)):
+            for i, q in enumerate(refs):
+                self.qualified(q, p + (label, i))
+        if m.measure is not None:
+            if m.measure.function == "distinct" and not m.measure.field:
+                self.err(p + ("measure",), "distinct needs a field (alias.field)")
+            elif m.measure.function == "count" and m.measure.field:
+                self.err(p + ("measure",), "count takes no field")
+            elif m.measure.field:
+                self.qualified(m.measure.field, p + ("measure", "field"))
+        self.num(m.zscore, p + ("zscore",), "number")
+        self.num(m.min_value, p + ("min_value",))
+        self.num(m.min_peers, p + ("min_peers",))
+
+    def qualified(self, q: str, path: tuple) -> None:
+        alias, _, fname = q.partition(".")
+        if alias not in self.rule.inputs:
+            self.err(path, f"{q}: {alias!r} is not an input ({', '.join(self.rule.inputs)})")
+        else:
+            self.field(alias, fname, path)
 
     def keys(self, aliases: list[str]) -> None:
         m = self.rule.match
@@ -389,6 +432,10 @@ class _Checker:
             if f is None or f.type != "date" or not all(words):
                 self.err(path, f"placeholder {{{ph}}}: |past/future words apply to a date field, "
                                "e.g. {clearance.expiry_date|expired/expires}")
+            return
+        if m.kind == "peers" and (ph == "value" or ph.startswith("peers.")):
+            if ph not in PEER_FIGURES:
+                self.err(path, f"unknown placeholder {{{ph}}}: peers rules show {', '.join('{%s}' % f for f in PEER_FIGURES)}")
             return
         if m.kind == "aggregate" and ph in ("count", "sum"):
             if ph == "sum" and not any(h.function == "sum" for h in m.having):

@@ -29,7 +29,9 @@ from audit.entities import names as name_keys
 from audit.generator.access_world import (OFFICER_WORKS, RATE_PER_DAY, SYSTEM_OF, TARGET_MIX, TARGETS, WORKS,
                                           Force, Records, build_records, load_force)
 
-VERSION = 3
+VERSION = 4
+#: distinct vulnerable victims' records a planted trawler opens in the month, besides their own work
+TRAWL_RECORDS = 40
 #: days after a hand-over during which the former officer in case still looks at the case (decoy);
 #: the rule's default grace (rules/library/access/access_after_assignment_ended.yaml) is 14
 HANDOVER_DAYS = (1, 10)
@@ -239,6 +241,24 @@ class _Planter:
             for i in picks:
                 self.add(tag, p["person_id"], self.day(), rec=int(i), **self._victim(int(i)))
 
+    def trawling(self, n: int, records: int = TRAWL_RECORDS) -> None:
+        """A user opening many vulnerable victims' records they have no link to, through the month, on top
+        of their ordinary work: the count, not any one view, is the sign (peers of the same department and
+        grade open about 20-45 such records a month at the generator's rates; this adds `records`)."""
+        vulnerable = np.flatnonzero(self.rec.vulnerable)
+        for _ in range(n):
+            p = self.person(("response", "neighbourhood"))
+            if p is None:
+                self.not_planted.append("trawling: no response or neighbourhood officer left")
+                return
+            mine = self.linked(p["person_id"])
+            pool = [int(i) for i in vulnerable if int(i) not in mine and self.rec.owning_unit[i] != p["department"]]
+            picks = self.rng.choice(pool, min(records, len(pool)), replace=False)
+            tag = self.case("trawling", [p["person_id"]], f"opens {len(picks)} vulnerable victims' records with no "
+                            "link to them across the month, on top of ordinary work", "access_peer_trawling")
+            for i in picks:
+                self.add(tag, p["person_id"], self.day(), rec=int(i), **self._victim(int(i)))
+
     def _victim(self, i: int) -> dict:
         s = self.rec.subjects
         v = s[(s["record_id"] == self.rec.record_ids[i]) & (s["role"] == "victim")].iloc[0]
@@ -440,6 +460,7 @@ def generate_access_logs(folder: str | Path, seed: int = 1, month: str | None = 
     n = max(1, round(len(force.workforce) / 1000))
     plant = _Planter(force, rec, rng)
     plant.no_work_reason(n)
+    plant.trawling(n)
     plant.associate(n)
     plant.searches(n)
     plant.after_assignment(n)

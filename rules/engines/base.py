@@ -19,6 +19,15 @@ Match = dict[str, tuple[str, ...]]
 MAX_PARTITION_FACTS = 20_000
 
 
+class Measured(dict):
+    """A match (alias -> fact ids) with the figures that explain it: a `peers` finding's value and
+    its peer group's baseline (rules.model.PEER_FIGURES)."""
+
+    def __init__(self, facts: dict, figures: dict):
+        super().__init__(facts)
+        self.figures = figures
+
+
 class EngineError(RuntimeError):
     """An engine failed; evaluation stops loudly (never a silent partial result)."""
 

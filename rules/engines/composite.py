@@ -34,8 +34,39 @@ Tuples = list[dict[str, tuple]]  # alias -> (fact_id,)
 
 
 def needed(compiled: CompiledRule) -> bool:
-    """True for an absent rule the durable engine cannot take whole (several present or missing inputs)."""
+    """True for a rule the durable engine cannot take whole: an absent rule with several present or
+    missing inputs, or a peers rule over several inputs."""
+    if compiled.kind == "peers":
+        return len(compiled.inputs) > 1
     return compiled.kind == "absent" and (len(compiled.present) > 1 or len(compiled.missing_inputs) > 1)
+
+
+def evaluate(compiled: CompiledRule, frames: dict[str, pd.DataFrame], params: dict[str, Any],
+             engine: Evaluate) -> EngineResult:
+    """A `needed` rule's findings, every correlation done by `engine` (an engine's evaluate)."""
+    if compiled.kind == "peers":
+        return evaluate_peers(compiled, frames, params, engine)
+    return evaluate_absent(compiled, frames, params, engine)
+
+
+def evaluate_peers(compiled: CompiledRule, frames: dict[str, pd.DataFrame], params: dict[str, Any],
+                   evaluate: Evaluate) -> EngineResult:
+    """The inputs joined by the engine (chained two-input joins), the statistics in pandas."""
+    import pandas as pd
+
+    from rules.engines import pandas_kinds
+
+    result = EngineResult()
+    side = _chain(compiled, compiled.aliases, frames, params, evaluate, result)
+    columns = {}
+    for alias in compiled.aliases:
+        frame = frames[alias]
+        rows = pd.Index(frame["fact_id"]).get_indexer([t[alias][0] for t in side.tuples])
+        for col in frame.columns:
+            columns[f"{alias}.{col}"] = frame[col].to_numpy()[rows]
+    found = pandas_kinds.peers(compiled, pd.DataFrame(columns), params)
+    found.partitions, found.pruned = result.partitions, result.pruned
+    return found
 
 
 class _Side:

@@ -350,7 +350,7 @@ class DurableEngine:
         if (done := pandas_kinds.shared(compiled, frames, params)) is not None:
             return done
         if composite.needed(compiled):
-            return composite.evaluate_absent(compiled, frames, params, self.evaluate)
+            return composite.evaluate(compiled, frames, params, self.evaluate)
         plan = Plan(compiled, frames, params, self.max_partition_facts, self.pack_facts)
         hits = []
         for job in plan.jobs():

@@ -201,7 +201,7 @@ class IsolatedDurableEngine:
         if (done := pandas_kinds.shared(compiled, frames, params)) is not None:
             return done
         if composite.needed(compiled):
-            return composite.evaluate_absent(compiled, frames, params, self.evaluate)
+            return composite.evaluate(compiled, frames, params, self.evaluate)
         plan = Plan(compiled, frames, params, batch_facts=BATCH_FACTS)
         hits: list[tuple[int, ...]] = []
         for job in plan.jobs():

@@ -1,4 +1,5 @@
-"""The match kinds that run in pandas for every engine: `single` and `aggregate`.
+"""The match kinds that run in pandas for every engine: `single`, `aggregate`, and the statistics
+of `peers` (each engine joins a peers rule's inputs its own way, then hands the rows to `peers`).
 
 `aggregate` (docs/rule-format.md): per group, each row is an anchor; its window holds the rows
 with anchor.date - N < date <= anchor.date. Windows satisfying every `having` clause and sharing
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from rules.compiler import CompiledRule, resolve
-from rules.engines.base import EngineResult
+from rules.engines.base import EngineResult, Measured
 
 OPS = {"eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "gte": operator.ge, "lt": operator.lt,
        "lte": operator.le}
@@ -70,10 +71,60 @@ def aggregate(compiled: CompiledRule, frames: dict[str, pd.DataFrame], params: d
     return EngineResult(matches=[{alias: tuple(sorted(ids[a:b]))} for a, b in merged])
 
 
+def peers(compiled: CompiledRule, joined: pd.DataFrame, params: dict[str, Any]) -> EngineResult:
+    """`peers` over the joined rows (columns `alias.column`, one row per combination of the inputs).
+
+    A member is a group_by value within one peer group (peers_by values). Its value is the count of
+    its rows, or the distinct values of the measured field among them. It is flagged when at least
+    min_peers *other* members share its peer group, its value is at least min_value, and it exceeds
+    the others' mean + zscore * max(sd, 1): leave-one-out, so a trawler does not raise the bar they
+    are measured against, and a floor of 1 on the spread, so identical peers do not make one extra
+    view an outlier. The finding holds every row of the member, and the figures."""
+    agg = compiled.aggregate
+    if joined.empty:
+        return EngineResult(matches=[])
+    group, by, measure = agg["group_by"][0], list(agg["peers_by"]), agg["measure"]
+    z, least, min_peers = (float(resolve(agg["zscore"], params)), int(resolve(agg["min_value"], params)),
+                           int(resolve(agg["min_peers"], params)))
+    keys = [group, *by]
+    members = joined.groupby(keys, sort=True, dropna=False)
+    values = members.size() if measure["function"] == "count" else members[measure["field"]].nunique()
+    table = values.rename("value").reset_index()
+    v = table["value"].to_numpy(dtype="float64")
+    peer = table.groupby(by, sort=False, dropna=False)["value"]
+    n = peer.transform("size").to_numpy(dtype="float64")
+    total = peer.transform("sum").to_numpy(dtype="float64")
+    squares = (table["value"].astype("float64") ** 2).groupby([table[b] for b in by], sort=False, dropna=False) \
+        .transform("sum").to_numpy()
+    others = n - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(others > 0, (total - v) / np.maximum(others, 1), 0.0)
+        sd = np.sqrt(np.clip(np.where(others > 0, (squares - v * v) / np.maximum(others, 1) - mean * mean, 0.0), 0, None))
+    threshold = mean + z * np.maximum(sd, 1.0)
+    flagged = np.flatnonzero((others >= min_peers) & (v >= least) & (v > threshold))
+    if not len(flagged):
+        return EngineResult(matches=[])
+    rows = members.indices
+    aliases = compiled.aliases
+    matches = []
+    for i in flagged:
+        key = tuple(table.iloc[i][k] for k in keys)
+        picked = joined.iloc[rows[key if len(keys) > 1 else key[0]]]
+        facts = {a: tuple(sorted(set(picked[f"{a}.fact_id"]))) for a in aliases}
+        figures = {"value": int(v[i]), "peers.group": " / ".join(str(table.iloc[i][b]) for b in by),
+                   "peers.count": int(others[i]), "peers.mean": round(float(mean[i]), 2),
+                   "peers.sd": round(float(sd[i]), 2), "peers.threshold": round(float(threshold[i]), 2)}
+        matches.append(Measured(facts, figures))
+    return EngineResult(matches=matches)
+
+
 def shared(compiled: CompiledRule, frames: dict[str, pd.DataFrame], params: dict[str, Any]) -> EngineResult | None:
-    """`single` and `aggregate` run here for every engine; None for the correlation kinds."""
+    """`single`, `aggregate` and a one-input `peers` run here for every engine; None for the others."""
     if compiled.kind == "single":
         return single(compiled, frames)
     if compiled.kind == "aggregate":
         return aggregate(compiled, frames, params)
+    if compiled.kind == "peers" and len(compiled.inputs) == 1:
+        alias = compiled.aliases[0]
+        return peers(compiled, frames[alias].add_prefix(f"{alias}."), params)
     return None

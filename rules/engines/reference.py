@@ -66,6 +66,8 @@ class ReferenceEngine:
                  params: dict[str, Any]) -> EngineResult:
         if (done := pandas_kinds.shared(compiled, frames, params)) is not None:
             return done
+        if compiled.kind == "peers":
+            return pandas_kinds.peers(compiled, _correlate(compiled, frames, compiled.aliases, params), params)
         if compiled.kind == "absent":
             present = compiled.present
             rows = _correlate(compiled, frames, present, params).reset_index(drop=True)

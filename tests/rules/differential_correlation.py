@@ -135,3 +135,30 @@ def test_absent_groups_on_a_dense_world():
             if len(more) > len(found):
                 matters.add(i)
     assert matters == set(range(len(rule.missing)))
+
+
+def test_peers_on_dense_worlds():
+    """access_peer_trawling (join of three inputs, then peer statistics): both engines agree, with
+    low thresholds so members are flagged, and the leave-one-out baseline is the one in the evidence."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from rules.api import compile_rule, load_rule
+
+    here = Path(__file__).resolve().parents[2] / "rules" / "library" / "access" / "access_peer_trawling.yaml"
+    rule, problems = load_rule(here)
+    assert rule is not None, problems
+    compiled = compile_rule(rule)
+    params = {"z_score": 0.5, "min_records": 2, "min_peers": 2}
+    flagged = 0
+    for seed in range(4):
+        world = _access_world(seed, n_views=300)
+        rng = np.random.default_rng(seed)
+        world["workforce"]["rank_grade"] = rng.choice(["Constable", "Sergeant"], len(world["workforce"]))
+        found = assert_same(compiled, world, Period(2026, 3), params)
+        flagged += len(found)
+        for f in found:  # the figures are the others' baseline
+            assert f.values["value"] > f.values["peers.threshold"] >= f.values["peers.mean"]
+            assert f.values["peers.count"] >= 2
+    assert flagged
