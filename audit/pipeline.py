@@ -100,7 +100,7 @@ def _with_sources(compiled: list[rules_api.CompiledRule], rules: list[rules_api.
         lacking = sorted(set(c.registers) - loaded)
         for register in lacking:
             missing.setdefault(register, []).append(c.name)
-        absent_from = [r for r in (c.input(a).register for a in c.missing) if r in incomplete]
+        absent_from = [r for r in (c.input(a).register for a in c.missing_inputs) if r in incomplete]
         if not lacking and absent_from:
             for register in absent_from:
                 partial.setdefault(register, []).append(c.name)

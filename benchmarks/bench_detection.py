@@ -129,7 +129,7 @@ def score_seed(seed: int, args, work: Path, totals: dict) -> None:
         settings.rules.params.setdefault(rule_name, {}).update(params)
     compiled, rules, problems = load_rule_set(settings)
     # registers whose facts a finding carries (an `absent` finding holds only the present input's)
-    reads = {r.name: {i.register for a, i in r.inputs.items() if a not in r.match.missing} for r in rules}
+    reads = {r.name: {i.register for a, i in r.inputs.items() if a not in r.match.missing_inputs} for r in rules}
     state_only = {r.name: all(registers.get(i.register).kind != "event" for i in r.inputs.values()) for r in rules}
     natural = {n: registers.get(n).natural_key for n in registers.names()}
     index = fact_index(frames)
@@ -519,7 +519,7 @@ def schedule_seed(seed: int, args, root: Path, totals: dict, months_rows: list) 
                                     f"{case['note'][:100]}")
 
     # the standard scenarios, on schedule
-    reads = {r.name: {i.register for a, i in r.inputs.items() if a not in r.match.missing} for r in rules or []}
+    reads = {r.name: {i.register for a, i in r.inputs.items() if a not in r.match.missing_inputs} for r in rules or []}
     arrival = {a["id"]: a["arrival_period"] for a in truth.get("scenario_arrivals", [])}
     for sc in truth["scenarios"]:
         kind = sc["kind"]
