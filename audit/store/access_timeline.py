@@ -119,14 +119,16 @@ def build_timelines(pairs: dict[tuple[str, str], set[str]],
         if chunk is None or chunk.empty:
             continue
         if "accessed_date" in chunk:
-            dates = pd.to_datetime(chunk["accessed_date"], errors="coerce").dropna()
-            if not dates.empty:
-                lo, hi = dates.min().date(), dates.max().date()
+            col = chunk["accessed_date"]
+            lo, hi = (col.min(), col.max()) if pd.api.types.is_datetime64_any_dtype(col) else \
+                (pd.to_datetime(col, errors="coerce").min(), pd.to_datetime(col, errors="coerce").max())
+            if not pd.isna(lo):
+                lo, hi = lo.date(), hi.date()
                 first = lo if first is None or lo < first else first
                 last = hi if last is None or hi > last else last
         if "record_id" not in chunk:
             continue
-        hit = chunk[chunk["record_id"].astype("string").isin(records)]
+        hit = chunk[chunk["record_id"].isin(records)]  # records are text; no copy of the whole column
         if hit.empty:
             continue
         users = _user_column(hit).tolist()
@@ -154,13 +156,18 @@ def _kept(rows: list[dict[str, Any]], cited: set[str], room: int) -> list[dict[s
 
 def record_access_timelines(store: Store, run_id: int,
                             access: pd.DataFrame | Iterable[pd.DataFrame] | None, *,
+                            window: tuple[date | None, date | None] | None = None,
                             max_rows: int = MAX_ROWS, budget: int = RUN_ROW_BUDGET) -> TimelineSummary:
-    """Store the access timelines of run `run_id`'s access alerts, read from `access` (the run's
-    system_access frame, or an iterable of its chunks). Call it once the run is recorded
-    (record_run); it replaces the timelines of the period's earlier runs, as record_run replaced
-    their results. A run with no access alert, or no access log, stores nothing."""
+    """Store the access timelines of run `run_id`'s access alerts, read from `access`: the access
+    log as the run read it (the system_access frame, or an iterable of its chunks), not a copy
+    pruned to what the rules needed (a pruned frame gives a partial timeline). `window`: the first
+    and last date the run read, when `access` is only part of the log (e.g. the rows of the cited
+    records, selected in the analytical engine); otherwise taken from `access`. Call it once the run
+    is recorded (record_run); it replaces the timelines of the period's earlier runs, as record_run
+    replaced their results. A run with no access alert, or no access log, stores nothing."""
     pairs = cited_pairs(store, run_id)
-    found, window = build_timelines(pairs, access) if pairs else ({}, (None, None))
+    found, seen = build_timelines(pairs, access) if pairs else ({}, (None, None))
+    window = window or seen
     records, stored, capped = [], 0, 0
     for (user, record) in sorted(found):
         p = found[(user, record)]
