@@ -32,6 +32,7 @@ from audit.web.users import User
 from reports import charts
 from reports.cells import neutralise
 
+PAIRS_DRAWN = 10  # records drawn in full on one alert page (a trawling alert can cite hundreds)
 CSV_COLUMNS = ("user", "record_id", "accessed_date", "accessed_time", "system", "action", "incident_id",
                "rows_returned", "access_id", "cited", "file", "row")
 
@@ -55,7 +56,8 @@ class ShownPair:
 @dataclass
 class ShownTimelines:
     timelines: AlertTimelines
-    pairs: list[ShownPair]
+    pairs: list[ShownPair]  # drawn in full: the PAIRS_DRAWN with the most accesses
+    more: list[PairTimeline]  # the rest (an aggregate alert citing many records): counts only, rows in the CSV
 
 
 def may_see_timeline(user: User) -> bool:
@@ -71,8 +73,9 @@ def for_alert(store: Store, user: User, a) -> ShownTimelines | None:
     found = store_timeline.for_alert(store, a.id)
     if found is None:
         return None
+    ordered = sorted(found.pairs, key=lambda p: (-p.total, p.person_key, p.record_id))  # most accesses first
     shown = []
-    for p in found.pairs:
+    for p in ordered[:PAIRS_DRAWN]:
         chart = Markup("")
         if p.recorded:
             who = a.subject_name if p.person_key == a.subject and a.subject_name else p.person_key
@@ -81,7 +84,7 @@ def for_alert(store: Store, user: User, a) -> ShownTimelines | None:
                                                         start=p.window_from, end=p.window_to),
                             f"{title}: {p.total} in all, on {len(p.per_day)} day(s)")
         shown.append(ShownPair(pair=p, chart=chart))
-    return ShownTimelines(timelines=found, pairs=shown)
+    return ShownTimelines(timelines=found, pairs=shown, more=ordered[PAIRS_DRAWN:])
 
 
 def csv_bytes(found: AlertTimelines | None) -> bytes:

@@ -287,3 +287,37 @@ def test_the_daily_chart_has_a_bar_for_every_day_of_the_window():
                                         start="2026-11-01", end="2026-11-30")
     assert charts.CITED in svg and charts.CITED not in plain
 
+
+
+def test_an_alert_citing_many_records_draws_the_busiest_and_lists_the_rest(client_for, store):
+    """A trawling alert cites a view of each of many records: the page draws the PAIRS_DRAWN with
+    the most accesses and lists the others with their counts; the CSV has every row."""
+    p = Period.parse(PERIOD)
+    n = timeline.PAIRS_DRAWN + 2
+    rows = [{"fact_id": f"system_access:V{i}-{k}", "_source": "access", "_file": "system_access.csv", "_row": 10 * i + k,
+             "access_id": f"V{i}-{k}", "person_id": "P3", "person_key": "P3",
+             "accessed_date": pd.Timestamp(f"2026-11-{k + 1:02d}"), "accessed_time": "10:00:00", "system": "crime",
+             "action": "view", "record_id": f"REC{i:02d}"}
+            for i in range(n) for k in range(1 + (i == 5) * 3 + (i == n - 1) * 2)]  # REC05: 4, REC11: 3
+    log = pd.DataFrame(rows)
+    cited = log[log["access_id"].str.endswith("-0")].assign(register="system_access")
+    f = Finding(rule_id=TRAWL.id, rule_name=TRAWL.name, rule_version=TRAWL.version, level=TRAWL.level,
+                title="P3 viewed 12 vulnerable victims' records", subject="P3",
+                facts={"view": tuple(sorted(cited["fact_id"]))}, dedup=("P3",), params={},
+                values={"peer_baseline": BASELINE}, as_of=p.start)
+    summary = record_run(store, RunInput(period=p, engine="reference", sources=[], rules=[TRAWL], findings=[f],
+                                         facts=cited, links=pd.DataFrame(), people=seed.PEOPLE,
+                                         status="succeeded", actor="test"))
+    record_access_timelines(store, summary.run_id, log)
+    from audit.store.queries import list_alerts
+
+    (alert,) = [a.id for a in list_alerts(store, period=PERIOD)]
+    cara = client_for("cara")
+    page = cara.get(f"/alerts/{alert}").text
+    drawn = re.findall(r'<article class="timeline" data-user="P3" data-record="(REC\d+)">', page)
+    assert len(drawn) == timeline.PAIRS_DRAWN and drawn[:2] == ["REC05", f"REC{n - 1:02d}"]  # busiest first
+    assert len(chart_svgs(page)) == timeline.PAIRS_DRAWN + 1  # + the peer baseline
+    listed = re.findall(r"<tr><td>P3</td><td>(REC\d+)</td><td class=\"num\">1</td>", page.split('id="timeline-more"')[1])
+    assert len(listed) == 2 and not set(listed) & set(drawn)
+    got = list(csv.DictReader(io.StringIO(cara.get(f"/alerts/{alert}/access-timeline.csv").content.decode("utf-8-sig"))))
+    assert sorted(r["access_id"] for r in got) == sorted(log["access_id"])
