@@ -10,6 +10,8 @@ in a system_access fact with a record, that user's rows for that record:
 - every row up to MAX_ROWS per pair (the cited rows always kept, then the others in time order),
   and while the run has stored fewer than RUN_ROW_BUDGET rows in all; beyond either cap a pair
   keeps its cited rows only, and `total` says how many there were (len(rows) < total: capped);
+- nothing for a pair when the access log given lacks a row its alerts cite (it is not the log the
+  run read: a pruned frame); the page then says no timeline was recorded, never a short one;
 - the count per day of *all* of them (per_day), so the chart is complete when the rows are capped;
 - the dates the access log covered (window_from, window_to): the window the run read.
 
@@ -91,6 +93,7 @@ class TimelineSummary:
     rows: int  # timeline rows stored
     capped: int  # pairs whose rows were cut (their counts per day are whole)
     window: tuple[date | None, date | None]
+    missing: int = 0  # pairs not recorded: `access` lacked a row their alerts cite (a pruned frame?)
 
 
 def _chunks(access: pd.DataFrame | Iterable[pd.DataFrame] | None) -> Iterable[pd.DataFrame]:
@@ -165,12 +168,17 @@ def record_access_timelines(store: Store, run_id: int,
     records, selected in the analytical engine); otherwise taken from `access`. Call it once the run
     is recorded (record_run); it replaces the timelines of the period's earlier runs, as record_run
     replaced their results. A run with no access alert, or no access log, stores nothing."""
+    if access is None:
+        return TimelineSummary(pairs=0, rows=0, capped=0, window=(None, None))
     pairs = cited_pairs(store, run_id)
     found, seen = build_timelines(pairs, access) if pairs else ({}, (None, None))
     window = window or seen
-    records, stored, capped = [], 0, 0
+    records, stored, capped, missing = [], 0, 0, 0
     for (user, record) in sorted(found):
         p = found[(user, record)]
+        if not pairs[(user, record)] <= {str(r.get("fact_id")) for r in p.rows}:
+            missing += 1  # `access` lacks a row the alert cites: not the log the run read; kept out
+            continue
         room = min(max_rows, max(0, budget - stored))
         rows = _kept(p.rows, pairs[(user, record)], room)
         stored += len(rows)
@@ -185,7 +193,7 @@ def record_access_timelines(store: Store, run_id: int,
         s.execute(delete(AccessTimeline).where(AccessTimeline.run_id == run_id))
         for i in range(0, len(records), 500):
             s.execute(insert(AccessTimeline.__table__), records[i:i + 500])
-    return TimelineSummary(pairs=len(records), rows=stored, capped=capped, window=window)
+    return TimelineSummary(pairs=len(records), rows=stored, capped=capped, window=window, missing=missing)
 
 
 # ---- reading one alert's timelines back ---------------------------------------------------------

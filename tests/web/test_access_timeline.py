@@ -321,3 +321,15 @@ def test_an_alert_citing_many_records_draws_the_busiest_and_lists_the_rest(clien
     assert len(listed) == 2 and not set(listed) & set(drawn)
     got = list(csv.DictReader(io.StringIO(cara.get(f"/alerts/{alert}/access-timeline.csv").content.decode("utf-8-sig"))))
     assert sorted(r["access_id"] for r in got) == sorted(log["access_id"])
+
+
+def test_a_log_missing_the_cited_row_records_no_timeline_rather_than_a_short_one(client_for, store):
+    """Given a pruned access log (here: without the cited row), the pair is not recorded and the
+    page says so; a run given no access log at all records nothing."""
+    ids = access_run(store, timelines=False)
+    log = access_frame()
+    summary = record_access_timelines(store, ids["run"], log[log["access_id"] != "A4"])
+    assert (summary.pairs, summary.missing) == (0, 1)
+    assert record_access_timelines(store, ids["run"], None).pairs == 0
+    page = client_for("cara").get(f"/alerts/{ids['access_no_work_reason']}").text
+    assert "No timeline was recorded" in page and rows_of(page) == []
