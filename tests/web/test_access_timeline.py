@@ -333,3 +333,12 @@ def test_a_log_missing_the_cited_row_records_no_timeline_rather_than_a_short_one
     assert record_access_timelines(store, ids["run"], None).pairs == 0
     page = client_for("cara").get(f"/alerts/{ids['access_no_work_reason']}").text
     assert "No timeline was recorded" in page and rows_of(page) == []
+
+
+def test_timelines_are_stored_and_read_back_the_same_on_postgresql(pg_store):
+    ids = access_run(pg_store, max_rows=3)
+    (t,) = for_alert(pg_store, ids["access_no_work_reason"]).pairs
+    assert [(r.access_id, r.cited) for r in t.rows] == [("A1", False), ("A2", False), ("A4", True)]
+    assert t.total == 5 and t.capped and str(t.window_from) == "2026-11-02" and str(t.window_to) == "2026-11-30"
+    second = access_run(pg_store)["run"]  # a rerun replaces them
+    assert for_alert(pg_store, ids["access_no_work_reason"]).run_id == second
