@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import io
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,11 @@ def svg_img(svg: str, alt: str) -> Markup:
         return Markup("")
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     return Markup(f'<img class="chart-img" alt="{escape(alt)}" src="data:image/svg+xml;base64,{data}">')
+
+
+@functools.lru_cache(maxsize=512)  # a chart takes matplotlib ~0.1-0.2 s; a run's timelines never change
+def _daily_svg(per_day: tuple[tuple[str, int], ...], title: str, marked: frozenset[str], start, end) -> str:
+    return charts.daily_accesses_chart(list(per_day), title, marked=marked, start=start, end=end)
 
 
 @dataclass
@@ -80,8 +86,7 @@ def for_alert(store: Store, user: User, a) -> ShownTimelines | None:
         if p.recorded:
             who = a.subject_name if p.person_key == a.subject and a.subject_name else p.person_key
             title = f"{who}'s accesses to {p.record_id}, per day"
-            chart = svg_img(charts.daily_accesses_chart(p.per_day, title, marked=p.cited_days,
-                                                        start=p.window_from, end=p.window_to),
+            chart = svg_img(_daily_svg(tuple(p.per_day), title, frozenset(p.cited_days), p.window_from, p.window_to),
                             f"{title}: {p.total} in all, on {len(p.per_day)} day(s)")
         shown.append(ShownPair(pair=p, chart=chart))
     return ShownTimelines(timelines=found, pairs=shown, more=ordered[PAIRS_DRAWN:])
