@@ -325,6 +325,26 @@ class AlertLink(Base):
     matched_text: Mapped[str | None] = mapped_column(Text)
 
 
+class AccessTimeline(Base):
+    """One user's accesses to one record, as the run read them from the access log (migration 0011;
+    owned by audit.store.access_timeline): for the (user, record) pairs that access alerts of the run
+    cite, every system_access row of that user for that record (capped, cited rows always kept) and
+    the count per day of all of them. Need-to-know (system_access is sensitive throughout): the CCU's
+    only, decided by audit.web.access before anything is shown. Not a copy of the register."""
+
+    __tablename__ = "access_timelines"
+    __table_args__ = (UniqueConstraint("run_id", "person_key", "record_id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    person_key: Mapped[str] = mapped_column(String(255))
+    record_id: Mapped[str] = mapped_column(String(255))
+    total: Mapped[int] = mapped_column(Integer)  # rows of this user for this record the run read
+    per_day: Mapped[dict[str, Any]] = mapped_column(default=dict)  # ISO date -> accesses (all rows)
+    rows: Mapped[list[Any]] = mapped_column(default=list)  # at most the cap; len(rows) < total: capped
+    window_from: Mapped[date | None] = mapped_column(Date)  # the access log's dates as the run read it
+    window_to: Mapped[date | None] = mapped_column(Date)
+
+
 class Disposition(Base):
     __tablename__ = "dispositions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

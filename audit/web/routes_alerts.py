@@ -18,12 +18,13 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
+from starlette.responses import Response
 
 from audit import display
 from audit.store import lifecycle
 from audit.store.models import AuditEvent, RuleVersion
 from audit.store.queries import NotFound, alert_view
-from audit.web import access, queue
+from audit.web import access, queue, timeline
 from audit.web.pages import (CONFLICT, NO_SUCH_OBJECT, BadRequest, Ctx, Denied, notice_url, redirect,
                              route)
 from audit.web.users import User, list_users
@@ -156,7 +157,10 @@ def _alert_page(ctx: Ctx, alert_id: int, *, status: int = 200, form_error: dict[
     notice = "" if form_error else ctx.notice(
         assignee=a.assignee, status=display.status_label(a.status),
         until=max((s.expires_on for s in suppressions), default=None))
+    who = a.subject_name or a.subject
     return ctx.render("alert.html", status=status, a=a,
+                      timelines=timeline.for_alert(ctx.store, ctx.user, a),
+                      peer=timeline.peer_view(a.values, who),
                       related=queue.related(ctx.store, ctx.user, alert_id, a.subject, org_keys),
                       conflict=conflict, can_work=can_work, workers=_workers(ctx, a) if forms else [],
                       next_statuses=lifecycle.TRANSITIONS.get(a.status, ()), closed=closed, forms=forms,
@@ -170,6 +174,23 @@ def _alert_page(ctx: Ctx, alert_id: int, *, status: int = 200, form_error: dict[
 @route("/alerts/{alert_id}", ("GET",), access.READ_ALERTS)
 def alert_page(ctx: Ctx):
     return _alert_page(ctx, _alert_id(ctx))
+
+
+@route("/alerts/{alert_id}/access-timeline.csv", ("GET",), ("ccu",))
+def access_timeline_csv(ctx: Ctx):
+    """The alert's access timeline rows as CSV (the access log's rows: need-to-know, the CCU's only;
+    only the header for an alert with none). A download of need-to-know rows is an audit event."""
+    alert_id = _alert_id(ctx)
+    a = _visible_alert(ctx, alert_id)
+    if not timeline.may_see_timeline(ctx.user):  # the route is the CCU's; the test stays with the data
+        raise Denied(access.why_hidden(ctx.user, a), f"alert:{alert_id}")
+    from audit.store.access_timeline import for_alert
+
+    found = for_alert(ctx.store, alert_id)
+    rows = sum(len(p.rows) for p in found.pairs) if found else 0
+    ctx.audit("alert.timeline_download", f"alert:{alert_id}", {"rows": rows})
+    return Response(timeline.csv_bytes(found), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="alert-{alert_id}-access-timeline.csv"'})
 
 
 def _done(alert_id: int, key: str):

@@ -27,6 +27,7 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/alerts"): ALERTS,
     ("POST", "/alerts/take-next"): WORK,
     ("GET", "/alerts/{alert_id}"): ALERTS,
+    ("GET", "/alerts/{alert_id}/access-timeline.csv"): {"ccu"},  # need-to-know rows (audit.web.timeline)
     ("POST", "/alerts/{alert_id}/assign"): WORK,
     ("POST", "/alerts/{alert_id}/status"): WORK,
     ("POST", "/alerts/{alert_id}/reopen"): WORK,
