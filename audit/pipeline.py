@@ -276,6 +276,10 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                     deprecated_rules=_deprecated_rule_infos(library), findings=evaluation.findings,
                     facts=facts, links=links, people=_people(resolution.frames), status=status, error=error,
                     actor=actor, run_id=run_id, ledger=review))
+                if summary.status != "failed":  # the CCU's timelines of access alerts (own transaction)
+                    from audit.store.access_timeline import record_access_timelines
+
+                    record_access_timelines(store, summary.run_id, resolution.frames.get("system_access"))
             outcome = RunOutcome(period=period, run_id=summary.run_id, status=summary.status, summary=summary,
                                  load=load, evaluation=evaluation, resolution=resolution, rule_problems=problems,
                                  error=error, stage_seconds=timings, ledger=review, late_raised=late_raised)

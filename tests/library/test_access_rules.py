@@ -102,7 +102,47 @@ def frames() -> dict[str, pd.DataFrame]:
 
 
 def test_every_access_rule_is_checked_here():
-    assert set(RULES) == set(EXPECTED)
+    assert set(RULES) == set(EXPECTED) | {"access_peer_trawling"}  # trawling: its own world below
+
+
+def _trawling_world() -> dict[str, pd.DataFrame]:
+    """Seven Response constables open 1-3 vulnerable records each and one opens 14 (planted); eight
+    public-protection constables open 30-34 each (their job: the decoy); a Response sergeant alone in
+    their grade opens 20 (too few peers for a baseline: silent)."""
+    staff, views, subjects = [], [], []
+    for r in range(40):
+        subjects.append({"fact_id": f"L{r}", "link_id": f"L{r}", "record_id": f"R{r}", "role": "victim",
+                         "domestic_abuse": True, "owning_unit": "Public Protection"})
+
+    def person(pid: str, dept: str, grade: str, records: range) -> None:
+        staff.append({"fact_id": f"W{pid}", "person_id": pid, "person_key": pid, "first_name": "A", "last_name": pid,
+                      "department": dept, "rank_grade": grade})
+        for r in records:
+            views.append(_acc(f"V{pid}-{r}", pid, f"2026-10-{1 + r % 28:02d}", record_id=f"R{r}"))
+
+    person("T1", "Response", "Constable", range(14))
+    for i in range(7):
+        person(f"C{i}", "Response", "Constable", range(i, i + 1 + i % 3))
+    for i in range(8):
+        person(f"P{i}", "Public Protection", "Constable", range(i, i + 30 + i % 5))
+    person("S1", "Response", "Sergeant", range(20))
+    return {"system_access": _frame("system_access", views), "record_subjects": _frame("record_subjects", subjects),
+            "workforce": _frame("workforce", staff)}
+
+
+def test_trawling_found_against_peers_and_busy_units_silent_on_both_engines():
+    compiled = compile_rule(RULES["access_peer_trawling"])
+    world = _trawling_world()
+    got = {}
+    for engine in ("reference", "durable"):
+        findings, _ = evaluate_rule(compiled, world, PERIOD, engine=engine)
+        got[engine] = [(f.subject, f.values["value"], f.values["peers.count"], f.values["peers.mean"], f.title)
+                       for f in findings]
+    assert got["reference"] == got["durable"]
+    (subject, value, peers, mean, title), = got["reference"]
+    assert (subject, value, peers) == ("T1", 14, 7)
+    assert mean == round(sum(1 + i % 3 for i in range(7)) / 7, 2)  # the others' mean, not including T1
+    assert "peers (Response / Constable, 7 others) averaged" in title
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
