@@ -374,7 +374,8 @@ def evidence(alert) -> list[dict[str, Any]]:
 ACTIONS = {
     "alert.view": "viewed", "alert.assign": "assigned", "alert.review": "status changed",
     "alert.reopen": "reopened", "alert.suppress": "suppressed", "alert.refused": "action refused",
-    "alert.prove": "proof bundle made", "link.decide": "link confirmed or rejected", "web.denied": "access refused",
+    "alert.prove": "proof bundle made", "alert.timeline_download": "access timeline downloaded",
+    "link.decide": "link confirmed or rejected", "web.denied": "access refused",
 }
 
 

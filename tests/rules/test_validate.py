@@ -143,3 +143,34 @@ def test_absent_shapes_that_cannot_be_evaluated_are_errors(tmp_path):
     # alert fields of a missing input (it has no row in a finding)
     assert any("alias must be one of view, victim" in m for m in _variant(
         tmp_path, "dedup: [view.access_id]", "dedup: [link.link_id]"))
+
+
+LIBRARY_PEERS = Path(__file__).parents[2] / "rules" / "library" / "access" / "access_peer_trawling.yaml"
+
+
+def _peers_variant(tmp_path, old: str, new: str) -> list[str]:
+    text = LIBRARY_PEERS.read_text()
+    assert old in text
+    path = tmp_path / "access_peer_trawling.yaml"
+    path.write_text(text.replace(old, new, 1))
+    return messages(load_rule(path)[1])
+
+
+def test_peers_rule_is_valid_and_its_mistakes_are_errors(tmp_path):
+    rule, problems = load_rule(LIBRARY_PEERS)
+    assert rule is not None and messages(problems) == []
+    assert rule.match.peers_by == ("staff.department", "staff.rank_grade")
+    measure = "measure: {function: distinct, field: view.record_id}"
+    assert any("distinct needs a field" in m for m in _peers_variant(tmp_path, measure, "measure: {function: distinct}"))
+    assert any("count takes no field" in m
+               for m in _peers_variant(tmp_path, measure, "measure: {function: count, field: view.record_id}"))
+    assert any("'staff' shares no key" in m
+               for m in _peers_variant(tmp_path, "    user: {view: person_key, staff: person_key}\n", ""))
+    assert any("'boss' is not an input" in m
+               for m in _peers_variant(tmp_path, "peers_by: [staff.department,", "peers_by: [boss.department,"))
+    assert any("has no field 'unit'" in m
+               for m in _peers_variant(tmp_path, "peers_by: [staff.department,", "peers_by: [staff.unit,"))
+    assert any("unknown placeholder {peers.median}" in m
+               for m in _peers_variant(tmp_path, "averaged {peers.mean}", "averaged {peers.median}"))
+    assert any("param 'z' is not defined" in m
+               for m in _peers_variant(tmp_path, "zscore: {param: z_score}", "zscore: {param: z}"))
