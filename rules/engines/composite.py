@@ -52,19 +52,12 @@ def evaluate(compiled: CompiledRule, frames: dict[str, pd.DataFrame], params: di
 def evaluate_peers(compiled: CompiledRule, frames: dict[str, pd.DataFrame], params: dict[str, Any],
                    evaluate: Evaluate) -> EngineResult:
     """The inputs joined by the engine (chained two-input joins), the statistics in pandas."""
-    import pandas as pd
-
     from rules.engines import pandas_kinds
 
     result = EngineResult()
     side = _chain(compiled, compiled.aliases, frames, params, evaluate, result)
-    columns = {}
-    for alias in compiled.aliases:
-        frame = frames[alias]
-        rows = pd.Index(frame["fact_id"]).get_indexer([t[alias][0] for t in side.tuples])
-        for col in frame.columns:
-            columns[f"{alias}.{col}"] = frame[col].to_numpy()[rows]
-    found = pandas_kinds.peers(compiled, pd.DataFrame(columns), params)
+    joined = side.frame(frames, {f"{a}.{col}": (a, col) for a in compiled.aliases for col in frames[a].columns})
+    found = pandas_kinds.peers(compiled, joined, params)
     found.partitions, found.pruned = result.partitions, result.pruned
     return found
 
@@ -132,7 +125,7 @@ def _pair(compiled: CompiledRule, left: list[str], right: list[str], kind: str, 
             inputs.append(replace(compiled.input(side[0]), alias=synthetic, where=(), where_any=(), fields=fields,
                                   engine_fields=fields, kinds=()))
     rule = replace(compiled, name=name, kind=kind, inputs=tuple(inputs), keys=tuple(keys), compares=tuple(compares),
-                   absent={"present": la, "missing": ra} if kind == "absent" else None)
+                   absent={"present": la, "missing": ra} if kind == "absent" else None, aggregate=None)
     return rule, cols[LEFT], cols[RIGHT]
 
 
