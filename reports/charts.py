@@ -141,6 +141,23 @@ def daily_accesses_chart(per_day: list[tuple[str, int]], title: str, *, marked=(
 PEER_KEYS = ("user_count", "group", "peer_mean", "peer_sd", "peer_count")
 
 
+#: a peers finding's figures (rules.model.PEER_FIGURES, stored with its evidence) -> the baseline's names
+FIGURE_KEYS = {"value": "user_count", "peers.group": "group", "peers.mean": "peer_mean", "peers.sd": "peer_sd",
+               "peers.count": "peer_count"}
+
+
+def peer_baseline_of(values: dict | None) -> dict | None:
+    """The peer baseline in an alert's evidence values: the figures a `peers` rule stores ({value},
+    {peers.mean} ...), or a whole dict under "peer_baseline"; None when there is none."""
+    values = values or {}
+    whole = values.get("peer_baseline")
+    if isinstance(whole, dict):
+        return dict(whole)
+    if not all(k in values for k in FIGURE_KEYS):
+        return None
+    return {name: values[k] for k, name in FIGURE_KEYS.items()}
+
+
 def peer_baseline(baseline: dict) -> dict:
     """A peer baseline checked and completed: {user_count, group, peer_mean, peer_sd, peer_count}
     (numbers), optional `user` (a label), `peer_counts` (each peer's count: then mean, sd and count

@@ -8,8 +8,8 @@ need-to-know values (sees_sensitive: the CCU), on top of the alert itself being 
 (the alert page's own can_see check, done before this module is called). Nothing here decides
 access on its own terms.
 
-The peer baseline hook: `peer_baseline_of(values)` finds a baseline in an alert's evidence values
-and `peer_view(values)` draws it (reports.charts.peer_baseline_chart). A baseline is a dict
+The peer baseline hook: `reports.charts.peer_baseline_of(values)` finds a baseline in an alert's
+evidence values and `peer_view(values)` draws it (reports.charts.peer_baseline_chart). A baseline is a dict
 {user_count, group, peer_mean, peer_sd, peer_count} with optional `user` (a label), `peer_counts`
 (each peer's count) and `z`, read from a `peers` rule's stored figures ({value}, {peers.mean},
 {peers.sd}, {peers.count}, {peers.group}: rules/model.PEER_FIGURES) or given whole under "peer_baseline".
@@ -118,27 +118,10 @@ def csv_bytes(found: AlertTimelines | None) -> bytes:
 
 # ---- the peer baseline hook ---------------------------------------------------------------------
 
-#: a peers finding's figures (rules.model.PEER_FIGURES, stored with its evidence) -> the chart's names
-FIGURE_KEYS = {"value": "user_count", "peers.group": "group", "peers.mean": "peer_mean", "peers.sd": "peer_sd",
-               "peers.count": "peer_count"}
-
-
-def peer_baseline_of(values: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The peer baseline in an alert's evidence values: the figures a `peers` rule stores ({value},
-    {peers.mean} ...), or a whole dict under "peer_baseline"; None when there is none."""
-    values = values or {}
-    whole = values.get("peer_baseline")
-    if isinstance(whole, dict):
-        return dict(whole)
-    if not all(k in values for k in FIGURE_KEYS):
-        return None
-    return {name: values[k] for k, name in FIGURE_KEYS.items()}
-
-
 def peer_view(values: dict[str, Any] | None, user_label: str | None = None) -> dict[str, Any] | None:
     """The peer baseline of an alert's evidence for its page: {baseline, chart (an <img> of its SVG),
     problem (why it could not be drawn, or None)}; None when the evidence carries no baseline."""
-    found = peer_baseline_of(values)
+    found = charts.peer_baseline_of(values)
     if not found:
         return None
     b = dict(found)

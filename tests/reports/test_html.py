@@ -70,3 +70,22 @@ def test_charts_of_a_month_without_alerts_have_no_negative_axis():
                 charts.bar_chart([], "Alerts by rule"),
                 charts.trend_chart([{"period": "2026-10", "new": 0, "carried": 0}], "Alerts per month")):
         assert "−0." not in svg and "-0." not in svg
+
+
+def test_a_trawling_alert_draws_its_peer_baseline_for_the_ccu_only(run_view):
+    """A peers alert's stored figures become a chart after its card in the full (CCU) report; the
+    reviewers' report leaves the alert, and so the chart, out (it reads need-to-know registers)."""
+    import dataclasses
+
+    base = run_view.alerts[0]
+    trawl = dataclasses.replace(
+        base, id=4242, rule_name="access_peer_trawling", registers=["system_access", "record_subjects", "workforce"],
+        sensitivity="sensitive", values={"value": 63, "peers.group": "Response / Constable", "peers.count": 310,
+                                         "peers.mean": 25.59, "peers.sd": 6.66, "peers.threshold": 45.57})
+    run = dataclasses.replace(run_view, alerts=[*run_view.alerts, trawl])
+    full = html.render(run, include_sensitive=True)
+    figures = re.findall(r'<figure class="chart">(.*?)</figure>', full, flags=re.S)
+    (chart,) = [f for f in figures if "#4242: this user" in f]
+    assert chart.startswith("<svg") and "Response / Constable" in chart
+    assert full.count("their peers' mean and spread") == 1  # only the alert carrying figures draws one
+    assert "#4242" not in html.render(run, include_sensitive=False)

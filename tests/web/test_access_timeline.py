@@ -251,13 +251,13 @@ def test_the_ccu_sees_a_trawling_alerts_peer_baseline_as_a_chart(client_for, sto
 
 
 def test_peer_baseline_reads_a_whole_dict_or_flat_values_and_says_what_is_missing():
-    assert timeline.peer_baseline_of({"peer_baseline": BASELINE}) == BASELINE
+    assert charts.peer_baseline_of({"peer_baseline": BASELINE}) == BASELINE
     # the figures access_peer_trawling stores with its evidence (rules.model.PEER_FIGURES)
     flat = {"value": 12, "peers.mean": 4.0, "peers.sd": 2.0, "peers.count": 9, "peers.group": "CID / Constable",
             "peers.threshold": 10.0, "view.record_id": "CR1"}
-    assert timeline.peer_baseline_of(flat) == {"user_count": 12, "peer_mean": 4.0, "peer_sd": 2.0,
+    assert charts.peer_baseline_of(flat) == {"user_count": 12, "peer_mean": 4.0, "peer_sd": 2.0,
                                                 "peer_count": 9, "group": "CID / Constable"}
-    assert timeline.peer_baseline_of({"view.record_id": "CR1"}) is None
+    assert charts.peer_baseline_of({"view.record_id": "CR1"}) is None
     shown = timeline.peer_view(flat, "Officer 3")
     assert shown["problem"] is None and shown["baseline"]["z"] == pytest.approx(4.0)
     assert 'alt="Officer 3: 12 against their peers' in shown["chart"]
