@@ -262,10 +262,10 @@ class _Checker:
 
     def absent(self) -> None:
         """present and missing share out the inputs. Each key names two or more inputs, and a present
-        input if it names inputs of two missing groups (it ties each to the present rows); in the order written, each present input shares a key with an earlier
-        one, and each input of a missing group with the present inputs or an earlier one of its group
-        (that is the order they are joined in). A compare never relates two missing groups (each group
-        is checked alone)."""
+        input if it names inputs of two missing groups (it ties each to the present rows). In the order
+        written, each present input shares a key with an earlier one, and each input of a missing group
+        with the present inputs or an earlier one of its group (the order they are joined in). A
+        compare never relates two missing groups (each group is checked alone)."""
         r, m = self.rule, self.rule.match
         p = ("match",)
         present, groups = list(m.present), [list(g) for g in m.missing]
@@ -278,17 +278,12 @@ class _Checker:
         group_of = {a: i for i, g in enumerate(groups) for a in g}
         if not m.on:
             self.err(p + ("on",), "at least one equality key is needed in `on`")
+        self.joining_keys()
         for key, per_alias in m.on.items():
-            if len(per_alias) < 2:
-                self.err(p + ("on", key), f"key {key!r} names one input: a key joins two or more")
             if len({group_of[a] for a in per_alias if a in group_of}) > 1 and not set(per_alias) & set(present):
                 self.err(p + ("on", key), f"key {key!r} joins two missing groups and no present input: each group "
                                           "is checked alone, against the present rows")
-            self.key_types(key, per_alias)
-        for i, alias in enumerate(present[1:], start=1):
-            if not self.shares(alias, present[:i]):
-                self.err(p + ("present",), f"present input {alias!r} shares no key with an input before it "
-                                           f"({', '.join(present[:i])}): order them so each is joined to an earlier one")
+        self.joined_in_order(present, p + ("present",), "present input")
         for g in groups:
             for i, alias in enumerate(g):
                 if not self.shares(alias, present + g[:i]):
@@ -304,21 +299,28 @@ class _Checker:
         """Some key names `alias` and an input of `earlier` (so it can be joined to them)."""
         return any(alias in per and set(per) & set(earlier) for per in self.rule.match.on.values())
 
+    def joining_keys(self) -> None:
+        """absent / peers: keys may name some of the inputs, but each joins two or more."""
+        for key, per_alias in self.rule.match.on.items():
+            if len(per_alias) < 2:
+                self.err(("match", "on", key), f"key {key!r} names one input: a key joins two or more")
+            self.key_types(key, per_alias)
+
+    def joined_in_order(self, aliases: list[str], path: tuple, what: str) -> None:
+        """Each input after the first shares a key with an earlier one (the order they are joined in)."""
+        for i, alias in enumerate(aliases[1:], start=1):
+            if not self.shares(alias, aliases[:i]):
+                self.err(path, f"{what} {alias!r} shares no key with an input before it ({', '.join(aliases[:i])}): "
+                               "order them so each is joined to an earlier one")
+
     def peers(self) -> None:
         """peers: the inputs joined in the order written (each shares a key with an earlier one); one
         group_by field, a measure, peers_by fields, all qualified alias.field; zscore / min_value /
         min_peers numbers or params."""
         r, m = self.rule, self.rule.match
         p = ("match",)
-        aliases = list(r.inputs)
-        for key, per_alias in m.on.items():
-            if len(per_alias) < 2:
-                self.err(p + ("on", key), f"key {key!r} names one input: a key joins two or more")
-            self.key_types(key, per_alias)
-        for i, alias in enumerate(aliases[1:], start=1):
-            if not self.shares(alias, aliases[:i]):
-                self.err(p + ("on",), f"input {alias!r} shares no key with an input before it ({', '.join(aliases[:i])}): "
-                                      "order the inputs so each is joined to an earlier one")
+        self.joining_keys()
+        self.joined_in_order(list(r.inputs), p + ("on",), "input")
         for c in m.compare:
             self.compare(c)
         for label, refs in (("group_by", m.group_by), ("peers_by", m.peers_by)):
