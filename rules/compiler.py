@@ -46,7 +46,7 @@ class CompiledRule:
     keys: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]  # (key, ((alias, field), ...))
     compares: tuple[dict, ...]  # {"left": [a, f], "op", "right": [b, f], "offset": num|{param}|None, "sign": 1|-1}
     absent: dict | None  # {"present": a | [a, ...], "missing": b | [b | [b, c], ...]} (one name stays a string)
-    aggregate: dict | None  # {"group_by": [...], "date": f, "within_days": n|{param}, "having": [...]}; peers: compiler._aggregate
+    aggregate: dict | None  # {"group_by", "date", "within_days", "having"}; peers: see _aggregate
     params: tuple[tuple[str, str, Any], ...]  # (name, type, default)
     lookback: tuple[Any, ...]  # day counts or {param}: the largest is the look-back
     alert: dict
@@ -226,7 +226,8 @@ def compile_rule(rule: Rule) -> CompiledRule:
         inputs=tuple(inputs),
         keys=tuple((k, tuple(sorted(per.items()))) for k, per in sorted(m.on.items())),
         compares=tuple(_compares(rule)),
-        absent={"present": _one_or_list(m.present), "missing": _one_or_list(tuple(_one_or_list(g) for g in m.missing))} if m.kind == "absent" else None,
+        absent={"present": _one_or_list(m.present), "missing": _one_or_list(tuple(_one_or_list(g) for g in m.missing))}
+        if m.kind == "absent" else None,
         aggregate=_aggregate(m),
         params=tuple((p.name, p.type, p.default) for p in sorted(rule.params.values(), key=lambda p: p.name)),
         lookback=tuple(_lookback(rule)),
