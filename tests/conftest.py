@@ -4,12 +4,17 @@
 reachable the test is skipped with the reason, except when the environment has CI=true: there a
 missing server is a failure, so CI can never pass by skipping. Override the URLs with
 TEST_PG_URL / TEST_MARIADB_URL.
+
+Under pytest-xdist (pyproject.toml's addopts run the suite on every core) each worker gets a database
+of its own on that server, `test_gw0`, `test_gw1`, ..., created on demand (tests/worker_db.py).
 """
 from __future__ import annotations
 
 import os
 
 import pytest
+
+from worker_db import for_worker
 
 PG_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MARIADB_URL = os.environ.get("TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
@@ -37,7 +42,7 @@ def _reachable(url: str) -> str | None:
 def _server(url: str, what: str) -> str:
     problem = _reachable(url)
     if problem is None:
-        return url
+        return for_worker(url)
     message = f"{what} not reachable at {url.split('@')[-1]}: {problem}"
     if in_ci():
         pytest.fail(f"{message} (CI=true: database tests must run, not skip)")
