@@ -20,6 +20,29 @@ PG_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:
 MARIADB_URL = os.environ.get("TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 
 
+# Environment a worker must see as the controlling pytest process sees it. A pytest-xdist worker is
+# started as a child process and inherits the C-level environment, where readline (loaded by
+# pytest) has exported COLUMNS=80 / LINES=24 without os.environ knowing: rich's console, built at
+# import, would then be fixed at 80 columns in a worker only (test_cli_list_marks_a_deprecated_rule_
+# as_not_run sets COLUMNS=250 and fails there). The controller hands its own values over; the worker
+# puts them back before any test module is imported.
+_CONTROLLER_ENV = ("COLUMNS", "LINES")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:  # xdist hook, on the controller
+    node.workerinput["controller_env"] = {name: os.environ.get(name) for name in _CONTROLLER_ENV}
+
+
+def pytest_configure(config) -> None:
+    env = getattr(config, "workerinput", {}).get("controller_env")
+    for name, value in (env or {}).items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
 
