@@ -3,8 +3,8 @@
 The suite runs on several processes (`-n auto` in pyproject.toml). Each process is told its name in
 PYTEST_XDIST_WORKER ("gw0", "gw1", ...); `for_worker(url)` turns the URL of database `test` into the
 URL of database `test_gw0` on the same server, creating it the first time, so two workers never share
-a database (their tables, schemas, locks and sequences stay apart). Without xdist (one process, e.g.
-`python -m pytest tests/x.py -p no:xdist` or `-n 0`) the URL is used as given.
+a database (their tables, schemas, locks and sequences stay apart). In one process (`-n 0`, e.g.
+`python -m pytest -n 0 tests/x.py`) the URL is used as given.
 
 The URL may come from TEST_PG_URL / TEST_MARIADB_URL / STORE_TEST_PG: the worker's database is made on
 that server next to the one named. A login that may not create databases keeps the database named
