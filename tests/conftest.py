@@ -4,6 +4,9 @@
 reachable the test is skipped with the reason, except when the environment has CI=true: there a
 missing server is a failure, so CI can never pass by skipping. Override the URLs with
 TEST_PG_URL / TEST_MARIADB_URL.
+
+Under pytest-xdist (pyproject.toml's addopts run the suite on every core) each worker gets a database
+of its own on that server, `test_gw0`, `test_gw1`, ..., created on demand (tests/worker_db.py).
 """
 from __future__ import annotations
 
@@ -11,8 +14,33 @@ import os
 
 import pytest
 
+from worker_db import for_worker
+
 PG_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MARIADB_URL = os.environ.get("TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+
+
+# Environment a worker must see as the controlling pytest process sees it. A pytest-xdist worker is
+# started as a child process and inherits the C-level environment, where readline (loaded by
+# pytest) has exported COLUMNS=80 / LINES=24 without os.environ knowing: rich's console, built at
+# import, would then be fixed at 80 columns in a worker only (test_cli_list_marks_a_deprecated_rule_
+# as_not_run sets COLUMNS=250 and fails there). The controller hands its own values over; the worker
+# puts them back before any test module is imported.
+_CONTROLLER_ENV = ("COLUMNS", "LINES")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:  # xdist hook, on the controller
+    node.workerinput["controller_env"] = {name: os.environ.get(name) for name in _CONTROLLER_ENV}
+
+
+def pytest_configure(config) -> None:
+    env = getattr(config, "workerinput", {}).get("controller_env")
+    for name, value in (env or {}).items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def in_ci() -> bool:
@@ -37,7 +65,7 @@ def _reachable(url: str) -> str | None:
 def _server(url: str, what: str) -> str:
     problem = _reachable(url)
     if problem is None:
-        return url
+        return for_worker(url)
     message = f"{what} not reachable at {url.split('@')[-1]}: {problem}"
     if in_ci():
         pytest.fail(f"{message} (CI=true: database tests must run, not skip)")

@@ -1,7 +1,8 @@
 """Store test fixtures: a fresh store on SQLite and on PostgreSQL (own schema per test).
 
 PostgreSQL tests skip with a reason when the server is unreachable, except when CI=true, where
-they fail instead.
+they fail instead. Under pytest-xdist each worker uses a database of its own on that server
+(`test_gw0`, ...: tests/worker_db.py); the schemas are made inside it.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # factory.py, sched_helpers.py
 
 from pgschema import scratch_schema  # noqa: E402
+from worker_db import for_worker  # noqa: E402
 
 PG_ADMIN = os.environ.get("STORE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -37,7 +39,7 @@ def pg_admin_url() -> str:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true but {reason}")
         pytest.skip(reason)
-    return PG_ADMIN
+    return for_worker(PG_ADMIN)
 
 
 @pytest.fixture
