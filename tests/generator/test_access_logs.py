@@ -73,8 +73,14 @@ def test_no_work_reason_views_are_of_vulnerable_records_the_user_has_no_link_to(
 
 
 def _found(rule, frames, engine) -> tuple[set[str], list]:
-    findings, _ = evaluate_rule(compile_rule(rule), frames, Period.parse("2026-10"), engine=engine)
-    return {f.values["access.access_id"] for f in findings}, sorted(((f.dedup, f.facts) for f in findings), key=repr)
+    """The access ids of the log rows the findings cite (under whichever alias reads the log)."""
+    compiled = compile_rule(rule)
+    findings, _ = evaluate_rule(compiled, frames, Period.parse("2026-10"), engine=engine)
+    log = frames["system_access"]
+    access_id = dict(zip(log["fact_id"], log["access_id"]))
+    aliases = [i.alias for i in compiled.inputs if i.register == "system_access"]
+    cited = {access_id[x] for f in findings for a in aliases for x in f.facts.get(a, ())}
+    return cited, sorted(((f.dedup, f.facts) for f in findings), key=repr)
 
 
 def test_access_rules_find_every_planted_case_and_no_decoy_on_both_engines(world):

@@ -277,7 +277,7 @@ def test_a_trail_written_before_keying_still_verifies_and_is_proved_from_the_upg
     legacy = unkey(store)  # what code before 0007 wrote: unkeyed, no digests
     sql(store, "ALTER TABLE alert_occurrences DROP COLUMN weakest_link")  # added by 0008, after 0006
     for table in ("shadow_findings", "shadow_rule_runs", "rule_promotions",  # added by 0009
-                  "ledger_sources"):  # added by 0010
+                  "ledger_sources", "access_timelines"):  # added by 0010, 0011
         sql(store, f"DROP TABLE {table}")
     sql(store, "UPDATE alembic_version SET version_num = '0006_run_published'")
     assert trail.verify(store) is None
