@@ -187,6 +187,22 @@ def peer_baseline(baseline: dict) -> dict:
     return b
 
 
+def peer_figure(values: dict | None, user: str | None = None) -> dict | None:
+    """An alert's peer baseline ready to show: {baseline (checked and completed), svg, problem}; when
+    its figures cannot be drawn, svg is "" and problem says why. None when the alert carries none."""
+    found = peer_baseline_of(values)
+    if not found:
+        return None
+    b = dict(found)
+    if user and not b.get("user"):
+        b["user"] = user
+    try:
+        b = peer_baseline(b)
+    except ValueError as e:
+        return {"baseline": b, "svg": "", "problem": str(e)}
+    return {"baseline": b, "svg": peer_baseline_chart(b), "problem": None}
+
+
 def peer_baseline_chart(baseline: dict, title: str | None = None) -> str:
     """The user's count beside their peers': a bar for the user, a bar for the peers' mean with
     whiskers at one and two standard deviations, and each peer's count as a dot when given.

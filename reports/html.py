@@ -79,18 +79,6 @@ def start_here(alerts: list, limit: int = 12) -> dict:
             "people": summary.top_people(alerts, limit=5)}
 
 
-def _peer_chart(alert) -> str:
-    """A peers alert's baseline as SVG (its user's count beside the peers' mean and spread); "" when
-    the alert carries none or its figures cannot be drawn (the title still states them)."""
-    baseline = charts.peer_baseline_of(alert.values)
-    if not baseline:
-        return ""
-    try:
-        return charts.peer_baseline_chart(charts.peer_baseline(baseline))
-    except ValueError:
-        return ""
-
-
 def render(run: RunView, *, force_name: str = "", include_sensitive: bool = True) -> str:
     """The report for one run as an HTML string.
 
@@ -105,7 +93,8 @@ def render(run: RunView, *, force_name: str = "", include_sensitive: bool = True
     # Charts only where they show what a table does not: the trend's shape over the months. The
     # counts by level, rule, register and department are tables (a chart of each repeated them).
     svg = {"trend": charts.trend_chart(run.trend, "Alerts per month") if run.trend else ""}
-    peers = {a.id: Markup(chart) for a in alerts if (chart := _peer_chart(a))}  # trawling: the baseline drawn
+    peers = {a.id: {**drawn, "svg": Markup(drawn["svg"])}  # trawling: the baseline drawn (or why it is not)
+             for a in alerts if (drawn := charts.peer_figure(a.values))}
     return _ENV.get_template("report.html.j2").render(
         run=run, force_name=force_name or "Force not named", period_label=_period_label(run.period),
         include_sensitive=include_sensitive, excluded=len(run.alerts) - len(shown.alerts),

@@ -261,13 +261,7 @@ def _needed_fields(compiled: CompiledRule, inp: CompiledInput) -> list[tuple[str
                 cols.append((f"key:{key}", fname))
     for fname in inp.engine_fields:
         cols.append((fname, fname))
-    if compiled.kind == "peers":  # qualified names (engine_fields hold them already; kept explicit)
-        agg = compiled.aggregate
-        for q in [*agg["group_by"], *agg["peers_by"], agg["measure"]["field"] or ""]:
-            alias, _, fname = q.partition(".")
-            if alias == inp.alias:
-                cols.append((fname, fname))
-    elif compiled.aggregate:
+    if compiled.kind == "aggregate":  # a peers rule's fields are engine fields already (compiler)
         agg = compiled.aggregate
         for fname in [*agg["group_by"], agg["date"], *[h["field"] for h in agg["having"] if h["field"]]]:
             cols.append((fname, fname))

@@ -121,16 +121,10 @@ def csv_bytes(found: AlertTimelines | None) -> bytes:
 def peer_view(values: dict[str, Any] | None, user_label: str | None = None) -> dict[str, Any] | None:
     """The peer baseline of an alert's evidence for its page: {baseline, chart (an <img> of its SVG),
     problem (why it could not be drawn, or None)}; None when the evidence carries no baseline."""
-    found = charts.peer_baseline_of(values)
-    if not found:
-        return None
-    b = dict(found)
-    if user_label and not b.get("user"):
-        b["user"] = user_label
-    try:
-        b = charts.peer_baseline(b)
-        alt = (f"{b.get('user') or 'this user'}: {b['user_count']:g} against their peers' mean "
-               f"{b['peer_mean']:.1f} (sd {b['peer_sd']:.1f}, {b['peer_count']:g} peers, {b['group']})")
-        return {"baseline": b, "chart": svg_img(charts.peer_baseline_chart(b), alt), "problem": None}
-    except ValueError as e:
-        return {"baseline": b, "chart": Markup(""), "problem": str(e)}
+    shown = charts.peer_figure(values, user_label)
+    if shown is None or shown["problem"]:
+        return shown and {"baseline": shown["baseline"], "chart": Markup(""), "problem": shown["problem"]}
+    b = shown["baseline"]
+    alt = (f"{b.get('user') or 'this user'}: {b['user_count']:g} against their peers' mean "
+           f"{b['peer_mean']:.1f} (sd {b['peer_sd']:.1f}, {b['peer_count']:g} peers, {b['group']})")
+    return {"baseline": b, "chart": svg_img(shown["svg"], alt), "problem": None}

@@ -1,4 +1,6 @@
-"""An `absent` rule with several present or missing inputs, run on an engine as two-input rules.
+"""Rules the durable engine cannot take whole, run on it as two-input rules: an `absent` rule with
+several present or missing inputs, and a `peers` rule over several inputs (joined here, its
+statistics in rules.engines.pandas_kinds).
 
 The durable engine correlates inputs that all share every key (its partition) and evaluates a
 two-input `absent` as a positive join (rules.engines.durable). A rule such as "a view of a record
@@ -73,10 +75,10 @@ class _Side:
         import pandas as pd
 
         out = {"fact_id": [str(i) for i in range(len(self.tuples))]}
+        rows = {alias: pd.Index(frames[alias]["fact_id"]).get_indexer([t[alias][0] for t in self.tuples])
+                for alias in {alias for alias, _ in columns.values()}}  # once per input, not per column
         for name, (alias, col) in columns.items():
-            frame = frames[alias]
-            rows = pd.Index(frame["fact_id"]).get_indexer([t[alias][0] for t in self.tuples])
-            out[name] = frame[col].to_numpy()[rows]
+            out[name] = frames[alias][col].to_numpy()[rows[alias]]
         return pd.DataFrame(out)
 
 

@@ -90,12 +90,12 @@ def peers(compiled: CompiledRule, joined: pd.DataFrame, params: dict[str, Any]) 
     members = joined.groupby(keys, sort=True, dropna=False)
     values = members.size() if measure["function"] == "count" else members[measure["field"]].nunique()
     table = values.rename("value").reset_index()
+    table["square"] = table["value"].astype("float64") ** 2
     v = table["value"].to_numpy(dtype="float64")
-    peer = table.groupby(by, sort=False, dropna=False)["value"]
-    n = peer.transform("size").to_numpy(dtype="float64")
-    total = peer.transform("sum").to_numpy(dtype="float64")
-    squares = (table["value"].astype("float64") ** 2).groupby([table[b] for b in by], sort=False, dropna=False) \
-        .transform("sum").to_numpy()
+    peer = table.groupby(by, sort=False, dropna=False)
+    n = peer["value"].transform("size").to_numpy(dtype="float64")
+    total = peer["value"].transform("sum").to_numpy(dtype="float64")
+    squares = peer["square"].transform("sum").to_numpy()
     others = n - 1
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.where(others > 0, (total - v) / np.maximum(others, 1), 0.0)

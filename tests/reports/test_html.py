@@ -89,3 +89,12 @@ def test_a_trawling_alert_draws_its_peer_baseline_for_the_ccu_only(run_view):
     assert chart.startswith("<svg") and "Response / Constable" in chart
     assert full.count("their peers' mean and spread") == 1  # only the alert carrying figures draws one
     assert "#4242" not in html.render(run, include_sensitive=False)
+
+
+def test_a_peer_baseline_that_cannot_be_drawn_says_why(run_view):
+    import dataclasses
+
+    broken = dataclasses.replace(run_view.alerts[0], id=4343, values={"peer_baseline": {
+        "user_count": 9, "group": "Response", "peer_mean": "n/a", "peer_sd": 1, "peer_count": 6}})
+    page = html.render(dataclasses.replace(run_view, alerts=[*run_view.alerts, broken]), include_sensitive=True)
+    assert "#4343: the peer baseline could not be drawn: the peer baseline&#39;s peer_mean is not a number" in page

@@ -103,16 +103,22 @@ def test_levels_are_the_schemas_most_severe_first():
     assert LEVELS[0] == "critical" and LEVELS[-1] == "informational"
 
 
-LIBRARY_NWR = Path(__file__).parents[2] / "rules" / "library" / "access" / "access_no_work_reason.yaml"
+ACCESS = Path(__file__).parents[2] / "rules" / "library" / "access"
+LIBRARY_NWR = ACCESS / "access_no_work_reason.yaml"
+LIBRARY_PEERS = ACCESS / "access_peer_trawling.yaml"
+
+
+def _edited(tmp_path, rule_file: Path, old: str, new: str) -> list[str]:
+    """The errors of a library rule with `old` replaced by `new` (under its own file name)."""
+    text = rule_file.read_text()
+    assert old in text
+    path = tmp_path / rule_file.name
+    path.write_text(text.replace(old, new, 1))
+    return messages(load_rule(path)[1])
 
 
 def _variant(tmp_path, old: str, new: str) -> list[str]:
-    text = LIBRARY_NWR.read_text()
-    assert old in text
-    path = tmp_path / "access_no_work_reason.yaml"
-    path.write_text(text.replace(old, new, 1))
-    rule, problems = load_rule(path)
-    return messages(problems)
+    return _edited(tmp_path, LIBRARY_NWR, old, new)
 
 
 def test_absent_with_several_present_and_missing_inputs_is_valid():
@@ -145,15 +151,8 @@ def test_absent_shapes_that_cannot_be_evaluated_are_errors(tmp_path):
         tmp_path, "dedup: [view.access_id]", "dedup: [link.link_id]"))
 
 
-LIBRARY_PEERS = Path(__file__).parents[2] / "rules" / "library" / "access" / "access_peer_trawling.yaml"
-
-
 def _peers_variant(tmp_path, old: str, new: str) -> list[str]:
-    text = LIBRARY_PEERS.read_text()
-    assert old in text
-    path = tmp_path / "access_peer_trawling.yaml"
-    path.write_text(text.replace(old, new, 1))
-    return messages(load_rule(path)[1])
+    return _edited(tmp_path, LIBRARY_PEERS, old, new)
 
 
 def test_peers_rule_is_valid_and_its_mistakes_are_errors(tmp_path):
