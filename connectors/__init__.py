@@ -1,7 +1,8 @@
 """Connectors: sources (CSV, XLSX, SQL) -> canonical register frames, with quarantine.
 
 Owns reading, mapping and validating source data. May import only audit.registers.
-Public API: `pull(source, base_dir)` for one source and `load_sources(sources, base_dir)` for a run.
+Public API: `pull(source, base_dir)` for one source, `stream(source, base_dir, keep)` for a large one read
+in chunks and pruned as it is read, and `load_sources(sources, base_dir)` for a run.
 A source that reads 0 data rows fails (SourceError "... read 0 rows ...") unless its config says
 `allow_empty = true`.
 """
@@ -13,18 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+import numpy as np
 import pandas as pd
 
 from audit import registers
 
 from . import csv_source, files, sql_source, xlsx_source
-from .assemble import assemble
+from .assemble import assemble, assemble_stream
 from .config import SourceConfig
 from .frame import FileInfo, Provenance, RegisterFrame, SourceError, empty_quarantine
 from .mapping import RawTable
 from .validate import empty_frame
 
-__all__ = ["pull", "load_sources", "LoadResult", "SourceFailure", "SourceError", "RegisterFrame",
+__all__ = ["pull", "stream", "load_sources", "LoadResult", "SourceFailure", "SourceError", "RegisterFrame",
            "SourceConfig", "Provenance", "empty_frame"]
 
 _FILE_READERS = {"csv": csv_source.read_file, "xlsx": xlsx_source.read_file}
@@ -72,6 +74,59 @@ def _pull(source: SourceConfig, base_dir: Path) -> RegisterFrame:
     if frame.rows_read == 0:
         if not source.allow_empty:
             raise SourceError(source.name, _empty_message(source, register, tables))
+        frame.provenance.warnings.append("read 0 rows (allowed: allow_empty = true)")
+    return frame
+
+
+#: rows a streamed source reads at a time (connectors.stream): ~200 MB of Python objects per table
+STREAM_ROWS = 200_000
+
+
+def stream(source: SourceConfig, base_dir: Path, keep: Callable[[pd.DataFrame], np.ndarray], *,
+           rows_per_table: int = STREAM_ROWS, progress: Callable[[int, int], None] | None = None) -> RegisterFrame:
+    """Read a (large) source keeping only the accepted rows `keep` selects, the rest counted as
+    rows_pruned: every check, count and quarantine of `pull` is the same. A CSV source is read one
+    table of `rows_per_table` rows at a time, so memory holds one file's text, one table and the
+    kept rows; an Excel or SQL source is read whole and then pruned. Raises SourceError as pull."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        if source.kind != "csv":
+            frame = _pull(source, base_dir)
+            mask = np.asarray(keep(frame.df), dtype=bool)
+            frame.rows_pruned, frame.df = int((~mask).sum()), frame.df[mask].reset_index(drop=True)
+            return frame
+        return _stream_csv(source, base_dir, keep, rows_per_table, progress)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _stream_csv(source: SourceConfig, base_dir: Path, keep, rows_per_table: int, progress) -> RegisterFrame:
+    try:
+        register = registers.get(source.register)
+    except KeyError as e:
+        raise SourceError(source.name, str(e.args[0])) from None
+    infos: list[FileInfo] = []
+    warnings: list[str] = []
+
+    def tables():
+        for path in files.resolve(source, Path(base_dir)):
+            f = csv_source.open_file(source, path, Path(base_dir))
+            infos.append(f.info)
+            for table in csv_source.tables(f, rows_per_table):
+                yield table, f.info
+            warnings.extend(f.warnings)
+            del f  # the file's text goes before the next file is read
+
+    frame = assemble_stream(source, register, tables(), infos, source.path or "", warnings, keep, progress)
+    frame.provenance.warnings += [w for w in warnings if w not in frame.provenance.warnings]
+    if len(infos) > 1:
+        frame.provenance.warnings += [f"{i.path}: header only (0 rows)" for i in infos if not i.rows]
+    if frame.rows_read == 0:
+        if not source.allow_empty:
+            raise SourceError(source.name, _empty_message(
+                source, register, [RawTable(label=i.path, headers=[], rows=[], row_numbers=[]) for i in infos]))
         frame.provenance.warnings.append("read 0 rows (allowed: allow_empty = true)")
     return frame
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
+from typing import Callable, Iterable
 
+import numpy as np
 import pandas as pd
 
 from audit.registers import Register
@@ -111,17 +113,63 @@ def _frame_of_table(source: SourceConfig, register: Register, table: RawTable, i
     return out, lines
 
 
-def _unique_keys(source: SourceConfig, register: Register,
-                 df: pd.DataFrame) -> tuple[pd.DataFrame, list[dict], list[str]]:
+class _Seen:
+    """The natural keys of the chunks a streamed source has already read, as 64-bit hashes (sorted)
+    with the file and row each first appeared on: a repeat in a later chunk is found without
+    keeping the keys themselves (a collision of two different keys is about 1 in 10^6 at 6 million
+    rows, and would only call a row a repeat)."""
+
+    def __init__(self) -> None:
+        self.hashes = np.empty(0, dtype="uint64")
+        self.files: list[str] = []
+        self.file_of = np.empty(0, dtype="int32")
+        self.rows = np.empty(0, dtype="int64")
+
+    def find(self, hashes: np.ndarray) -> np.ndarray:
+        """Index into the seen keys of each hash, -1 where it was not seen."""
+        at = np.searchsorted(self.hashes, hashes).clip(0, max(len(self.hashes) - 1, 0))
+        hit = (self.hashes[at] == hashes) if len(self.hashes) else np.zeros(len(hashes), dtype=bool)
+        return np.where(hit, at, -1)
+
+    def first(self, i: int) -> tuple[str, int]:
+        return self.files[self.file_of[i]], int(self.rows[i])
+
+    def add(self, hashes: np.ndarray, files: pd.Series, rows: pd.Series) -> None:
+        for name in dict.fromkeys(files):
+            if name not in self.files:
+                self.files.append(name)
+        index = {name: i for i, name in enumerate(self.files)}
+        order = np.argsort(np.concatenate([self.hashes, hashes]), kind="stable")
+        self.hashes = np.concatenate([self.hashes, hashes])[order]
+        self.file_of = np.concatenate([self.file_of, np.array([index[f] for f in files], dtype="int32")])[order]
+        self.rows = np.concatenate([self.rows, rows.to_numpy(dtype="int64")])[order]
+
+
+def _key_hashes(df: pd.DataFrame, key: list[str]) -> np.ndarray:
+    return pd.util.hash_pandas_object(df[key].astype("string"), index=False).to_numpy(dtype="uint64")
+
+
+def _unique_keys(source: SourceConfig, register: Register, df: pd.DataFrame,
+                 seen: _Seen | None = None) -> tuple[pd.DataFrame, list[dict], list[str]]:
     """(rows kept, quarantine lines, load notes). Rows repeating the natural key of an earlier row
     are noted (duplicate_keys = "warn", the default), quarantined (the first is kept) or the source
     fails ("refuse"). Keys with a blank part are not compared (a register whose line field the
-    source does not fill: its split lines share the transaction)."""
+    source does not fill: its split lines share the transaction). `seen`: the keys of the chunks
+    read before `df` (a streamed source), updated with df's."""
     key = list(register.natural_key)
     if not key or df.empty:
         return df, [], []
     complete = df[key].notna().all(axis=1)
     repeated = df.duplicated(subset=key, keep="first") & complete
+    earlier: dict[int, tuple[str, int]] = {}  # position -> (file, row) of its key's first row in an earlier table
+    if seen is not None:
+        hashes = _key_hashes(df[complete], key)
+        at = np.full(len(df), -1)
+        at[complete.to_numpy()] = seen.find(hashes)
+        earlier = {pos: seen.first(i) for pos, i in enumerate(at) if i >= 0}
+        repeated |= at >= 0
+        new = ~repeated[complete].to_numpy()
+        seen.add(hashes[new], df.loc[complete, "_file"][new], df.loc[complete, "_row"][new])
     if not repeated.any():
         return df, [], []
     first = df[complete & ~repeated].drop_duplicates(subset=key).set_index(key)[["_file", "_row"]]
@@ -130,7 +178,10 @@ def _unique_keys(source: SourceConfig, register: Register,
     for pos in repeated[repeated].index:
         row = df.loc[pos]
         value = tuple(row[k] for k in key)
-        f_file, f_row = first.loc[value if len(key) > 1 else value[0]]
+        if pos in earlier:
+            f_file, f_row = earlier[pos]
+        else:
+            f_file, f_row = first.loc[value if len(key) > 1 else value[0]]
         where = f"row {f_row}" + ("" if f_file == row["_file"] else f" of {f_file}")
         lines.append({"source": source.name, "file": row["_file"], "row": int(row["_row"]), "column": what,
                       "value": " | ".join(map(str, value)),
@@ -147,9 +198,8 @@ def _unique_keys(source: SourceConfig, register: Register,
     return df[~repeated].reset_index(drop=True), lines, []
 
 
-def assemble(source: SourceConfig, register: Register, tables: list[RawTable],
-             files: list[FileInfo], location: str, extra_warnings: list[str] = ()) -> RegisterFrame:
-    """Build the RegisterFrame of one source from the tables its connector read."""
+def _setup(source: SourceConfig, register: Register, files: list[FileInfo], location: str,
+           extra_warnings) -> tuple[dict, CellContext, Provenance]:
     patterns = check_config(source, register)
     key, key_warning = hash_key()
     ctx = CellContext(date_formats=list(source.date_formats), values=source.values,
@@ -161,21 +211,62 @@ def assemble(source: SourceConfig, register: Register, tables: list[RawTable],
     if key_warning and any(f.type == "hash" and (f.name in source.columns.values() or f.name in source.defaults)
                            for f in register.source_fields):
         prov.warnings.append(key_warning)
+    return patterns, ctx, prov
+
+
+def assemble(source: SourceConfig, register: Register, tables: list[RawTable],
+             files: list[FileInfo], location: str, extra_warnings: list[str] = ()) -> RegisterFrame:
+    """Build the RegisterFrame of one source from the tables its connector read."""
+    patterns, ctx, prov = _setup(source, register, files, location, extra_warnings)
     frames, lines = [], []
     for table, info in zip(tables, files, strict=True):
         df, q = _frame_of_table(source, register, table, info, patterns, ctx, prov)
         frames.append(df)
         lines += q
-    cols = field_names(register) + ["fact_id", "_source", "_file", "_row"]
-    df = pd.concat(frames, ignore_index=True)[cols] if frames else empty_frame(register.name)
+    df = pd.concat(frames, ignore_index=True)[_columns(register)] if frames else empty_frame(register.name)
     df, repeats, notes = _unique_keys(source, register, df)
-    lines += repeats
     prov.warnings += notes
+    return _frame(source, register, df, lines + repeats, prov, sum(len(t.rows) for t in tables), 0)
+
+
+def assemble_stream(source: SourceConfig, register: Register, tables: Iterable[tuple[RawTable, FileInfo]],
+                    files: list[FileInfo], location: str, extra_warnings: list[str],
+                    keep: Callable[[pd.DataFrame], np.ndarray],
+                    progress: Callable[[int, int], None] | None = None) -> RegisterFrame:
+    """Build the RegisterFrame of one source from its tables read one at a time (`files` fills as
+    they are read), keeping in `df` only the accepted rows `keep` (a boolean mask) selects; the
+    others count in rows_pruned. Each table is mapped, parsed, validated and checked for repeated
+    keys (against every earlier table too) exactly as `assemble` does, and then let go.
+    `progress(rows_read, rows_kept)` after each table."""
+    patterns, ctx, prov = _setup(source, register, files, location, extra_warnings)
+    seen, kept, lines, notes = _Seen(), [], [], []
+    rows_read = pruned = 0
+    for table, info in tables:
+        df, q = _frame_of_table(source, register, table, info, patterns, ctx, prov)
+        df, repeats, said = _unique_keys(source, register, df[_columns(register)], seen)
+        lines += q + repeats
+        notes += said
+        mask = np.asarray(keep(df), dtype=bool)
+        kept.append(df[mask])
+        rows_read += len(table.rows)
+        pruned += int((~mask).sum())
+        if progress:
+            progress(rows_read, sum(len(k) for k in kept))
+    prov.warnings += notes  # (one per table that repeats a key)
+    df = pd.concat(kept, ignore_index=True) if kept else empty_frame(register.name)
+    return _frame(source, register, df, lines, prov, rows_read, pruned)
+
+
+def _columns(register: Register) -> list[str]:
+    return field_names(register) + ["fact_id", "_source", "_file", "_row"]
+
+
+def _frame(source: SourceConfig, register: Register, df: pd.DataFrame, lines: list[dict], prov: Provenance,
+           rows_read: int, pruned: int) -> RegisterFrame:
     quarantine = (pd.DataFrame(lines, columns=list(QUARANTINE_COLUMNS), dtype=object)
                   if lines else empty_quarantine())
-    rows_read = sum(len(t.rows) for t in tables)
     frame = RegisterFrame(register=register.name, source=source.name, df=df,
-                          quarantine=quarantine, provenance=prov, rows_read=rows_read)
+                          quarantine=quarantine, provenance=prov, rows_read=rows_read, rows_pruned=pruned)
     prov.warnings += [open_ended_note(name, n) for name, n in frame.open_ended.items()]
     assert frame.reconciles(), (
         f"{source.name}: rows read {rows_read} != accepted {frame.rows_accepted} + "

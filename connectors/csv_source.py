@@ -19,12 +19,13 @@ short with no line break after it (truncated) are refused too.
 """
 from __future__ import annotations
 
-import bisect
 import codecs
 import csv
 import io
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from . import files
 from .config import SourceConfig
@@ -177,70 +178,114 @@ def _scan(text: str, delimiter: str) -> _Scan:
     return out
 
 
-def _read_records(text: str, delimiter: str, name: str, source: SourceConfig) -> tuple[list[list[str]], list[int]]:
-    """The csv module's records and the physical line each starts on."""
+def _records(text: str, delimiter: str, name: str, source: SourceConfig | None) -> Iterator[tuple[list[str], int, int]]:
+    """The csv module's records, one by one, each with the physical lines it starts and ends on."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
-    records: list[list[str]] = []
-    starts: list[int] = []
-    last = 0
     # Each column's repeated texts share one str object (registers repeat values a lot): the parsers
     # then read a column from a few objects instead of one per row scattered among the other columns',
     # and the table holds less (measured on a scale-5 force's CSV sources: peak memory of the load
     # 254 -> 206 MB; CPU within the noise). A column whose texts are mostly distinct (ids) stops being
     # shared, so its table of texts does not grow with the file.
     seen: list[dict[str, str] | None] = []
+    last, count = 0, 0
     try:
         for rec in reader:
             if len(rec) > len(seen):
                 seen += [{} for _ in range(len(rec) - len(seen))]
-            records.append([cell if column is None else column.setdefault(cell, cell)
-                            for column, cell in zip(seen, rec)])
-            if not len(records) % _SHARE_CHECK:
-                seen = [None if column is None or len(column) * 2 > len(records) else column for column in seen]
-            starts.append(last + 1)
+            count += 1
+            if not count % _SHARE_CHECK:
+                seen = [None if column is None or len(column) * 2 > count else column for column in seen]
+            yield ([cell if column is None else column.setdefault(cell, cell) for column, cell in zip(seen, rec)],
+                   last + 1, reader.line_num)
             last = reader.line_num
     except csv.Error as e:
-        raise SourceError(source.name, f"{name}: not a readable CSV file near line "
+        raise SourceError(source.name if source else "", f"{name}: not a readable CSV file near line "
                           f"{reader.line_num}: {e}") from None
+
+
+def _read_records(text: str, delimiter: str, name: str, source: SourceConfig | None) -> tuple[list[list[str]], list[int]]:
+    """The csv module's records and the physical line each starts on."""
+    records, starts = [], []
+    for rec, start, _ in _records(text, delimiter, name, source):
+        records.append(rec)
+        starts.append(start)
     return records, starts
 
 
-def _lines(numbers: list[int]) -> str:
+def _lines(numbers: list[int], total: int | None = None) -> str:
+    total = len(numbers) if total is None else total
     shown = ", ".join(map(str, numbers[:_SHOW_LINES]))
-    more = f" and {len(numbers) - _SHOW_LINES:,} more" if len(numbers) > _SHOW_LINES else ""
-    return f"line{'s' if len(numbers) > 1 else ''} {shown}{more}"
+    more = f" and {total - _SHOW_LINES:,} more" if total > _SHOW_LINES else ""
+    return f"line{'s' if total > 1 else ''} {shown}{more}"
 
 
-def read_file(source: SourceConfig, path: Path, base_dir: Path) -> tuple[RawTable, FileInfo, list[str]]:
+@dataclass
+class CsvFile:
+    """One CSV file, decoded, hashed and scanned, whose rows are read by `tables` in chunks.
+
+    Only the decoded text stays in memory while the rows are read (the bytes are let go once hashed
+    and decoded): a chunk's records are made, handed on as a RawTable and dropped, so a file of
+    millions of rows is read in memory that grows with its text, not with its rows' Python objects.
+    `warnings` is complete once `tables` is exhausted; the file-level checks (the two record counts
+    agree, the last record is not cut off) run before the last table is given."""
+
+    source: SourceConfig
+    name: str
+    text: str
+    scan: _Scan
+    info: FileInfo
+    warnings: list[str]
+
+
+def open_file(source: SourceConfig, path: Path, base_dir: Path) -> CsvFile:
     name = label(path, base_dir)
     data = files.read(source, path, name)
     if not data:
         raise SourceError(source.name, f"{name}: file is empty (0 bytes); expected a header row")
     text, warnings = _decode(source, data, name)
+    info = FileInfo(path=name, sha256=sha256(data), rows=0)
+    del data
     scan = _scan(text, source.delimiter)
     if scan.unterminated is not None:
         raise SourceError(source.name, f"{name}: the quote that opens a cell on line {scan.unterminated} is "
                           f"never closed: it would swallow the {scan.lines - scan.unterminated:,} line(s) after "
                           f"it into one cell. Fix the quoting on line {scan.unterminated} (a quote inside a "
                           'quoted cell is written twice: "") and export the file again')
-    records, starts = _read_records(text, source.delimiter, name, source)
-    if len(records) != scan.records:  # the reader lost (or made up) records: never load that
-        raise SourceError(source.name, f"{name}: the CSV reader produced {len(records):,} records but the "
-                          f"file holds {scan.records:,} (header and preamble included); check `delimiter` "
-                          "and the quoting")
-    if len(records) <= source.skip_rows:
+    return CsvFile(source, name, text, scan, info, warnings)
+
+
+def tables(f: CsvFile, rows_per_table: int | None = None) -> Iterator[RawTable]:
+    """The file's data rows as RawTables of at most `rows_per_table` rows (None: one table)."""
+    source, name, scan = f.source, f.name, f.scan
+    records = _records(f.text, source.delimiter, name, source)
+    head = list(itertools.islice(records, source.skip_rows + 1))
+    count = len(head)
+    if len(head) <= source.skip_rows:
+        _check_count(f, count)
         raise SourceError(source.name, f"{name}: no header row after {source.skip_rows} preamble "
                           "line(s); check `skip_rows`")
-    headers = [h.strip() for h in records[source.skip_rows]]
+    headers = [h.strip() for h in head[-1][0]]
     if not any(headers):
         raise SourceError(source.name, f"{name}: the header row (line {source.skip_rows + 1}) is "
                           "blank; check `skip_rows`")
     width = len(headers)
-    _check_quoted_spans(source, name, scan, records, starts, width)
+    spans = iter(scan.spans)
+    span = next(spans, None)
+    while span is not None and span[0] <= head[-1][2]:  # in the preamble or the header: the header checks see it
+        span = next(spans, None)
 
-    rows, numbers, row_errors, blank, short = [], [], {}, 0, []
-    first = source.skip_rows + 1
-    for n, rec in enumerate(records[first:], start=1):
+    def table() -> RawTable:
+        return RawTable(label=name, headers=headers, rows=rows, row_numbers=numbers, row_errors=row_errors,
+                        all_text=True)
+
+    rows, numbers, row_errors = [], [], {}
+    blank, short, short_lines, short_sizes, last_short = 0, 0, [], set(), None
+    n, start = 0, head[-1][1]
+    for n, (rec, start, end) in enumerate(records, start=1):
+        count += 1
+        while span is not None and span[0] <= end:  # a quoted cell running over line breaks opens in this record
+            _check_span(source, name, span, rec, width)
+            span = next(spans, None)
         if not "".join(rec).strip():  # every cell blank (one join: this loop sees every record)
             blank += 1
             continue
@@ -248,47 +293,61 @@ def read_file(source: SourceConfig, path: Path, base_dir: Path) -> tuple[RawTabl
             row_errors[len(rows)] = (f"row has {len(rec)} cells but the header has {width}; check "
                                      "`delimiter` and quoting")
         elif len(rec) < width:
-            short.append((starts[first + n - 1], len(rec)))
+            short += 1
+            if len(short_lines) < _SHOW_LINES:
+                short_lines.append(start)
+            short_sizes.add(len(rec))
+            last_short = (start, len(rec))
         rows.append(rec[:width])
         numbers.append(source.skip_rows + 1 + n)
-    if short and short[-1][0] == starts[-1] and not scan.ends_with_break:
-        line, got = short[-1]
+        if rows_per_table and len(rows) >= rows_per_table:
+            f.info.rows += len(rows)
+            yield table()
+            rows, numbers, row_errors = [], [], {}
+    _check_count(f, count)
+    if last_short and last_short[0] == start and not scan.ends_with_break:
+        line, got = last_short
         raise SourceError(source.name, f"{name}: the last record (line {line}) has {got} of {width} cells and "
                           "no line break after it: the file looks cut off (truncated while it was written or "
                           "copied); export it again")
     if blank:
-        warnings.append(f"{name}: {blank} blank line(s) skipped")
+        f.warnings.append(f"{name}: {blank} blank line(s) skipped")
     if short:
-        sizes = sorted({got for _, got in short})
+        sizes = sorted(short_sizes)
         got = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]} to {sizes[-1]}"
-        warnings.append(f"{name}: {len(short):,} record(s) have fewer cells than the header ({got} of {width}; "
-                        f"the missing cells are read as blank): {_lines([line for line, _ in short])}")
+        f.warnings.append(f"{name}: {short:,} record(s) have fewer cells than the header ({got} of {width}; "
+                          f"the missing cells are read as blank): {_lines(short_lines, short)}")
     if scan.spans:
-        warnings.append(f"{name}: {len(scan.spans):,} quoted cell(s) hold line breaks (from line "
-                        f"{scan.spans[0][0]}); each record is one row")
-    table = RawTable(label=name, headers=headers, rows=rows, row_numbers=numbers, row_errors=row_errors,
-                     all_text=True)
-    return table, FileInfo(path=name, sha256=sha256(data), rows=len(rows)), warnings
+        f.warnings.append(f"{name}: {len(scan.spans):,} quoted cell(s) hold line breaks (from line "
+                          f"{scan.spans[0][0]}); each record is one row")
+    if rows or not f.info.rows:
+        f.info.rows += len(rows)
+        yield table()
 
 
-def _check_quoted_spans(source: SourceConfig, name: str, scan: _Scan, records: list[list[str]],
-                        starts: list[int], width: int) -> None:
+def _check_count(f: CsvFile, count: int) -> None:
+    if count != f.scan.records:  # the reader lost (or made up) records: never load that
+        raise SourceError(f.source.name, f"{f.name}: the CSV reader produced {count:,} records but the "
+                          f"file holds {f.scan.records:,} (header and preamble included); check `delimiter` "
+                          "and the quoting")
+
+
+def read_file(source: SourceConfig, path: Path, base_dir: Path) -> tuple[RawTable, FileInfo, list[str]]:
+    f = open_file(source, path, base_dir)
+    (table,) = tables(f)
+    return table, f.info, f.warnings
+
+
+def _check_span(source: SourceConfig, name: str, span: tuple[int, int, bool], rec: list[str], width: int) -> None:
     """Refuse a quoted cell that runs over line breaks and then shows it was a stray quote: it
     closes in the middle of a cell, or its record does not have the header's cells."""
-    if not scan.spans:
+    opened, closed, clean = span
+    extra = len(rec) > width and "".join(rec[width:]).strip()
+    if clean and not extra and len(rec) >= width:  # (trailing empty cells are harmless)
         return
-    header_at = source.skip_rows
-    for opened, closed, clean in scan.spans:
-        i = bisect.bisect_right(starts, opened) - 1  # the record holding the span starts on or before it
-        if i <= header_at:
-            continue  # in the preamble or the header: the header checks see it
-        rec = records[i]
-        extra = len(rec) > width and "".join(rec[width:]).strip()
-        if clean and not extra and len(rec) >= width:  # (trailing empty cells are harmless)
-            continue
-        how = ("a quote closes it in the middle of a cell" if not clean else
-               f"its record has {len(rec)} cells where the header has {width}")
-        raise SourceError(source.name, f"{name}: the quoted cell opened on line {opened} runs on to line "
-                          f"{closed} and {how}: a quote on line {opened} is probably not closed, and the "
-                          f"lines after it would be swallowed into one cell. Fix the quoting (a quote inside "
-                          'a quoted cell is written twice: "") and export the file again')
+    how = ("a quote closes it in the middle of a cell" if not clean else
+           f"its record has {len(rec)} cells where the header has {width}")
+    raise SourceError(source.name, f"{name}: the quoted cell opened on line {opened} runs on to line "
+                      f"{closed} and {how}: a quote on line {opened} is probably not closed, and the "
+                      f"lines after it would be swallowed into one cell. Fix the quoting (a quote inside "
+                      'a quoted cell is written twice: "") and export the file again')

@@ -60,7 +60,7 @@ class Provenance:
 class RegisterFrame:
     """One source's rows mapped onto one register.
 
-    Invariant: rows_read == len(df) + number of distinct quarantined rows.
+    Invariant: rows_read == len(df) + rows_pruned + number of distinct quarantined rows.
     `quarantine` has one line per problem (a row with two bad cells has two lines).
     """
 
@@ -70,10 +70,13 @@ class RegisterFrame:
     quarantine: pd.DataFrame
     provenance: Provenance
     rows_read: int
+    #: accepted rows left out of `df` because no enabled rule can use them (a streamed source, see
+    #: connectors.stream and rules.prune); they count as accepted: they were read and are valid
+    rows_pruned: int = 0
 
     @property
     def rows_accepted(self) -> int:
-        return len(self.df)
+        return len(self.df) + self.rows_pruned
 
     @property
     def rows_quarantined(self) -> int:
