@@ -5,6 +5,6 @@ address_key, name_dob_key, ...). Imports audit.registers only (plus pandas, clea
 audit.pipeline calls `resolve(frames, settings.entities)`. See docs/entities.md.
 """
 from audit.entities.overrides import Override, Overrides, OverridesError
-from audit.entities.resolve import LINK_COLUMNS, UNRESOLVED_COLUMNS, Resolution, resolve
+from audit.entities.resolve import LINK_COLUMNS, UNRESOLVED_COLUMNS, Resolution, RowKeys, resolve
 
-__all__ = ["resolve", "Resolution", "Override", "Overrides", "OverridesError", "LINK_COLUMNS", "UNRESOLVED_COLUMNS"]
+__all__ = ["resolve", "RowKeys", "Resolution", "Override", "Overrides", "OverridesError", "LINK_COLUMNS", "UNRESOLVED_COLUMNS"]

@@ -73,6 +73,12 @@ class _Collector:
             part.insert(0, "fact_id", df.loc[ok, "fact_id"].to_numpy())
             self.links.append(part[list(LINK_COLUMNS)])
 
+    def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(links, unresolved) as Resolution holds them."""
+        links = pd.concat(self.links, ignore_index=True) if self.links else pd.DataFrame(columns=list(LINK_COLUMNS))
+        links = links.astype({c: "object" for c in LINK_COLUMNS if c != "score"}).astype({"score": "float64"})
+        return links, pd.DataFrame(self.unresolved, columns=list(UNRESOLVED_COLUMNS), dtype="object")
+
     def miss(self, fact_id: str, register: str, key_col: str, info: dict) -> None:
         self.unresolved.append({"fact_id": fact_id, "register": register, "field": key_col, "text": info["text"],
                                 "reason": info["reason"], "candidates": "; ".join(info["candidates"])})
@@ -111,6 +117,44 @@ def _people(df, register, wf, overrides, out, col, counts) -> None:
         ev = pd.DataFrame([rows[c] for c in code], index=df.index, columns=list(_EVIDENCE))
         out[key_col] = ev["key"].astype("object")
         col.add(out, register, key_col, value, ev)
+
+
+def _row_keys(df, register, wf, overrides, out, col, counts) -> None:
+    """The keys that are read from each row alone: people, addresses, name + date of birth."""
+    _people(df, register, wf, overrides, out, col, counts)
+    _addresses(df, register, out, col)
+    _name_dob(df, register, out, col)
+
+
+def _every_key(register: str, df: pd.DataFrame) -> None:
+    """Every derived key exists, even on an empty frame."""
+    for f in dictionary.get(register).fields.values():
+        if f.derived and f.name not in df:
+            df[f.name] = pd.Series([None] * len(df), index=df.index, dtype="object")
+
+
+class RowKeys:
+    """The derived keys of one register's rows, read a table at a time (a streamed register,
+    audit.streamed): the functions `resolve` runs, with the workforce read once. Only for a register
+    whose keys each row gives alone: organisations are resolved across every register at once, so a
+    register naming one is refused."""
+
+    def __init__(self, workforce: pd.DataFrame | None, config: Any = None,
+                 overrides: overrides_mod.Overrides | str | Path | None = None) -> None:
+        if not isinstance(overrides, overrides_mod.Overrides):
+            overrides = overrides_mod.load(overrides if overrides is not None else getattr(config, "overrides", None))
+        self.overrides = overrides
+        self.wf = Workforce(workforce)
+
+    def resolve(self, register: str, df: pd.DataFrame) -> Resolution:
+        if _entity_fields(register, "org"):
+            raise ValueError(f"register {register!r} names organisations: resolve it with resolve(), not RowKeys")
+        out, col, counts = df.copy(), _Collector(), Counter()
+        _row_keys(df, register, self.wf, self.overrides, out, col, counts)
+        _every_key(register, out)
+        links, unresolved = col.frames()
+        return Resolution({register: out}, links, unresolved,
+                          {"unresolved_by_reason": dict(Counter(unresolved["reason"])) if len(unresolved) else {}})
 
 
 def _addresses(df, register, out, col) -> None:
@@ -208,19 +252,13 @@ def resolve(frames: dict[str, pd.DataFrame], config: Any = None,
     with Progress(transient=True, disable=not progress) as bar:
         task = bar.add_task("resolving entities", total=len(frames) + 1)
         for register, df in frames.items():
-            _people(df, register, wf, overrides, out[register], col, counts)
-            _addresses(df, register, out[register], col)
-            _name_dob(df, register, out[register], col)
+            _row_keys(df, register, wf, overrides, out[register], col, counts)
             bar.advance(task)
         _orgs(frames, out, col, overrides, fuzzy, weak, stats)
         bar.advance(task)
-    for register, df in out.items():  # every derived key exists, even on an empty frame
-        for f in dictionary.get(register).fields.values():
-            if f.derived and f.name not in df:
-                df[f.name] = pd.Series([None] * len(df), index=df.index, dtype="object")
-    links = pd.concat(col.links, ignore_index=True) if col.links else pd.DataFrame(columns=list(LINK_COLUMNS))
-    links = links.astype({c: "object" for c in LINK_COLUMNS if c != "score"}).astype({"score": "float64"})
-    unresolved = pd.DataFrame(col.unresolved, columns=list(UNRESOLVED_COLUMNS), dtype="object")
+    for register, df in out.items():
+        _every_key(register, df)
+    links, unresolved = col.frames()
     stats.update({
         "links_by_method": dict(Counter(links["method"])) if len(links) else {},
         "links_weak": int((links["strength"] == "weak").sum()) if len(links) else 0,

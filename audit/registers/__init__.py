@@ -62,6 +62,9 @@ class Register:
     entry_date_field: str | None = None
     #: made by the pipeline (register_changes, from the ledger), never read from a source
     generated: bool = False
+    #: millions of rows a month (an access log): its sources are streamed and pruned to the rows an
+    #: enabled rule can use as they are read (audit.streamed); never followed by the ledger
+    streamed: bool = False
 
     @property
     def material_fields(self) -> list[str]:
@@ -133,7 +136,11 @@ def _parse(data: dict, origin: str) -> dict[str, Register]:
             optional=spec.get("optional", False),
             require_one_of=tuple(tuple(g) for g in spec.get("require_one_of", ())),
             entry_date_field=entry_date, generated=spec.get("generated", False),
+            streamed=spec.get("streamed", False),
         )
+        if registers[rname].streamed and registers[rname].material_fields:
+            raise DictionaryError(f"{origin}: register {rname}: a streamed register cannot have material fields "
+                                  "(the ledger would need every row, and a streamed source keeps only some)")
     return registers
 
 
