@@ -15,10 +15,15 @@ match, it
   register not loaded, constrains nothing.
 
 An absent rule reading the register in a *missing* input needs every row of it (a pruned row could
-be the one that clears a present row): then nothing is pruned. A condition that reads the period
-({period: start|end}) is relaxed (taken as true) for the match test, since the late pass evaluates
-earlier months with other bounds; its rows that some period could leave undecided are found with the
-period unknown (Kleene: unknown in, unknown out), and kept.
+be the one that clears a present row): then nothing is pruned.
+
+A condition that reads the period ({period: start|end}) cannot cut: the late pass evaluates earlier
+months with other bounds. Its outcome is unknown (True or False) on a row whose field is filled, and
+undecided (NA) on a row whose field is blank, in every month. So each such condition is replaced by
+a *completion*: true where its field is filled (`field eq field`), or false (`field ne field`), NA
+where blank either way. The all-true completion selects every row some month selects (Kleene AND and
+OR are monotone); the undecided rows of every completion (2**k for k such conditions of an input)
+hold the rows some month counts as not evaluable.
 """
 from __future__ import annotations
 
@@ -32,10 +37,12 @@ from rules.compiler import CompiledInput, CompiledRule
 from rules.evaluate import params_in_force
 from rules.select import Selection, select_input
 
-#: a window holding every date (day numbers), and a period nobody knows: a condition reading it is
-#: undecided (NA) for every row, so a row it could leave undecided in some month is undecided here.
+#: a window holding every date (day numbers), and a period nobody knows: a condition still reading it
+#: is undecided (NA) for every row (only past MAX_COMPLETIONS: a coarser superset of the undecided rows)
 ALL_DATES = (-(2**62), 2**62)
 UNKNOWN_PERIOD = (pd.NA, pd.NA)
+#: conditions reading the period in one input up to which every completion is enumerated
+MAX_COMPLETIONS = 4
 
 
 def _reads_period(cond: dict) -> bool:
@@ -46,13 +53,39 @@ def _input_reads_period(inp: CompiledInput) -> bool:
     return any(_reads_period(c) for c in (*inp.where, *(c for g in inp.where_any for c in g)))
 
 
-def _relaxed(inp: CompiledInput) -> CompiledInput:
-    """The input with every condition reading the period taken as true (dropped): Kleene AND and OR
-    are monotone, so a row the input selects in some period is selected here."""
-    if not _input_reads_period(inp):
-        return inp
-    return replace(inp, where=tuple(c for c in inp.where if not _reads_period(c)),
-                   where_any=tuple(tuple(c for c in g if not _reads_period(c)) for g in inp.where_any))
+def _completion(inp: CompiledInput, truth: tuple[bool, ...]) -> CompiledInput:
+    """The input with its i-th condition reading the period made `truth[i]` where its field is filled
+    (a comparison of the field with itself: NA where it is blank, as the condition is in any month)."""
+    it = iter(truth)
+
+    def one(c: dict) -> dict:
+        if not _reads_period(c):
+            return c
+        return {"field": c["field"], "op": "eq" if next(it) else "ne", "value": {"field": c["field"]}}
+
+    where = tuple(one(c) for c in inp.where)
+    where_any = tuple(tuple(one(c) for c in g) for g in inp.where_any)
+    return replace(inp, where=where, where_any=where_any)
+
+
+def _period_conditions(inp: CompiledInput) -> int:
+    return sum(_reads_period(c) for c in (*inp.where, *(c for g in inp.where_any for c in g)))
+
+
+def _widest(inp: CompiledInput) -> CompiledInput:
+    """The input selecting every row it selects in some month (every condition reading the period
+    made true where its field is filled): Kleene AND and OR are monotone."""
+    return _completion(inp, (True,) * _period_conditions(inp)) if _input_reads_period(inp) else inp
+
+
+def _others(inp: CompiledInput) -> list[CompiledInput]:
+    """The inputs whose undecided rows, with the widest's, are every row some month leaves undecided."""
+    k = _period_conditions(inp)
+    if k == 0:
+        return []
+    if k > MAX_COMPLETIONS:
+        return [inp]  # with the period unknown: every row a condition reading it could decide
+    return [_completion(inp, tuple(bool(n >> i & 1) for i in range(k))) for n in range(2**k - 1)]
 
 
 def _matching(compiled: CompiledRule) -> list[CompiledInput]:
@@ -75,8 +108,8 @@ class _Reader:
     """One input A on the register that takes part in a match, with what its partners allow."""
 
     compiled: CompiledRule
-    inp: CompiledInput  # A, relaxed (conditions reading the period dropped)
-    original: CompiledInput | None  # A as written, when it reads the period (for its undecided rows)
+    inp: CompiledInput  # A, widest (conditions reading the period true where their field is filled)
+    others: list[CompiledInput]  # A's other completions (their undecided rows only)
     params: dict[str, Any]
     partners: list[_Partner] = field(default_factory=list)
 
@@ -84,8 +117,8 @@ class _Reader:
         """Rows of `frame` (a RangeIndex) this input can use or must count."""
         sel = select_input(self.compiled, self.inp, frame, self.params, ALL_DATES, UNKNOWN_PERIOD)
         mask = sel.undecided.copy()
-        if self.original is not None:
-            mask |= select_input(self.compiled, self.original, frame, self.params, ALL_DATES, UNKNOWN_PERIOD).undecided
+        for other in self.others:
+            mask |= select_input(self.compiled, other, frame, self.params, ALL_DATES, UNKNOWN_PERIOD).undecided
         ok = np.ones(len(sel.engine), dtype=bool)
         for p in self.partners:
             ok &= _occurs(sel, p)
@@ -143,7 +176,7 @@ def plan(compiled: list[CompiledRule], register: str, frames: dict[str, pd.DataF
         matching = _matching(c)
         selected: dict[str, Selection] = {}  # B's selection, once per rule
         for a in (i for i in matching if i.register == register):
-            reader = _Reader(c, _relaxed(a), a if _input_reads_period(a) else None, params)
+            reader = _Reader(c, _widest(a), _others(a), params)
             for b in matching:
                 if b.register == register or b.register not in frames:
                     continue
@@ -151,7 +184,7 @@ def plan(compiled: list[CompiledRule], register: str, frames: dict[str, pd.DataF
                 if not _same_kinds(c, a, b, shared):
                     continue  # the engines could not compare them as values either: no cut
                 if b.alias not in selected:
-                    selected[b.alias] = select_input(c, _relaxed(b), frames[b.register], params, ALL_DATES,
+                    selected[b.alias] = select_input(c, _widest(b), frames[b.register], params, ALL_DATES,
                                                      UNKNOWN_PERIOD)
                 engine = selected[b.alias].engine
                 tuples = _index(engine, shared).unique() if shared else None
