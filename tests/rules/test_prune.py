@@ -53,6 +53,14 @@ def world(tmp_path_factory) -> dict[str, pd.DataFrame]:
     log.loc[log.index[rows[30:60]], "action"] = None  # `action in [...]` undecided
     log.loc[log.index[rows[60:]], "person_key"] = None  # a key blank: unresolved user
     frames[REGISTER] = log
+    # still off sick: the long sicknesses begun since August left open, so the rule's where_any
+    # branch that reads the period end (an open absence) selects them
+    absence = frames["absence"].copy()
+    long_open = (absence["absence_type"] == "sickness") & (absence["start_date"] >= "2026-08-01") & \
+        ((absence["end_date"] - absence["start_date"]).dt.days >= 27)
+    assert long_open.sum() >= 3
+    absence.loc[long_open, "end_date"] = pd.NaT
+    frames["absence"] = absence
     return frames
 
 
@@ -199,6 +207,35 @@ def test_no_rule_reading_the_register_keeps_nothing(world):
     p = plan(others, REGISTER, _others(world))
     assert p.prunable and p.rules == []
     assert not p.keep(world[REGISTER]).any()
+
+
+def test_the_cut_is_the_rows_sharing_every_key_with_a_partner_row(world):
+    """access_after_assignment_ended alone, against a hand-written oracle: the kept rows are exactly
+    the selected views whose (record, officer) pair is that of an ended assignment, and the rows its
+    selection counts as not evaluable. Each key checked on its own would keep many more."""
+    rule = next(c for c in ACCESS_RULES if c.name == "access_after_assignment_ended")
+    p = plan([rule], REGISTER, _others(world))
+    log = world[REGISTER].reset_index(drop=True)
+    kept = p.keep(log)
+
+    def filled(col: pd.Series) -> np.ndarray:
+        return col.notna().to_numpy() & (col.astype("object").astype(str).str.strip() != "").to_numpy()
+
+    subj = world["record_subjects"]
+    ended = subj[subj["role"].isin(["officer_in_case", "assigned_officer"]).to_numpy() & filled(subj["assigned_to"])
+                 & filled(subj["record_id"]) & filled(subj["person_key"])]
+    pairs = set(zip(ended["record_id"], ended["person_key"]))
+    dated, action = filled(log["accessed_date"]), filled(log["action"])
+    viewed = log["action"].isin(["view", "print", "export"]).to_numpy() & dated & filled(log["record_id"])
+    user = filled(log["person_key"])
+    paired = np.array([(r, k) in pairs for r, k in zip(log["record_id"], log["person_key"])])
+    undecided = ~dated | (dated & ~action & filled(log["record_id"])) | (viewed & ~user)
+    expected = (viewed & user & paired) | undecided
+    assert undecided.sum() >= 60 and (viewed & user & paired).sum() >= 10
+    assert (kept == expected).all(), (np.flatnonzero(kept & ~expected)[:5], np.flatnonzero(~kept & expected)[:5])
+    records, officers = set(ended["record_id"]), set(ended["person_key"])
+    each_alone = viewed & user & log["record_id"].isin(records).to_numpy() & log["person_key"].isin(officers).to_numpy()
+    assert each_alone.sum() > 2 * (viewed & user & paired).sum()
 
 
 def test_undecided_marks_exactly_the_counted_rows(world):
