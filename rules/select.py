@@ -199,6 +199,9 @@ class Selection:
     selected: pd.DataFrame  # canonical rows that satisfy the selection (original values, for rendering)
     engine: pd.DataFrame  # fact_id, key:<name> columns and engine fields, normalised, no NA
     not_evaluable: Counter  # "alias.field" -> rows
+    #: bool mask over the frame given to select_input: the rows counted in not_evaluable (blank date,
+    #: selection undecided, a needed field blank). rules.prune keeps them so the counts stay exact.
+    undecided: np.ndarray | None = None
 
 
 def select_input(compiled: CompiledRule, inp: CompiledInput, df: pd.DataFrame, params: dict[str, Any],
@@ -208,11 +211,15 @@ def select_input(compiled: CompiledRule, inp: CompiledInput, df: pd.DataFrame, p
     kinds = dict(inp.kinds)
     not_eval: Counter = Counter()
     frame = df
+    undecided_rows = np.zeros(len(df), dtype=bool)
+    at = np.arange(len(df))  # positions in df of the rows of `frame`, then of `selected`
     if inp.register_kind == "event" and inp.date_field:
         d = normalise(frame[inp.date_field], "date") if inp.date_field in frame else pd.Series(pd.NA, index=frame.index, dtype="Int64")
         if d.isna().any():
             not_eval[f"{inp.alias}.{inp.date_field}"] += int(d.isna().sum())
-        frame = frame[((d >= window[0]) & (d <= window[1])).fillna(False).to_numpy(dtype=bool)]
+            undecided_rows |= d.isna().to_numpy(dtype=bool)
+        in_window = ((d >= window[0]) & (d <= window[1])).fillna(False).to_numpy(dtype=bool)
+        frame, at = frame[in_window], at[in_window]
     ctx = Context(frame, kinds, register, params, period[0], period[1])
     total, parts = _all(inp.where, ctx)
     if inp.where_any:
@@ -228,8 +235,9 @@ def select_input(compiled: CompiledRule, inp: CompiledInput, df: pd.DataFrame, p
             hit = undecided & r.isna().to_numpy(dtype=bool)
             for f in fields:
                 not_eval[f"{inp.alias}.{f}"] += int(hit.sum())
+        undecided_rows[at[undecided]] = True
     chosen = total.fillna(False).to_numpy(dtype=bool)
-    selected = frame[chosen]
+    selected, at = frame[chosen], at[chosen]
     sctx = Context(selected, kinds, register, params, period[0], period[1])
     engine = pd.DataFrame({"fact_id": selected["fact_id"].astype("object")}, index=selected.index)
     needed = _needed_fields(compiled, inp)
@@ -245,11 +253,12 @@ def select_input(compiled: CompiledRule, inp: CompiledInput, df: pd.DataFrame, p
         if for_count.any():
             not_eval[f"{inp.alias}.{fname}"] += int(for_count.sum())
         keep &= ~missing
+    undecided_rows[at[~keep]] = True
     engine = engine[keep]
     selected = selected[keep]
     for col, _ in needed:
         engine[col] = _plain(engine[col].fillna(OPEN_END_DAY) if col in opened else engine[col])
-    return Selection(inp.alias, len(frame), selected, engine.reset_index(drop=True), not_eval)
+    return Selection(inp.alias, len(frame), selected, engine.reset_index(drop=True), not_eval, undecided_rows)
 
 
 def _needed_fields(compiled: CompiledRule, inp: CompiledInput) -> list[tuple[str, str]]:
