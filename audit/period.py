@@ -90,7 +90,9 @@ def check_auditable(settings, period: Period, today: date | None = None, *,
     if allow_beyond_data:
         return None
     try:
-        load = connectors.load_sources(settings.sources, settings.base_dir)
+        from audit.streamed import split
+
+        load = connectors.load_sources(split(settings.sources)[0], settings.base_dir)  # (a streamed log: not whole)
     except Exception:  # noqa: BLE001 - the run itself loads the sources again and reports the failure
         return None
     end = data_end(load)

@@ -14,9 +14,9 @@ from typing import Any, Callable
 import pandas as pd
 
 import connectors
-from audit import health, registers, reliance, shadow
+from audit import health, registers, reliance, shadow, streamed
 from audit.faults import kill_point
-from audit.entities import Resolution, resolve
+from audit.entities import Resolution, RowKeys, resolve
 from audit.period import Period
 from audit.settings import Settings
 from audit.store import ledger
@@ -215,10 +215,11 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                 warm()
             log.info("run %s: period %s started (engine %s)", run_id, period, engine)
             try:
+                ordinary, big = streamed.split(settings.sources)
                 with stage("load"):
                     note("load", f"{len(settings.sources)} sources")
                     load = loaded or connectors.load_sources(
-                        settings.sources, settings.base_dir,
+                        ordinary, settings.base_dir,
                         progress=lambda name, done, total: note("load", f"{name} ({done}/{total})"))
                 with stage("ledger"):
                     note("ledger", "what earlier runs saw: late, altered and deleted entries")
@@ -231,11 +232,15 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                     library, problems = _load_library(settings)
                     library = shadow.effective_rules(settings, library, shadow_store.promotions(store, strict=True), problems)
                     compiled, rules, problems = _enabled_rules(settings, library, problems)
-                    compiled, rules, not_run = _with_sources(compiled, rules, load)
                     note("resolve", "people and organisations")
                     frames = load.by_register()
                     frames["register_changes"] = _changes_frame(review)
                     resolution = resolve(frames, settings.entities, settings.overrides_in_force)
+                    keys = RowKeys(resolution.frames.get("workforce"), settings.entities, settings.overrides_in_force)
+                if big:
+                    with stage("stream"):  # read after the others: what they hold decides which rows are kept
+                        got = _stream(store, settings, period, big, load, review, resolution, compiled, keys, note)
+                compiled, rules, not_run = _with_sources(compiled, rules, load)
                 with stage("evaluate"):
                     evaluation = rules_api.evaluate(compiled, resolution.frames, period, settings.rules.params,
                                                     engine, progress=lambda name: note("evaluate", name),
@@ -277,9 +282,8 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                     facts=facts, links=links, people=_people(resolution.frames), status=status, error=error,
                     actor=actor, run_id=run_id, ledger=review))
                 if summary.status != "failed":  # the CCU's timelines of access alerts (own transaction)
-                    from audit.store.access_timeline import record_access_timelines
-
-                    record_access_timelines(store, summary.run_id, resolution.frames.get("system_access"))
+                    _record_timelines(store, summary.run_id, settings, big, resolution, keys,
+                                      got.dates.get("system_access") if big else None)
             outcome = RunOutcome(period=period, run_id=summary.run_id, status=summary.status, summary=summary,
                                  load=load, evaluation=evaluation, resolution=resolution, rule_problems=problems,
                                  error=error, stage_seconds=timings, ledger=review, late_raised=late_raised)
@@ -298,6 +302,39 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
     finally:
         if own_store:
             store.dispose()
+
+
+def _stream(store: Store, settings: Settings, period: Period, sources: list[connectors.SourceConfig],
+            load: connectors.LoadResult, review: ledger.LedgerReview, resolution: Resolution,
+            compiled: list[rules_api.CompiledRule], keys: RowKeys, note: Progress) -> streamed.Streamed:
+    """Read the streamed sources (audit.streamed), keeping the rows the rules can use; check their
+    health as the others' was; add what passes to `load` and `resolution`."""
+    got = streamed.load(sources, settings.base_dir, resolution.frames, compiled, settings.rules.params, keys,
+                        progress=note)
+    extra = connectors.LoadResult(frames=got.frames, failures=got.failures)
+    health.take_out_unhealthy(store, extra, review, period, settings.audit.deletion_guard_percent, settings.sources)
+    load.frames += extra.frames
+    load.failures += extra.failures
+    for register, kept in streamed.resolve_kept(extra.frames, keys).items():
+        resolution.frames[register] = kept.frames[register]
+        resolution.links = pd.concat([resolution.links, kept.links], ignore_index=True)
+        resolution.unresolved = pd.concat([resolution.unresolved, kept.unresolved], ignore_index=True)
+    return got
+
+
+def _record_timelines(store: Store, run_id: int, settings: Settings, big: list[connectors.SourceConfig],
+                      resolution: Resolution, keys: RowKeys, window: tuple | None) -> None:
+    """The CCU's access timelines of the run's access alerts: from the access log the run holds, or,
+    when it was streamed (and pruned), from the rows of the alerts' (user, record) pairs read again."""
+    from audit.store.access_timeline import cited_pairs, record_access_timelines
+
+    if not any(s.register == "system_access" for s in big):
+        record_access_timelines(store, run_id, resolution.frames.get("system_access"))
+        return
+    pairs = cited_pairs(store, run_id)
+    if pairs:
+        access = streamed.timeline_rows(big, settings.base_dir, set(pairs), keys)
+        record_access_timelines(store, run_id, access, window=window)
 
 
 def _changes_frame(review: ledger.LedgerReview) -> pd.DataFrame:

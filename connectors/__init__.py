@@ -83,10 +83,10 @@ STREAM_ROWS = 200_000
 
 
 def stream(source: SourceConfig, base_dir: Path, keep: Callable[[pd.DataFrame], np.ndarray], *,
-           rows_per_table: int = STREAM_ROWS, progress: Callable[[int, int], None] | None = None) -> RegisterFrame:
+           rows_per_table: int | None = None, progress: Callable[[int, int], None] | None = None) -> RegisterFrame:
     """Read a (large) source keeping only the accepted rows `keep` selects, the rest counted as
     rows_pruned: every check, count and quarantine of `pull` is the same. A CSV source is read one
-    table of `rows_per_table` rows at a time, so memory holds one file's text, one table and the
+    table of `rows_per_table` (default STREAM_ROWS) rows at a time, so memory holds one file's text, one table and the
     kept rows; an Excel or SQL source is read whole and then pruned. Raises SourceError as pull."""
     was_enabled = gc.isenabled()
     gc.disable()
@@ -96,7 +96,7 @@ def stream(source: SourceConfig, base_dir: Path, keep: Callable[[pd.DataFrame], 
             mask = np.asarray(keep(frame.df), dtype=bool)
             frame.rows_pruned, frame.df = int((~mask).sum()), frame.df[mask].reset_index(drop=True)
             return frame
-        return _stream_csv(source, base_dir, keep, rows_per_table, progress)
+        return _stream_csv(source, base_dir, keep, rows_per_table or STREAM_ROWS, progress)
     finally:
         if was_enabled:
             gc.enable()

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import itertools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -178,9 +178,19 @@ def _scan(text: str, delimiter: str) -> _Scan:
     return out
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def _physical_lines(text: str) -> Iterator[str]:
+    """The lines of `text` with their line breaks (\r\n, \r or \n), one at a time: what
+    io.StringIO(text, newline="") gives the csv module, without the copy of the whole text StringIO
+    makes (four bytes a character: 485 MB for a 116 MB access log)."""
+    return (m.group() for m in _LINE.finditer(text))
+
+
 def _records(text: str, delimiter: str, name: str, source: SourceConfig | None) -> Iterator[tuple[list[str], int, int]]:
     """The csv module's records, one by one, each with the physical lines it starts and ends on."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    reader = csv.reader(_physical_lines(text), delimiter=delimiter, strict=False)
     # Each column's repeated texts share one str object (registers repeat values a lot): the parsers
     # then read a column from a few objects instead of one per row scattered among the other columns',
     # and the table holds less (measured on a scale-5 force's CSV sources: peak memory of the load

@@ -59,13 +59,14 @@ def _sibling(register: str, suffix: str) -> str | None:
 
 
 class _Collector:
-    def __init__(self) -> None:
+    def __init__(self, evidence: bool = True) -> None:
         self.links: list[pd.DataFrame] = []
         self.unresolved: list[dict] = []
+        self.evidence = evidence  # False: the keys only, no links (rows that may be let go)
 
     def add(self, df: pd.DataFrame, register: str, key_col: str, source: pd.Series, ev: pd.DataFrame) -> None:
         ok = ev["key"].notna()
-        if ok.any():
+        if self.evidence and ok.any():
             part = ev.loc[ok, list(_EVIDENCE)].copy()
             part.insert(0, "source_text", source[ok].astype("object").map(str))
             part.insert(0, "field", key_col)
@@ -146,10 +147,11 @@ class RowKeys:
         self.overrides = overrides
         self.wf = Workforce(workforce)
 
-    def resolve(self, register: str, df: pd.DataFrame) -> Resolution:
+    def resolve(self, register: str, df: pd.DataFrame, evidence: bool = True) -> Resolution:
+        """df's rows with their keys; `evidence` False: without links (rows read to be judged)."""
         if _entity_fields(register, "org"):
             raise ValueError(f"register {register!r} names organisations: resolve it with resolve(), not RowKeys")
-        out, col, counts = df.copy(), _Collector(), Counter()
+        out, col, counts = df.copy(), _Collector(evidence), Counter()
         _row_keys(df, register, self.wf, self.overrides, out, col, counts)
         _every_key(register, out)
         links, unresolved = col.frames()

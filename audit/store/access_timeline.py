@@ -54,7 +54,7 @@ def _user(values: dict[str, Any]) -> str | None:
     return None
 
 
-def _user_column(df: pd.DataFrame) -> pd.Series:
+def user_column(df: pd.DataFrame) -> pd.Series:
     key = df["person_key"] if "person_key" in df else pd.Series(None, index=df.index, dtype="object")
     if "person_id" in df:
         key = key.where(key.notna() & (key.astype("string").str.strip() != ""), df["person_id"])
@@ -134,7 +134,7 @@ def build_timelines(pairs: dict[tuple[str, str], set[str]],
         hit = chunk[chunk["record_id"].isin(records)]  # records are text; no copy of the whole column
         if hit.empty:
             continue
-        users = _user_column(hit).tolist()
+        users = user_column(hit).tolist()
         recs = hit["record_id"].astype("string").tolist()
         cols = {c: hit[c].tolist() for c in ROW_FIELDS if c in hit.columns}
         for i, (user, record) in enumerate(zip(users, recs)):

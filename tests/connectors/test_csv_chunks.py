@@ -77,3 +77,12 @@ def test_refusals_are_the_same_at_any_chunk_size(tmp_path, text, says):
             _read(tmp_path, text, size)
         messages.add(str(err.value))
     assert len(messages) == 1
+
+
+@pytest.mark.parametrize("text", ["", "a", "a\n", "a\r\nb\rc\nd", "\n\n\r\r\n", 'x,"multi\rline\r\ncell",y\r\nz',
+                                  "tail\r", "a\n\rb"])
+def test_the_reader_sees_the_lines_a_stringio_would_give(text):
+    """The csv module reads the text line by line without a StringIO copy of it (4 bytes a character)."""
+    import io
+
+    assert list(csv_source._physical_lines(text)) == list(io.StringIO(text, newline=""))

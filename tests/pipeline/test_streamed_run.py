@@ -1,0 +1,87 @@
+"""A run whose access log is streamed (read a few rows at a time and pruned to the rows the rules can
+use, audit.streamed) raises exactly the alerts, counts and access timelines of the same run with the
+log loaded whole, on a generated force with planted access cases, on both engines."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from sqlalchemy import select
+
+import connectors
+from audit import settings as settings_mod, streamed
+from audit.generator import generate
+from audit.generator.access_logs import generate_access_logs
+from audit.period import Period
+from audit.pipeline import run_period
+from audit.store.db import open_store
+from audit.store.models import AccessTimeline, Alert, AlertFact, AlertOccurrence, SourceLoad
+
+
+@pytest.fixture(scope="module")
+def access_force(tmp_path_factory):
+    out = tmp_path_factory.mktemp("streamed_force")
+    generate(out, seed=5, months=12, end="2026-10", scale=0.15)
+    generate_access_logs(out, seed=5, rate=0.05, add_sources=True)
+    # a search that returned a planted case's record: no rule can use it (pruned), but it is the
+    # user's access to that record, so the record's timeline must show it
+    truth = json.loads((out / "access_truth.json").read_text(encoding="utf-8"))
+    planted = next(s for s in truth["scenarios"] if s["kind"] == "no_work_reason")["access_ids"][0]
+    log = out / "system_access.csv"
+    line = next(x for x in log.read_text(encoding="utf-8").splitlines() if x.startswith(planted + ","))
+    cells = line.split(",")
+    cells[0], cells[6] = "AUPLANTED1", "SEARCH"
+    with log.open("a", encoding="utf-8") as f:
+        f.write(",".join(cells) + "\n")
+    return out
+
+
+def _run(force, home, engine):
+    shutil.copytree(force, home, ignore=shutil.ignore_patterns("data"))
+    settings = settings_mod.load(home / "config.toml")
+    outcome = run_period(settings, Period(2026, 10), engine=engine, publish=False)
+    store = open_store(settings.store_url)
+    try:
+        with store.read() as s:
+            alerts = {}
+            for rule, fp, fact in s.execute(select(Alert.rule_name, Alert.fingerprint, AlertFact.fact_id)
+                                            .join(AlertOccurrence, AlertOccurrence.alert_id == Alert.id)
+                                            .join(AlertFact, AlertFact.occurrence_id == AlertOccurrence.id)):
+                alerts.setdefault((rule, fp), set()).add(fact)
+            loads = {r.source: (r.status, r.rows_read, r.rows_accepted, r.rows_quarantined)
+                     for r in s.execute(select(SourceLoad)).scalars()}
+            timelines = {(t.person_key, t.record_id): (t.total, t.per_day, [r["fact_id"] for r in t.rows],
+                                                        str(t.window_from), str(t.window_to))
+                         for t in s.execute(select(AccessTimeline)).scalars()}
+    finally:
+        store.dispose()
+    return outcome, alerts, loads, timelines
+
+
+@pytest.mark.parametrize("engine", ["reference", "durable"])
+def test_a_streamed_access_log_gives_the_run_of_the_whole_log(access_force, tmp_path, monkeypatch, engine):
+    monkeypatch.setattr(connectors, "STREAM_ROWS", 997)  # many tables, none aligned with anything
+    got, alerts, loads, timelines = _run(access_force, tmp_path / "streamed", engine)
+    with monkeypatch.context() as m:
+        m.setattr(streamed, "is_streamed", lambda source: False)  # the log read whole, as any source
+        whole, w_alerts, w_loads, w_timelines = _run(access_force, tmp_path / "whole", engine)
+
+    log = next(f for f in got.load.frames if f.register == "system_access")
+    whole_log = next(f for f in whole.load.frames if f.register == "system_access")
+    assert whole_log.rows_pruned == 0 and log.rows_read == whole_log.rows_read > 5_000
+    assert 0 < len(log.df) < log.rows_accepted / 5, "most of the log is pruned"
+    assert log.rows_pruned == log.rows_accepted - len(log.df)
+    assert any(w.startswith("streamed: ") and "not sent to the engines" in w for w in log.provenance.warnings)
+
+    access = {k: v for k, v in w_alerts.items() if k[0].startswith("access_")}
+    assert len(access) >= 10 and {r for r, _ in access} >= {"access_no_work_reason", "access_self_search"}
+    assert alerts == w_alerts  # every alert, with every fact it cites
+    assert loads == w_loads  # the same counts, reconciled against the same bytes
+    assert timelines == w_timelines and len(timelines) >= 5  # every row of each cited (user, record)
+    assert not log.df["access_id"].eq("AUPLANTED1").any()  # pruned, and still in its record's timeline:
+    assert any(f.startswith("system_access:") and f.split(":")[1] == str(whole_log.rows_read + 1)
+               for t in timelines.values() for f in t[2])
+    assert got.status == whole.status == "succeeded"
+    assert {n: (st.findings, st.not_evaluable) for n, st in got.evaluation.stats.items()} == \
+        {n: (st.findings, st.not_evaluable) for n, st in whole.evaluation.stats.items()}
