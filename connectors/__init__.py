@@ -87,22 +87,23 @@ def stream(source: SourceConfig, base_dir: Path, keep: Callable[[pd.DataFrame], 
     """Read a (large) source keeping only the accepted rows `keep` selects, the rest counted as
     rows_pruned: every check, count and quarantine of `pull` is the same. A CSV source is read one
     table of `rows_per_table` (default STREAM_ROWS) rows at a time, so memory holds one file's text, one table and the
-    kept rows; an Excel or SQL source is read whole and then pruned. Raises SourceError as pull."""
+    kept rows; an SQL source is fetched as many rows at a time (a server-side cursor); an Excel
+    source is read whole and then pruned. Raises SourceError as pull."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        if source.kind != "csv":
+        if source.kind == "xlsx":  # (a sheet holds at most 1,048,576 rows, read whole)
             frame = _pull(source, base_dir)
             mask = np.asarray(keep(frame.df), dtype=bool)
             frame.rows_pruned, frame.df = int((~mask).sum()), frame.df[mask].reset_index(drop=True)
             return frame
-        return _stream_csv(source, base_dir, keep, rows_per_table or STREAM_ROWS, progress)
+        return _stream(source, base_dir, keep, rows_per_table or STREAM_ROWS, progress)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _stream_csv(source: SourceConfig, base_dir: Path, keep, rows_per_table: int, progress) -> RegisterFrame:
+def _stream(source: SourceConfig, base_dir: Path, keep, rows_per_table: int, progress) -> RegisterFrame:
     try:
         register = registers.get(source.register)
     except KeyError as e:
@@ -110,7 +111,7 @@ def _stream_csv(source: SourceConfig, base_dir: Path, keep, rows_per_table: int,
     infos: list[FileInfo] = []
     warnings: list[str] = []
 
-    def tables():
+    def csv_tables():
         for path in files.resolve(source, Path(base_dir)):
             f = csv_source.open_file(source, path, Path(base_dir))
             infos.append(f.info)
@@ -119,7 +120,17 @@ def _stream_csv(source: SourceConfig, base_dir: Path, keep, rows_per_table: int,
             warnings.extend(f.warnings)
             del f  # the file's text goes before the next file is read
 
-    frame = assemble_stream(source, register, tables(), infos, source.path or "", warnings, keep, progress)
+    def sql_tables():
+        q = sql_source.open_query(source, Path(base_dir))
+        infos.append(q.info)
+        for table in sql_source.tables(q, rows_per_table):
+            yield table, q.info
+
+    location = source.path or ""
+    if source.kind == "sql":
+        location = sql_source.open_query(source, Path(base_dir)).location
+    frame = assemble_stream(source, register, csv_tables() if source.kind == "csv" else sql_tables(), infos,
+                            location, warnings, keep, progress)
     frame.provenance.warnings += [w for w in warnings if w not in frame.provenance.warnings]
     if len(infos) > 1:
         frame.provenance.warnings += [f"{i.path}: header only (0 rows)" for i in infos if not i.rows]

@@ -15,8 +15,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -140,28 +142,69 @@ def _sqlite_file(source: SourceConfig, url: sa.URL, base_dir: Path | None) -> sa
 
 def read(source: SourceConfig, base_dir: Path | None = None) -> tuple[RawTable, FileInfo, str]:
     """Run the source's table/query. Returns the table, its FileInfo and the redacted location."""
+    q = open_query(source, base_dir)
+    (table,) = tables(q)
+    return table, q.info, q.location
+
+
+@dataclass
+class SqlRead:
+    """A source's table or query, ready to run; `tables` reads its rows. `info` (rows, and the
+    digest of headers and rows) is complete once `tables` is exhausted."""
+
+    source: SourceConfig
+    url: sa.URL
+    shown: str
+    location: str
+    label: str
+    info: FileInfo
+
+
+def open_query(source: SourceConfig, base_dir: Path | None = None) -> SqlRead:
     url = _sqlite_file(source, check_url(source), base_dir)
-    stmt, what = _statement(source)
     shown = url.render_as_string(hide_password=True)
-    location = f"{shown} {('table ' + source.table) if source.table else 'query'}"
+    label = _statement(source)[1] if source.query else source.table
+    return SqlRead(source, url, shown, f"{shown} {('table ' + source.table) if source.table else 'query'}",
+                   label, FileInfo(path=label, sha256="", rows=0))
+
+
+def tables(q: SqlRead, rows_per_table: int | None = None) -> Iterator[RawTable]:
+    """The rows as RawTables of at most `rows_per_table` rows (None: one table), fetched from the
+    server that many at a time (a server-side cursor where the driver has one). The digest is the
+    one a whole read makes: sha256 of repr((headers, rows)), fed piece by piece."""
+    source, url, shown = q.source, q.url, q.shown
+    stmt, _ = _statement(source)
     try:
         engine = sa.create_engine(url)
     except (NoSuchModuleError, ImportError, ArgumentError) as e:
         raise SourceError(source.name, f"cannot use url {shown}: {_first_line(e, url)}") from None
-    connected = False
+    digest = hashlib.sha256()
+    connected, done = False, 0
     try:
         with engine.connect() as conn:
             connected = True
             _read_only(conn)
+            if rows_per_table:
+                conn = conn.execution_options(stream_results=True, yield_per=rows_per_table)
             if stmt is None:
                 schema, _, name = source.table.rpartition(".")
                 table = sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=conn)
-                stmt = sa.select(table)
-                result = conn.execute(stmt)
+                result = conn.execute(sa.select(table))
             else:
                 result = conn.execute(stmt, dict(source.query_params))
             headers = [str(k) for k in result.keys()]
-            rows = [list(r) for r in result]
+            digest.update(f"({headers!r}, [".encode("utf-8", errors="replace"))
+            parts = result.partitions(rows_per_table) if rows_per_table else iter([result.all()])
+            for part in parts:
+                rows = [list(r) for r in part]
+                if not rows and done:
+                    continue
+                digest.update(((", " if done else "") + ", ".join(map(repr, rows))).encode("utf-8", errors="replace"))
+                yield RawTable(label=q.label, headers=headers, rows=rows,
+                               row_numbers=list(range(done + 1, done + len(rows) + 1)))
+                done += len(rows)
+            if not done and rows_per_table:  # no rows: one empty table, as a whole read gives
+                yield RawTable(label=q.label, headers=headers, rows=[], row_numbers=[])
             conn.rollback()
     except NoSuchTableError:
         raise SourceError(source.name, f"table {source.table!r} not found at {shown}; check `table` "
@@ -173,7 +216,5 @@ def read(source: SourceConfig, base_dir: Path | None = None) -> tuple[RawTable, 
         raise SourceError(source.name, f"database error at {shown}: {_first_line(e, url)}; {hint}") from None
     finally:
         engine.dispose()
-    digest = hashlib.sha256(repr((headers, rows)).encode("utf-8", errors="replace")).hexdigest()
-    table = RawTable(label=what if source.query else source.table, headers=headers, rows=rows,
-                     row_numbers=list(range(1, len(rows) + 1)))
-    return table, FileInfo(path=table.label, sha256=digest, rows=len(rows)), location
+    digest.update(b"])")
+    q.info.sha256, q.info.rows = digest.hexdigest(), done
