@@ -266,7 +266,7 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
             fallbacks = [f"rule {name} was evaluated with the reference engine because {st.fallback}"
                          for name, st in sorted(evaluation.stats.items()) if st.fallback]
             error = "; ".join([f.message for f in failed] + problems_text + fallbacks + not_run
-                              + review.notes) or None
+                              + review.notes + (got.notes if big else [])) or None
             with stage("record"):
                 note("record", f"{len(evaluation.findings)} findings")
                 facts = _evidence_facts(evaluation.findings, resolution.frames)

@@ -53,6 +53,8 @@ class Streamed:
     plans: dict[str, prune.PrunePlan] = field(default_factory=dict)
     #: register -> the first and last date of its accepted rows, pruned or not (the window the run read)
     dates: dict[str, tuple] = field(default_factory=dict)
+    #: per source, what was kept and why (the run's notes and the source's load notes)
+    notes: list[str] = field(default_factory=list)
 
 
 def load(sources: list[connectors.SourceConfig], base_dir: Path, frames: dict[str, pd.DataFrame],
@@ -82,7 +84,9 @@ def load(sources: list[connectors.SourceConfig], base_dir: Path, frames: dict[st
         except connectors.SourceError as e:
             out.failures.append(connectors.SourceFailure(source.name, register, str(e), source.required))
             continue
-        frame.provenance.warnings.append(_note(frame, plan, unresolved))
+        said = _note(frame, plan, unresolved)
+        frame.provenance.warnings.append(said)
+        out.notes.append(f"source {source.name} {said}")
         out.frames.append(frame)
     return out
 

@@ -4,6 +4,9 @@
     .venv/bin/python benchmarks/bench_access.py gen --scale 1 5 --work /tmp/access_bench
     # after `integrity-audit run -p 2026-10 -c FOLDER/config.toml`: planted cases found, decoys alerted
     .venv/bin/python benchmarks/bench_access.py recall FOLDER
+    # one audit of FOLDER's month (fresh store): seconds per stage, peak memory of the process tree
+    # (audit process + durable worker, sampled from /proc every 0.2 s); --compare: streamed, then whole
+    .venv/bin/python benchmarks/bench_access.py run FOLDER --compare
 
 `gen` runs each scale in a child process so its peak RSS is its own (resource.getrusage of the child).
 `recall` reads FOLDER/access_truth.json and the run's store (FOLDER/data/integrity-audit.db, SQLite):
@@ -97,9 +100,90 @@ def recall(args) -> None:
         print("not planted:", "; ".join(truth["not_planted"]))
 
 
+def _tree_rss(pid: int) -> dict[int, int]:
+    """pid -> resident MB, for `pid` and its descendants (from /proc)."""
+    out, todo = {}, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as f:
+                out[p] = next(int(line.split()[1]) // 1024 for line in f if line.startswith("VmRSS"))
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                todo += [int(c) for c in f.read().split()]
+        except (OSError, StopIteration):
+            continue
+    return out
+
+
+def _run_child(folder: str, period: str, engine: str, whole: bool) -> None:
+    """One monthly audit of FOLDER in this process, sampling the memory of the process tree."""
+    import os
+    import threading
+
+    from audit import settings as settings_mod, streamed
+    from audit.period import Period
+    from audit.pipeline import run_period
+
+    if whole:  # the access log loaded whole, as before it was streamed
+        streamed.is_streamed = lambda source: False
+    peaks = {"tree": 0, "parent": 0, "worker": 0}
+    stage_peak: dict[str, int] = {}
+    current = ["start"]
+    stop = threading.Event()
+
+    def sample() -> None:
+        me = os.getpid()
+        while not stop.is_set():
+            rss = _tree_rss(me)
+            total, parent = sum(rss.values()), rss.get(me, 0)
+            peaks["tree"], peaks["parent"] = max(peaks["tree"], total), max(peaks["parent"], parent)
+            peaks["worker"] = max([peaks["worker"], *[v for p, v in rss.items() if p != me]])
+            stage_peak[current[0]] = max(stage_peak.get(current[0], 0), total)
+            stop.wait(0.2)
+
+    threading.Thread(target=sample, daemon=True).start()
+    settings = settings_mod.load(Path(folder) / "config.toml")
+    started, cpu = time.perf_counter(), time.process_time()
+    outcome = run_period(settings, Period.parse(period), engine=engine, publish=False,
+                         progress=lambda stage, detail: current.__setitem__(0, stage))
+    stop.set()
+    log = next((f for f in outcome.load.frames if f.register == "system_access"), None)
+    print(json.dumps({"status": outcome.status, "findings": len(outcome.evaluation.findings),
+                      "seconds": round(time.perf_counter() - started, 1),
+                      "stages": {k: round(v, 1) for k, v in outcome.stage_seconds.items()},
+                      "stage_peak_mb": stage_peak, "peak_mb": peaks,
+                      "log_rows": log.rows_read if log else 0, "log_kept": len(log.df) if log else 0}))
+
+
+def run(args) -> None:
+    """Audit FOLDER's period in a child process (a fresh store each time) and print time and memory."""
+    import shutil
+
+    for whole in ([False, True] if args.compare else [args.whole]):
+        data = Path(args.folder) / "data"
+        if data.exists():
+            shutil.rmtree(data)
+        out = subprocess.run([sys.executable, __file__, "_run", args.folder, args.period, args.engine,
+                              "1" if whole else "0"], capture_output=True, text=True, cwd=ROOT)
+        if out.returncode:
+            print(f"failed:\n{out.stderr[-3000:]}")
+            return
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        how = "log loaded whole" if whole else "log streamed"
+        print(f"{how}: {r['status']}, {r['findings']} findings, {r['seconds']} s; access log {r['log_rows']:,} rows "
+              f"read, {r['log_kept']:,} kept for the engines")
+        print("  stage seconds: " + ", ".join(f"{k} {v}" for k, v in r["stages"].items()))
+        print("  peak MB of the process tree by stage: " + ", ".join(f"{k} {v:,}" for k, v in r["stage_peak_mb"].items()))
+        print(f"  peak MB: process tree {r['peak_mb']['tree']:,}, audit process {r['peak_mb']['parent']:,}, "
+              f"largest worker {r['peak_mb']['worker']:,}")
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_child":
         _child(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "_run":
+        _run_child(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] == "1")
         return
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -110,8 +194,14 @@ def main() -> None:
     g.add_argument("--work", default="/tmp/access_bench")
     r = sub.add_parser("recall")
     r.add_argument("folder")
+    a = sub.add_parser("run", help="one monthly audit of FOLDER: seconds per stage and peak memory")
+    a.add_argument("folder")
+    a.add_argument("--period", default="2026-10")
+    a.add_argument("--engine", default="durable")
+    a.add_argument("--whole", action="store_true", help="load the access log whole instead of streaming it")
+    a.add_argument("--compare", action="store_true", help="run streamed, then whole")
     args = p.parse_args()
-    gen(args) if args.cmd == "gen" else recall(args)
+    {"gen": gen, "recall": recall, "run": run}[args.cmd](args)
 
 
 if __name__ == "__main__":

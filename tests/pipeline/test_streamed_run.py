@@ -72,7 +72,9 @@ def test_a_streamed_access_log_gives_the_run_of_the_whole_log(access_force, tmp_
     assert whole_log.rows_pruned == 0 and log.rows_read == whole_log.rows_read > 5_000
     assert 0 < len(log.df) < log.rows_accepted / 5, "most of the log is pruned"
     assert log.rows_pruned == log.rows_accepted - len(log.df)
-    assert any(w.startswith("streamed: ") and "not sent to the engines" in w for w in log.provenance.warnings)
+    said = next(w for w in log.provenance.warnings if w.startswith("streamed: "))
+    assert f"{len(log.df):,} of {log.rows_accepted:,} accepted rows kept" in said and "access_no_work_reason" in said
+    assert f"source system_access {said}" in got.error  # the run says it, not only the load
 
     access = {k: v for k, v in w_alerts.items() if k[0].startswith("access_")}
     assert len(access) >= 10 and {r for r, _ in access} >= {"access_no_work_reason", "access_self_search"}
@@ -82,6 +84,6 @@ def test_a_streamed_access_log_gives_the_run_of_the_whole_log(access_force, tmp_
     assert not log.df["access_id"].eq("AUPLANTED1").any()  # pruned, and still in its record's timeline:
     assert any(f.startswith("system_access:") and f.split(":")[1] == str(whole_log.rows_read + 1)
                for t in timelines.values() for f in t[2])
-    assert got.status == whole.status == "succeeded"
+    assert got.status == whole.status == "succeeded" and "streamed" not in whole.error
     assert {n: (st.findings, st.not_evaluable) for n, st in got.evaluation.stats.items()} == \
         {n: (st.findings, st.not_evaluable) for n, st in whole.evaluation.stats.items()}
