@@ -77,7 +77,7 @@ def load(sources: list[connectors.SourceConfig], base_dir: Path, frames: dict[st
 
         def step(read: int, kept: int, name=source.name) -> None:
             if progress:
-                progress("load", f"{name}: {read:,} rows read, {kept:,} kept for the rules")
+                progress("stream", f"{name}: {read:,} rows read, {kept:,} kept for the rules")
 
         try:
             frame = connectors.stream(source, base_dir, keep, progress=step)
@@ -145,8 +145,8 @@ def timeline_rows(sources: list[connectors.SourceConfig], base_dir: Path, pairs:
                 mask[mask] = np.asarray(pair.isin(wanted), dtype=bool)
             return mask
 
-        try:
-            frame = connectors.stream(source, base_dir, keep)
+        try:  # a raw record with no cell equal to a cited record is not parsed
+            frame = connectors.stream(source, base_dir, keep, wanted=lambda cells: not records.isdisjoint(cells))
         except connectors.SourceError:
             return None
         parts.append(keys.resolve(REGISTER, frame.df).frames[REGISTER])

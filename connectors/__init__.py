@@ -83,12 +83,15 @@ STREAM_ROWS = 200_000
 
 
 def stream(source: SourceConfig, base_dir: Path, keep: Callable[[pd.DataFrame], np.ndarray], *,
-           rows_per_table: int | None = None, progress: Callable[[int, int], None] | None = None) -> RegisterFrame:
+           rows_per_table: int | None = None, progress: Callable[[int, int], None] | None = None,
+           wanted: Callable[[list[str]], bool] | None = None) -> RegisterFrame:
     """Read a (large) source keeping only the accepted rows `keep` selects, the rest counted as
     rows_pruned: every check, count and quarantine of `pull` is the same. A CSV source is read one
     table of `rows_per_table` (default STREAM_ROWS) rows at a time, so memory holds one file's text, one table and the
     kept rows; an SQL source is fetched as many rows at a time (a server-side cursor); an Excel
-    source is read whole and then pruned. Raises SourceError as pull."""
+    source is read whole and then pruned. Raises SourceError as pull.
+    `wanted(cells)`: a CSV record whose raw cells fail it is skipped unparsed (a second read for a few
+    rows); the counts then cover the rows parsed only, so use it for such reads, never a run's load."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -97,13 +100,13 @@ def stream(source: SourceConfig, base_dir: Path, keep: Callable[[pd.DataFrame], 
             mask = np.asarray(keep(frame.df), dtype=bool)
             frame.rows_pruned, frame.df = int((~mask).sum()), frame.df[mask].reset_index(drop=True)
             return frame
-        return _stream(source, base_dir, keep, rows_per_table or STREAM_ROWS, progress)
+        return _stream(source, base_dir, keep, rows_per_table or STREAM_ROWS, progress, wanted)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _stream(source: SourceConfig, base_dir: Path, keep, rows_per_table: int, progress) -> RegisterFrame:
+def _stream(source: SourceConfig, base_dir: Path, keep, rows_per_table: int, progress, wanted=None) -> RegisterFrame:
     try:
         register = registers.get(source.register)
     except KeyError as e:
@@ -115,7 +118,7 @@ def _stream(source: SourceConfig, base_dir: Path, keep, rows_per_table: int, pro
         for path in files.resolve(source, Path(base_dir)):
             f = csv_source.open_file(source, path, Path(base_dir))
             infos.append(f.info)
-            for table in csv_source.tables(f, rows_per_table):
+            for table in csv_source.tables(f, rows_per_table, wanted):
                 yield table, f.info
             warnings.extend(f.warnings)
             del f  # the file's text goes before the next file is read

@@ -25,7 +25,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from . import files
 from .config import SourceConfig
@@ -264,8 +264,11 @@ def open_file(source: SourceConfig, path: Path, base_dir: Path) -> CsvFile:
     return CsvFile(source, name, text, scan, info, warnings)
 
 
-def tables(f: CsvFile, rows_per_table: int | None = None) -> Iterator[RawTable]:
-    """The file's data rows as RawTables of at most `rows_per_table` rows (None: one table)."""
+def tables(f: CsvFile, rows_per_table: int | None = None,
+           wanted: Callable[[list[str]], bool] | None = None) -> Iterator[RawTable]:
+    """The file's data rows as RawTables of at most `rows_per_table` rows (None: one table).
+    `wanted(cells)`: a cheap test of a record's raw cells; the others are counted and checked but
+    never become rows (a second read after a few rows: their row numbers, and so fact ids, stay)."""
     source, name, scan = f.source, f.name, f.scan
     records = _records(f.text, source.delimiter, name, source)
     head = list(itertools.islice(records, source.skip_rows + 1))
@@ -298,6 +301,8 @@ def tables(f: CsvFile, rows_per_table: int | None = None) -> Iterator[RawTable]:
             span = next(spans, None)
         if not "".join(rec).strip():  # every cell blank (one join: this loop sees every record)
             blank += 1
+            continue
+        if wanted is not None and not wanted(rec):
             continue
         if len(rec) > width and "".join(rec[width:]).strip():
             row_errors[len(rows)] = (f"row has {len(rec)} cells but the header has {width}; check "

@@ -125,3 +125,13 @@ def test_an_sql_source_is_fetched_a_table_at_a_time_with_pulls_result(tmp_path, 
     assert (got.rows_read, got.rows_accepted) == (whole.rows_read, whole.rows_accepted) == (53, whole.rows_accepted)
     assert got.provenance.files[0].sha256 == whole.provenance.files[0].sha256  # the digest fed piece by piece
     assert got.provenance.location == whole.provenance.location and seen == list(range(5, 53, 5)) + [53]
+
+
+def test_a_second_read_of_a_few_rows_skips_the_others_unparsed_with_the_same_fact_ids(tmp_path):
+    _write(tmp_path, 3)
+    whole = connectors.pull(_source(), tmp_path)
+    got = connectors.stream(_source(), tmp_path, lambda df: np.ones(len(df), dtype=bool), rows_per_table=4,
+                            wanted=lambda cells: "R7" in cells)
+    want = whole.df[whole.df["record_id"] == "R7"].reset_index(drop=True)
+    assert len(want) > 2
+    pd.testing.assert_frame_equal(got.df, want)  # same rows, row numbers and fact ids
