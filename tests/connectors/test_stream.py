@@ -130,8 +130,9 @@ def test_an_sql_source_is_fetched_a_table_at_a_time_with_pulls_result(tmp_path, 
 def test_a_second_read_of_a_few_rows_skips_the_others_unparsed_with_the_same_fact_ids(tmp_path):
     _write(tmp_path, 3)
     whole = connectors.pull(_source(), tmp_path)
+    record = whole.df["record_id"].value_counts().index[0]
     got = connectors.stream(_source(), tmp_path, lambda df: np.ones(len(df), dtype=bool), rows_per_table=4,
-                            wanted=lambda cells: "R7" in cells)
-    want = whole.df[whole.df["record_id"] == "R7"].reset_index(drop=True)
+                            wanted=lambda cells: record in cells)
+    want = whole.df[whole.df["record_id"] == record].reset_index(drop=True)
     assert len(want) > 2
     pd.testing.assert_frame_equal(got.df, want)  # same rows, row numbers and fact ids
