@@ -2,7 +2,8 @@
 
 A value the connector already reads needs no map: it ignores case, spaces, "-" and "_"
 ("Annual Leave" is annual_leave). A near miss gets a proposed `values` entry, found in this order:
-a common abbreviation ("CRN" -> credit, "P-Card" -> card), a unique prefix ("INV" -> invoice,
+a common abbreviation ("CRN" -> credit, "P-Card" -> card), initials ("OIC" -> officer_in_case, and
+"Management Vetting" -> mv the other way round), a unique prefix ("INV" -> invoice,
 "G" -> gift), a canonical value named inside the text ("Police Officer" -> officer, "Barred List"
 -> barred), then a close spelling ("Acepted" -> accepted). Only values of up to three words are
 mapped this way ("Payments via credit cards" is a sentence, not a label). Also read: "NPPV Level 3"
@@ -81,6 +82,9 @@ def near_miss(text: str, values: tuple[str, ...]) -> tuple[str, str] | None:
     initials = "".join(w[0] for w in words)
     if len(words) >= 2 and all(w.isalpha() for w in words) and initials in values:
         return initials, "initials"  # "Management Vetting" -> mv, "Counter Terrorist Check" -> ctc
+    acronym = [v for v in values if "_" in v and "".join(p[0] for p in v.split("_")) == squashed]
+    if len(words) == 1 and 2 <= len(squashed) <= 5 and len(acronym) == 1:
+        return acronym[0], "the initials of its words"  # "OIC" -> officer_in_case
     if squashed:
         prefixed = [v for v in values if v.replace("_", "").startswith(squashed)]
         if len(prefixed) == 1:

@@ -164,6 +164,16 @@ def test_dates_no_format_reads_are_reported_not_hidden(tmp_path, write):
 
 # --- enums --------------------------------------------------------------------------------------
 
+def test_a_code_made_of_a_values_initials_is_that_value():
+    from connectors.suggest.enums import near_miss
+
+    roles = ("victim", "suspect", "witness", "other_party", "officer_in_case", "attending_officer",
+             "assigned_officer", "supervisor")
+    assert near_miss("OIC", roles) == ("officer_in_case", "the initials of its words")
+    assert near_miss("AO", roles) is None  # attending_officer or assigned_officer: not guessed
+    assert near_miss("O", roles) is None  # one letter is no one's initials
+
+
 def test_enum_value_map_is_proposed_for_near_misses_only(tmp_path, write):
     write(GIFTS_HEADER + "G1,101,05/11/2026,Acme,G,12,Accepted\nG2,102,06/11/2026,Bolt,H,40,declined\n"
           "G3,103,07/11/2026,Crane,H,9,Acepted\nG4,104,08/11/2026,Dale,G,9,Unknown - see notes\n", "gifts.csv")
