@@ -3,7 +3,7 @@
 A value the connector already reads needs no map: it ignores case, spaces, "-" and "_"
 ("Annual Leave" is annual_leave). A near miss gets a proposed `values` entry, found in this order:
 a common abbreviation ("CRN" -> credit, "P-Card" -> card), initials ("OIC" -> officer_in_case, and
-"Management Vetting" -> mv the other way round), a unique prefix ("INV" -> invoice,
+"Management Vetting" -> mv the other way round), a form of the word ("Viewed" -> view), a unique prefix ("INV" -> invoice,
 "G" -> gift), a canonical value named inside the text ("Police Officer" -> officer, "Barred List"
 -> barred), then a close spelling ("Acepted" -> accepted). Only values of up to three words are
 mapped this way ("Payments via credit cards" is a sentence, not a label). Also read: "NPPV Level 3"
@@ -92,10 +92,22 @@ def near_miss(text: str, values: tuple[str, ...]) -> tuple[str, str] | None:
     named = [v for v in values if set(v.split("_")) <= set(words)]
     if len(named) == 1:
         return named[0], "named in the text"
+    formed = [v for v in values if len(words) == 1 and v in _stems(words[0])]
+    if len(formed) == 1:
+        return formed[0], "a form of the word"  # "Viewed" -> view, "Searches" -> search
     scored = sorted(((fuzz.ratio(key, v.replace("_", " ")), v) for v in values), reverse=True)
     if scored and scored[0][0] >= _FUZZY_MIN and (len(scored) == 1 or scored[1][0] < scored[0][0]):
         return scored[0][1], f"close spelling ({scored[0][0]:.0f})"
     return _leading_label(text, values)
+
+
+def _stems(word: str) -> set[str]:
+    """The word without an English ending: viewed, views, viewing -> view; searches -> search."""
+    out = set()
+    for ending in ("ing", "ed", "es", "s", "d"):
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            out.add(word[: -len(ending)])
+    return out
 
 
 def _leading_label(text: str, values: tuple[str, ...]) -> tuple[str, str] | None:

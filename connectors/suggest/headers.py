@@ -139,6 +139,28 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "requisitioner": ("raised by", "requested by", "ordered by"),
     "listed_date": ("date added", "date of entry", "entry date"),
     "absence_type": ("reason for absence", "absence reason"),
+    # records systems' audit logs (Niche, Athena, STORM, PNC...): "Timestamp", "Module", "Activity"
+    "access_id": ("event id", "audit id", "log id", "audit reference", "audit log id", "event reference"),
+    "accessed_date": ("timestamp", "date time", "datetime", "event timestamp", "access date", "date accessed",
+                      "audit date", "log date", "logged"),
+    "accessed_time": ("time", "access time", "time accessed"),
+    "system": ("module", "application", "system name", "source system", "records system"),
+    "action": ("activity", "event type", "operation", "action type", "access type", "audit action",
+               "transaction type"),
+    "user_account": ("username", "user name", "login", "logon", "login id", "user login", "account name"),
+    "rows_returned": ("result count", "results", "hits", "records returned", "number of results"),
+    "search_text": ("search string", "search terms", "query", "criteria", "search criteria"),
+    "nominal_id": ("nominal", "nominal reference", "person id", "subject id", "person record"),
+    # the people in each record
+    "link_id": ("involvement id", "link reference", "link number"),
+    "role": ("involvement", "involvement type", "person role", "role in record"),
+    "owning_unit": ("owning department", "investigating unit", "unit", "owning team", "owning station"),
+    "record_type": ("classification", "occurrence type", "crime type", "offence", "record classification"),
+    "assigned_from": ("date assigned", "assigned", "allocated", "date allocated", "allocation date"),
+    "assigned_to": ("date unassigned", "unassigned", "deallocated", "date deallocated", "allocation ended"),
+    "domestic_abuse": ("da flag", "domestic abuse", "domestic", "da marker"),
+    "sexual_offence": ("sexual offence flag", "so flag", "rasso", "sexual offence victim"),
+    "child": ("child flag", "under 18", "juvenile", "child victim"),
 }
 
 
@@ -196,10 +218,20 @@ def _register_words(register: Register) -> list[str]:
     return words + ([initials] if len(initials) > 1 else [])
 
 
+#: (register, field) -> the names it goes by in that register, instead of its bare field name: an
+#: access log names two people, the user (person_id) and the person viewed ("PersonID" is the latter)
+REGISTER_ALIASES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("system_access", "person_id"): ("user id", "user", "user number", "user staff number", "user person id",
+                                     "officer id"),
+}
+
+
 def candidates(fld: Field, register: Register) -> list[tuple[str, str]]:
     """(text as written, how) a header may match for this field."""
-    out = [(fld.name, "field name"), (_without_note(fld.label).strip(), "label")]
-    out += [(alias, "alias") for alias in ALIASES.get(fld.name, ())]
+    own = REGISTER_ALIASES.get((register.name, fld.name), ())
+    out = [] if own else [(fld.name, "field name")]
+    out += [(_without_note(fld.label).strip(), "label")]
+    out += [(alias, "alias") for alias in ALIASES.get(fld.name, ()) + own]
     if fld.name == "record_id":
         out += [(f"{word} id", "alias") for word in _register_words(register)]
     return out

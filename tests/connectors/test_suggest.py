@@ -467,3 +467,44 @@ def test_an_export_sorted_by_date_is_sampled_through_the_file(tmp_path):
     (tmp_path / "sorted.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     s = suggest(tmp_path / "sorted.csv", "gifts_hospitality")
     assert s.sampled == SAMPLE_ROWS and mapped(s).get("offered_date") == "Date Offered", to_toml(s)
+
+
+# --- a records system's audit log in another force's layout -----------------------------------------
+
+def _audit_trail(path: Path, rows: int = 400) -> None:
+    """A Niche-style audit trail: one timestamp column, "Viewed/Searched/..." activities, a module."""
+    import csv
+    import random
+
+    rnd = random.Random(4)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["EventID", "UserID", "Username", "Timestamp", "Module", "Activity", "OccurrenceNo",
+                    "IncidentNo", "PersonID", "Surname", "Forename", "DOB", "SearchString", "ResultCount"])
+        for i in range(rows):
+            act = rnd.choice(["Viewed", "Viewed", "Searched", "Printed", "Exported"])
+            when = f"2026-10-{rnd.randint(1, 31):02d} {rnd.randint(0, 23):02d}:{rnd.randint(0, 59):02d}:07"
+            user = 100000 + rnd.randint(1, 90)
+            if act == "Searched":
+                w.writerow([f"EV{i:07d}", user, f"u{user}", when, "NICHE", act, "", "", "", "SMITH", "JOHN",
+                            f"{rnd.randint(13, 28)}/02/1980", "SMITH JOHN", rnd.randint(0, 40)])
+            else:
+                w.writerow([f"EV{i:07d}", user, f"u{user}", when, rnd.choice(["NICHE", "STORM"]), act,
+                            f"OCC{rnd.randint(1, 500):06d}", f"INC{rnd.randint(1, 500):06d}",
+                            f"N{rnd.randint(1, 900)}", "", "", "", "", ""])
+
+
+def test_an_audit_trail_in_another_layout_is_recognised_mapped_and_loads(tmp_path):
+    from connectors.suggest import read
+    from connectors.suggest.folder import guess
+
+    _audit_trail(tmp_path / "niche_audit_trail.csv")
+    g = guess(read(tmp_path / "niche_audit_trail.csv"))
+    s = g.suggestion
+    assert s.register.name == "system_access" and s.complete
+    assert {s.columns[h] for h in ("Timestamp", "Module", "Activity", "Username", "ResultCount",
+                                   "SearchString", "PersonID")} == \
+        {"accessed_date", "system", "action", "user_account", "rows_returned", "search_text", "nominal_id"}
+    assert s.values["action"] == {"Viewed": "view", "Searched": "search", "Printed": "print", "Exported": "export"}
+    result = dry_run(s)
+    assert (result.accepted, result.quarantined) == (400, 0)
