@@ -116,3 +116,22 @@ def test_without_a_workforce_names_are_reported_not_dropped():
     g = res.frames["gifts_hospitality"]
     assert pd.isna(g["person_key"].iloc[0]) and g["person_key"].iloc[1] == "42"
     assert list(res.unresolved["reason"]) == ["no_workforce"]
+
+
+def test_the_frames_given_are_never_changed(workforce):
+    """resolve and RowKeys copy frames shallowly (pandas copies on write): the keys they fill, even in
+    a key column the input already has, never reach the caller's frames."""
+    from audit.entities import RowKeys
+
+    gifts = _gifts([{"person_id": "100001"}, {"person_name": "John Smith"}]).assign(person_key="stale")
+    before = {"workforce": workforce.copy(), "gifts": gifts.copy()}
+    res = resolve({"workforce": workforce, "gifts_hospitality": gifts})
+    assert res.frames["gifts_hospitality"]["person_key"].iloc[0] == "100001"
+    absence = frame("absence", [{"record_id": "A1", "person_id": "100001", "absence_type": "sickness",
+                                 "start_date": "2026-10-01"}]).assign(person_key="stale")
+    kept = absence.copy()
+    keyed = RowKeys(workforce).resolve("absence", absence)
+    assert keyed.frames["absence"]["person_key"].iloc[0] == "100001"
+    pd.testing.assert_frame_equal(workforce, before["workforce"])
+    pd.testing.assert_frame_equal(gifts, before["gifts"])
+    pd.testing.assert_frame_equal(absence, kept)
