@@ -180,11 +180,17 @@ def _name_dob(df, register, out, col) -> None:
         keys = [names.name_dob_key_free(n, d) or None for n, d in zip(name, dob)]
     else:
         first, last, dob = _col(df, "first_name"), _col(df, "last_name"), _col(df, "date_of_birth")
-        name = first.astype("object").fillna("").map(str) + " " + last.astype("object").fillna("").map(str)
-        keys = [names.name_dob_key(f, l, d) or None for f, l, d in zip(first, last, dob)]
+        name = None
+        seen: dict[tuple, str | None] = {}  # a log repeats the same (often blank) name row after row
+        keys = [seen[t] if t in seen else seen.setdefault(t, names.name_dob_key(*t) or None)
+                for t in zip(first, last, dob)]
     ev = pd.DataFrame({"key": keys}, index=df.index, dtype="object")
     ev["method"], ev["score"], ev["strength"], ev["matched_text"] = "name_dob", 100.0, "strong", ev["key"]
     out["name_dob_key"] = ev["key"]
+    if not col.evidence:
+        return
+    if name is None:
+        name = first.astype("object").fillna("").map(str) + " " + last.astype("object").fillna("").map(str)
     dob_text = pd.to_datetime(dob, errors="coerce").dt.strftime("%Y-%m-%d").fillna("")
     col.add(out, register, "name_dob_key", name.astype("object").map(str) + " " + dob_text, ev)
 
