@@ -45,8 +45,8 @@ def split(sources: list[connectors.SourceConfig]) -> tuple[list, list]:
 
 @dataclass
 class Streamed:
-    """What the streamed sources gave: their frames (kept rows only) and failures, the kept rows
-    resolved, and for each register the plan that chose them."""
+    """What the streamed sources gave: their frames (kept rows only) and failures, for each register
+    the plan that chose the rows and the dates its log covered, and the notes for the run."""
 
     frames: list[connectors.RegisterFrame] = field(default_factory=list)
     failures: list[connectors.SourceFailure] = field(default_factory=list)
