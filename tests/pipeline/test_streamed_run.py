@@ -87,3 +87,44 @@ def test_a_streamed_access_log_gives_the_run_of_the_whole_log(access_force, tmp_
     assert got.status == whole.status == "succeeded" and "streamed" not in whole.error
     assert {n: (st.findings, st.not_evaluable) for n, st in got.evaluation.stats.items()} == \
         {n: (st.findings, st.not_evaluable) for n, st in whole.evaluation.stats.items()}
+
+
+def test_a_run_killed_while_streaming_leaves_nothing_and_the_next_run_is_whole(access_force, tmp_path):
+    """SIGKILL as the access log starts streaming: no alert is recorded, the run reads as failed
+    (interrupted), and the next run of the month raises every alert once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from audit.store.models import Run
+    from audit.store.record import mark_crashed_runs
+
+    home = tmp_path / "killed"
+    shutil.copytree(access_force, home, ignore=shutil.ignore_patterns("data"))
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "INTEGRITY_AUDIT_TEST_KILL_AT": "stream"}
+    proc = subprocess.run([sys.executable, "-m", "audit.cli", "run", "--period", "2026-10", "--config",
+                           str(home / "config.toml"), "--engine", "reference"], cwd=home, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    settings = settings_mod.load(home / "config.toml")
+    store = open_store(settings.store_url)
+    try:
+        mark_crashed_runs(store)
+        with store.read() as s:
+            assert s.execute(select(Alert)).first() is None
+            assert [r.status for r in s.execute(select(Run)).scalars()] == ["failed"]
+    finally:
+        store.dispose()
+    outcome = run_period(settings, Period(2026, 10), engine="reference", publish=False)
+    assert outcome.status == "succeeded"
+    _, alerts, _, _ = _run(access_force, tmp_path / "clean", "reference")
+    store = open_store(settings.store_url)
+    try:
+        with store.read() as s:
+            assert s.execute(select(Alert).where(Alert.rule_name.like("access_%"))).first() is not None
+            assert len(s.execute(select(Alert)).all()) == len(alerts)  # once each, nothing duplicated
+    finally:
+        store.dispose()
