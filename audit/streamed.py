@@ -32,10 +32,7 @@ from rules.compiler import CompiledRule
 
 
 def is_streamed(source: connectors.SourceConfig) -> bool:
-    try:
-        return registers.get(source.register).streamed
-    except KeyError:
-        return False  # an unknown register: the ordinary load fails it with the reason
+    return connectors.is_streamed(source)
 
 
 def split(sources: list[connectors.SourceConfig]) -> tuple[list, list]:

@@ -26,7 +26,7 @@ from .frame import FileInfo, Provenance, RegisterFrame, SourceError, empty_quara
 from .mapping import RawTable
 from .validate import empty_frame
 
-__all__ = ["pull", "stream", "load_sources", "LoadResult", "SourceFailure", "SourceError", "RegisterFrame",
+__all__ = ["pull", "stream", "is_streamed", "load_sources", "LoadResult", "SourceFailure", "SourceError", "RegisterFrame",
            "SourceConfig", "Provenance", "empty_frame"]
 
 _FILE_READERS = {"csv": csv_source.read_file, "xlsx": xlsx_source.read_file}
@@ -76,6 +76,14 @@ def _pull(source: SourceConfig, base_dir: Path) -> RegisterFrame:
             raise SourceError(source.name, _empty_message(source, register, tables))
         frame.provenance.warnings.append("read 0 rows (allowed: allow_empty = true)")
     return frame
+
+
+def is_streamed(source: SourceConfig) -> bool:
+    """The source feeds a register marked `streamed` (an access log): read it with `stream`."""
+    try:
+        return registers.get(source.register).streamed
+    except KeyError:
+        return False  # pull says the register is unknown
 
 
 #: rows a streamed source reads at a time (connectors.stream): ~200 MB of Python objects per table
@@ -200,17 +208,23 @@ class LoadResult:
 
 
 def load_sources(sources: Iterable[SourceConfig], base_dir: Path,
-                 progress: Callable[[str, int, int], None] | None = None) -> LoadResult:
+                 progress: Callable[[str, int, int], None] | None = None, *, counts_only_streamed: bool = False
+                 ) -> LoadResult:
     """Pull every enabled source; a failing source is recorded and never stops the others.
 
-    `progress(source_name, done, total)` is called after each enabled source.
+    `progress(source_name, done, total)` is called after each enabled source. `counts_only_streamed`:
+    a source of a streamed register (an access log of millions of rows) is read a table at a time
+    and keeps no rows, only its counts, quarantine and notes (for `sources check`).
     """
     sources = list(sources)
     enabled = [s for s in sources if s.enabled]
     result = LoadResult(skipped=[s.name for s in sources if not s.enabled])
     for done, source in enumerate(enabled, start=1):
         try:
-            result.frames.append(pull(source, base_dir))
+            if counts_only_streamed and is_streamed(source):
+                result.frames.append(stream(source, base_dir, lambda df: np.zeros(len(df), dtype=bool)))
+            else:
+                result.frames.append(pull(source, base_dir))
         except SourceError as e:
             result.failures.append(SourceFailure(source.name, source.register, str(e), source.required))
         if progress:
