@@ -315,6 +315,7 @@ def _stream(store: Store, settings: Settings, period: Period, sources: list[conn
     health.take_out_unhealthy(store, extra, review, period, settings.audit.deletion_guard_percent, settings.sources)
     load.frames += extra.frames
     load.failures += extra.failures
+    load.skipped += [s.name for s in sources if not s.enabled]
     for register, kept in streamed.resolve_kept(extra.frames, keys).items():
         resolution.frames[register] = kept.frames[register]
         resolution.links = pd.concat([resolution.links, kept.links], ignore_index=True)
