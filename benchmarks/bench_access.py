@@ -4,8 +4,8 @@
     .venv/bin/python benchmarks/bench_access.py gen --scale 1 5 --work /tmp/access_bench
     # after `integrity-audit run -p 2026-10 -c FOLDER/config.toml`: planted cases found, decoys alerted
     .venv/bin/python benchmarks/bench_access.py recall FOLDER
-    # one audit of FOLDER's month (fresh store): seconds per stage, peak memory of the process tree
-    # (audit process + durable worker, sampled from /proc every 0.2 s); --compare: streamed, then whole
+    # one audit of FOLDER's month (fresh store): seconds per stage, the audit process's memory at the
+    # end of each stage, the peak of the process tree (bench_detection.TreeMemory); --compare: streamed, then whole
     .venv/bin/python benchmarks/bench_access.py run FOLDER --compare
 
 `gen` runs each scale in a child process so its peak RSS is its own (resource.getrusage of the child).
@@ -100,58 +100,37 @@ def recall(args) -> None:
         print("not planted:", "; ".join(truth["not_planted"]))
 
 
-def _tree_rss(pid: int) -> dict[int, int]:
-    """pid -> resident MB, for `pid` and its descendants (from /proc)."""
-    out, todo = {}, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            with open(f"/proc/{p}/status") as f:
-                out[p] = next(int(line.split()[1]) // 1024 for line in f if line.startswith("VmRSS"))
-            with open(f"/proc/{p}/task/{p}/children") as f:
-                todo += [int(c) for c in f.read().split()]
-        except (OSError, StopIteration):
-            continue
-    return out
+def _hwm_mb() -> int:
+    """This process's high-water mark of resident memory so far (VmHWM), MB."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) // 1024 for line in f if line.startswith("VmHWM"))
 
 
 def _run_child(folder: str, period: str, engine: str, whole: bool) -> None:
-    """One monthly audit of FOLDER in this process, sampling the memory of the process tree."""
-    import os
-    import threading
-
+    """One monthly audit of FOLDER in this process; prints seconds and the audit process's high-water
+    mark at the end of each stage (the parent samples the whole process tree)."""
     from audit import settings as settings_mod, streamed
     from audit.period import Period
     from audit.pipeline import run_period
 
     if whole:  # the access log loaded whole, as before it was streamed
         streamed.is_streamed = lambda source: False
-    peaks = {"tree": 0, "parent": 0, "worker": 0}
-    stage_peak: dict[str, int] = {}
+    hwm: dict[str, int] = {}
     current = ["start"]
-    stop = threading.Event()
 
-    def sample() -> None:
-        me = os.getpid()
-        while not stop.is_set():
-            rss = _tree_rss(me)
-            total, parent = sum(rss.values()), rss.get(me, 0)
-            peaks["tree"], peaks["parent"] = max(peaks["tree"], total), max(peaks["parent"], parent)
-            peaks["worker"] = max([peaks["worker"], *[v for p, v in rss.items() if p != me]])
-            stage_peak[current[0]] = max(stage_peak.get(current[0], 0), total)
-            stop.wait(0.2)
+    def progress(stage: str, detail: str) -> None:
+        if stage != current[0]:
+            hwm[current[0]] = _hwm_mb()
+            current[0] = stage
 
-    threading.Thread(target=sample, daemon=True).start()
     settings = settings_mod.load(Path(folder) / "config.toml")
-    started, cpu = time.perf_counter(), time.process_time()
-    outcome = run_period(settings, Period.parse(period), engine=engine, publish=False,
-                         progress=lambda stage, detail: current.__setitem__(0, stage))
-    stop.set()
+    started = time.perf_counter()
+    outcome = run_period(settings, Period.parse(period), engine=engine, publish=False, progress=progress)
+    hwm[current[0]] = _hwm_mb()
     log = next((f for f in outcome.load.frames if f.register == "system_access"), None)
     print(json.dumps({"status": outcome.status, "findings": len(outcome.evaluation.findings),
                       "seconds": round(time.perf_counter() - started, 1),
-                      "stages": {k: round(v, 1) for k, v in outcome.stage_seconds.items()},
-                      "stage_peak_mb": stage_peak, "peak_mb": peaks,
+                      "stages": {k: round(v, 1) for k, v in outcome.stage_seconds.items()}, "hwm_mb": hwm,
                       "log_rows": log.rows_read if log else 0, "log_kept": len(log.df) if log else 0}))
 
 
@@ -159,23 +138,31 @@ def run(args) -> None:
     """Audit FOLDER's period in a child process (a fresh store each time) and print time and memory."""
     import shutil
 
+    from bench_detection import TreeMemory  # (this folder is on sys.path when run as a script)
+
     for whole in ([False, True] if args.compare else [args.whole]):
         data = Path(args.folder) / "data"
         if data.exists():
             shutil.rmtree(data)
-        out = subprocess.run([sys.executable, __file__, "_run", args.folder, args.period, args.engine,
-                              "1" if whole else "0"], capture_output=True, text=True, cwd=ROOT)
-        if out.returncode:
-            print(f"failed:\n{out.stderr[-3000:]}")
+        proc = subprocess.Popen([sys.executable, __file__, "_run", args.folder, args.period, args.engine,
+                                 "1" if whole else "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=ROOT)
+        with TreeMemory(proc.pid, interval=0.2) as mem:
+            stdout, stderr = proc.communicate()
+        if proc.returncode:
+            print(f"failed:\n{stderr[-3000:]}")
             return
-        r = json.loads(out.stdout.strip().splitlines()[-1])
+        r = json.loads(stdout.strip().splitlines()[-1])
         how = "log loaded whole" if whole else "log streamed"
         print(f"{how}: {r['status']}, {r['findings']} findings, {r['seconds']} s; access log {r['log_rows']:,} rows "
               f"read, {r['log_kept']:,} kept for the engines")
         print("  stage seconds: " + ", ".join(f"{k} {v}" for k, v in r["stages"].items()))
-        print("  peak MB of the process tree by stage: " + ", ".join(f"{k} {v:,}" for k, v in r["stage_peak_mb"].items()))
-        print(f"  peak MB: process tree {r['peak_mb']['tree']:,}, audit process {r['peak_mb']['parent']:,}, "
-              f"largest worker {r['peak_mb']['worker']:,}")
+        print("  audit process high-water MB at the end of each stage: "
+              + ", ".join(f"{k} {v:,}" for k, v in r["hwm_mb"].items()))
+        workers = [mb for what, mb in mem.children() if what == "worker"]
+        print(f"  peak MB: process tree {round(mem.tree_peak_kb / 1024):,} (sum of the processes alive at one "
+              f"sample), audit process {max(r['hwm_mb'].values()):,}, largest durable worker "
+              f"{max(workers, default=0):,} (of {len(workers)}, recycled)")
 
 
 def main() -> None:
