@@ -19,7 +19,7 @@ from connectors import SourceConfig, SourceError, pull
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "connectors" / "examples"
-REALDATA = ROOT.parent / "shared" / "realdata"
+from realdata_path import REALDATA  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not REALDATA.is_dir(), reason=f"real data folder {REALDATA} not present")
 

@@ -29,7 +29,7 @@ from connectors.suggest import SuggestError, dry_run, suggest, to_dict, to_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "connectors" / "examples"
-REALDATA = ROOT.parent / "shared" / "realdata"
+from realdata_path import REALDATA  # noqa: E402
 
 GIFTS_HEADER = "Ref,Employee No,Date Offered,Offered By,Gift/Hospitality,Estimated Value,Accepted/Declined\n"
 

@@ -89,7 +89,7 @@ def test_cli_config_gives_the_workforce_ids(tmp_path):
     assert json.loads(seen.stdout)["mapping"]["columns"]["MemberId"] == "person_id"
 
 
-REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
+from realdata_path import REALDATA  # noqa: E402
 
 
 @pytest.mark.skipif(not REALDATA.is_dir(), reason=f"real data folder {REALDATA} not present")

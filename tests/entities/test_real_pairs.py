@@ -20,7 +20,7 @@ import pytest
 from audit.entities.quality import resolve_real_files, score_pairs
 
 ROOT = Path(__file__).resolve().parents[2]
-REALDATA = ROOT.parent / "shared" / "realdata"
+from realdata_path import REALDATA  # noqa: E402
 PAIRS = Path(__file__).with_name("real_pairs.csv")
 #: linked pairs the files cannot decide, so not labelled: is the Cabinet Office's "Arcadis (UK) Ltd"
 #: Arcadis LLP (Oxford's supplier) or Arcadis Consulting (UK) Ltd? The link is weak and reported

@@ -25,7 +25,7 @@ from audit.store import open_store
 from audit.store.queries import run_view
 
 ROOT = Path(__file__).resolve().parents[2]
-REALDATA = ROOT.parent / "shared" / "realdata"
+from realdata_path import REALDATA  # noqa: E402
 EXAMPLES = ("calderdale", "oxford", "cabinet_office")
 BUCKETS = {"calderdale_spend|Purchase Card Supplier", "calderdale_spend|Personal Budgets"}
 
