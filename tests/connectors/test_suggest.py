@@ -502,6 +502,7 @@ def test_an_audit_trail_in_another_layout_is_recognised_mapped_and_loads(tmp_pat
     g = guess(read(tmp_path / "niche_audit_trail.csv"))
     s = g.suggestion
     assert s.register.name == "system_access" and s.complete
+    assert s.columns["UserID"] == "person_id"  # the user; "PersonID" is the person viewed
     assert {s.columns[h] for h in ("Timestamp", "Module", "Activity", "Username", "ResultCount",
                                    "SearchString", "PersonID")} == \
         {"accessed_date", "system", "action", "user_account", "rows_returned", "search_text", "nominal_id"}
