@@ -46,7 +46,7 @@ def pull(source: SourceConfig, base_dir: Path) -> RegisterFrame:
             gc.enable()
 
 
-def _pull(source: SourceConfig, base_dir: Path) -> RegisterFrame:
+def _register(source: SourceConfig):
     try:
         register = registers.get(source.register)
     except KeyError as e:
@@ -54,6 +54,11 @@ def _pull(source: SourceConfig, base_dir: Path) -> RegisterFrame:
     if register.generated:
         raise SourceError(source.name, f"register {register.name!r} is made by each run from the store's "
                                        "ledger of earlier runs, not read from a source: remove this source")
+    return register
+
+
+def _pull(source: SourceConfig, base_dir: Path) -> RegisterFrame:
+    register = _register(source)
     tables: list[RawTable] = []
     infos: list[FileInfo] = []
     warnings: list[str] = []
@@ -71,11 +76,7 @@ def _pull(source: SourceConfig, base_dir: Path) -> RegisterFrame:
         if len(tables) > 1:  # one empty file of a glob is worth a word even when the others have rows
             warnings += [f"{t.label}: header only (0 rows)" for t in tables if not t.rows]
     frame = assemble(source, register, tables, infos, location, warnings)  # config errors first
-    if frame.rows_read == 0:
-        if not source.allow_empty:
-            raise SourceError(source.name, _empty_message(source, register, tables))
-        frame.provenance.warnings.append("read 0 rows (allowed: allow_empty = true)")
-    return frame
+    return _refuse_empty(source, register, frame)
 
 
 def is_streamed(source: SourceConfig) -> bool:
@@ -115,12 +116,9 @@ def stream(source: SourceConfig, base_dir: Path, keep: Callable[[pd.DataFrame], 
 
 
 def _stream(source: SourceConfig, base_dir: Path, keep, rows_per_table: int, progress, wanted=None) -> RegisterFrame:
-    try:
-        register = registers.get(source.register)
-    except KeyError as e:
-        raise SourceError(source.name, str(e.args[0])) from None
+    register = _register(source)
     infos: list[FileInfo] = []
-    warnings: list[str] = []
+    warnings: list[str] = []  # the files' notes, complete once their tables are read
 
     def csv_tables():
         for path in files.resolve(source, Path(base_dir)):
@@ -131,41 +129,38 @@ def _stream(source: SourceConfig, base_dir: Path, keep, rows_per_table: int, pro
             warnings.extend(f.warnings)
             del f  # the file's text goes before the next file is read
 
-    def sql_tables():
+    if source.kind == "sql":
         q = sql_source.open_query(source, Path(base_dir))
         infos.append(q.info)
-        for table in sql_source.tables(q, rows_per_table):
-            yield table, q.info
-
-    location = source.path or ""
-    if source.kind == "sql":
-        location = sql_source.open_query(source, Path(base_dir)).location
-    frame = assemble_stream(source, register, csv_tables() if source.kind == "csv" else sql_tables(), infos,
-                            location, warnings, keep, progress)
-    frame.provenance.warnings += [w for w in warnings if w not in frame.provenance.warnings]
+        tables, location = ((t, q.info) for t in sql_source.tables(q, rows_per_table)), q.location
+    else:
+        tables, location = csv_tables(), source.path or ""
+    frame = assemble_stream(source, register, tables, infos, location, [], keep, progress)
+    frame.provenance.warnings += warnings
     if len(infos) > 1:
         frame.provenance.warnings += [f"{i.path}: header only (0 rows)" for i in infos if not i.rows]
-    if frame.rows_read == 0:
-        if not source.allow_empty:
-            raise SourceError(source.name, _empty_message(
-                source, register, [RawTable(label=i.path, headers=[], rows=[], row_numbers=[]) for i in infos]))
-        frame.provenance.warnings.append("read 0 rows (allowed: allow_empty = true)")
-    return frame
+    return _refuse_empty(source, register, frame)
 
 
-def _empty_message(source: SourceConfig, register, tables: list[RawTable]) -> str:
+def _refuse_empty(source: SourceConfig, register, frame: RegisterFrame) -> RegisterFrame:
     """Why an empty read fails the source: an empty extract is far more often a broken export
     than an empty register, and every rule over the register would see nothing (an `absent` rule
     would accuse every row it checks)."""
+    if frame.rows_read:
+        return frame
+    if source.allow_empty:
+        frame.provenance.warnings.append("read 0 rows (allowed: allow_empty = true)")
+        return frame
+    labels = [i.path for i in frame.provenance.files]
     if source.kind == "sql":
         what = "the query returned no rows, so the source read 0 rows"
-    elif len(tables) == 1:
-        what = f"{tables[0].label} has a header row but read 0 rows"
+    elif len(labels) == 1:
+        what = f"{labels[0]} has a header row but read 0 rows"
     else:
-        what = f"its {len(tables)} files have header rows but read 0 rows"
-    return (f"{what}; an empty extract would leave the {register.label.lower()} register empty and "
-            "the rules over it would see nothing. If the register really has no entries, set "
-            "allow_empty = true for this source")
+        what = f"its {len(labels)} files have header rows but read 0 rows"
+    raise SourceError(source.name, f"{what}; an empty extract would leave the {register.label.lower()} register "
+                      "empty and the rules over it would see nothing. If the register really has no entries, set "
+                      "allow_empty = true for this source")
 
 
 @dataclass
