@@ -282,8 +282,7 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                     facts=facts, links=links, people=_people(resolution.frames), status=status, error=error,
                     actor=actor, run_id=run_id, ledger=review))
                 if summary.status != "failed":  # the CCU's timelines of access alerts (own transaction)
-                    _record_timelines(store, summary.run_id, settings, big, resolution, keys,
-                                      got.dates.get("system_access") if big else None)
+                    _record_timelines(store, summary.run_id, settings, big, resolution, keys, got if big else None)
             outcome = RunOutcome(period=period, run_id=summary.run_id, status=summary.status, summary=summary,
                                  load=load, evaluation=evaluation, resolution=resolution, rule_problems=problems,
                                  error=error, stage_seconds=timings, ledger=review, late_raised=late_raised)
@@ -324,18 +323,18 @@ def _stream(store: Store, settings: Settings, period: Period, sources: list[conn
 
 
 def _record_timelines(store: Store, run_id: int, settings: Settings, big: list[connectors.SourceConfig],
-                      resolution: Resolution, keys: RowKeys, window: tuple | None) -> None:
+                      resolution: Resolution, keys: RowKeys, got: streamed.Streamed | None) -> None:
     """The CCU's access timelines of the run's access alerts: from the access log the run holds, or,
     when it was streamed (and pruned), from the rows of the alerts' (user, record) pairs read again."""
-    from audit.store.access_timeline import cited_pairs, record_access_timelines
+    from audit.store.access_timeline import REGISTER, cited_pairs, record_access_timelines
 
-    if not any(s.register == "system_access" for s in big):
-        record_access_timelines(store, run_id, resolution.frames.get("system_access"))
+    if not any(s.register == REGISTER for s in big):
+        record_access_timelines(store, run_id, resolution.frames.get(REGISTER))
         return
     pairs = cited_pairs(store, run_id)
     if pairs:
         access = streamed.timeline_rows(big, settings.base_dir, set(pairs), keys)
-        record_access_timelines(store, run_id, access, window=window)
+        record_access_timelines(store, run_id, access, window=got.dates.get(REGISTER) if got else None)
 
 
 def _changes_frame(review: ledger.LedgerReview) -> pd.DataFrame:

@@ -38,7 +38,7 @@ csv.field_size_limit(64 * 1024 * 1024)  # very long cells are quarantined, not f
 _QUOTE = '"'
 _UTF8_BOM = b"\xef\xbb\xbf"
 _SHOW_LINES = 5  # line numbers listed in a warning
-_SHARE_CHECK = 4096  # records between looks at which columns' texts are worth sharing (see _read_records)
+_SHARE_CHECK = 4096  # records between looks at which columns' texts are worth sharing (see _records)
 
 
 def _codec(encoding: str) -> str:
@@ -213,17 +213,8 @@ def _records(text: str, delimiter: str, name: str, source: SourceConfig | None) 
                           f"{reader.line_num}: {e}") from None
 
 
-def _read_records(text: str, delimiter: str, name: str, source: SourceConfig | None) -> tuple[list[list[str]], list[int]]:
-    """The csv module's records and the physical line each starts on."""
-    records, starts = [], []
-    for rec, start, _ in _records(text, delimiter, name, source):
-        records.append(rec)
-        starts.append(start)
-    return records, starts
-
-
-def _lines(numbers: list[int], total: int | None = None) -> str:
-    total = len(numbers) if total is None else total
+def _lines(numbers: list[int], total: int) -> str:
+    """The first line numbers of `total`, for a warning."""
     shown = ", ".join(map(str, numbers[:_SHOW_LINES]))
     more = f" and {total - _SHOW_LINES:,} more" if total > _SHOW_LINES else ""
     return f"line{'s' if total > 1 else ''} {shown}{more}"

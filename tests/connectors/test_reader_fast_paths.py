@@ -84,7 +84,7 @@ def test_parse_column_by_cell_kinds_matches_reference(name, ftype):
 
 
 def test_csv_records_share_repeated_texts_and_equal_the_csv_modules(tmp_path):
-    """_read_records gives the csv module's records exactly, with a column's repeated texts as one
+    """_records gives the csv module's records exactly, with a column's repeated texts as one
     object; a column of mostly distinct texts (an id) stops being shared after _SHARE_CHECK records."""
     import csv
     import io
@@ -100,7 +100,8 @@ def test_csv_records_share_repeated_texts_and_equal_the_csv_modules(tmp_path):
         lines.append(",".join(cells[: rnd.choice([4, 4, 4, 2])]) + extra)
     text = "\n".join(lines) + "\n"
     want = list(csv.reader(io.StringIO(text, newline=""), strict=False))
-    got, starts = csv_source._read_records(text, ",", "x.csv", None)
+    read = list(csv_source._records(text, ",", "x.csv", None))
+    got, starts = [rec for rec, _, _ in read], [start for _, start, _ in read]
     assert got == want and len(starts) == len(want)
     depts = [r[1] for r in got[1:] if len(r) > 1 and r[1] == "Finance"]
     assert len(depts) > 100 and len({id(d) for d in depts}) == 1  # one object for the repeated text
