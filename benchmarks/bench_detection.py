@@ -25,7 +25,11 @@ ratio of the whole audit to simply reading the same input files with pandas (rea
 process under it (the durable worker, ...) and their sum, and of the whole tree at once (sampled
 from /proc by this process, so growth with the scale is visible).
 
-    .venv/bin/python benchmarks/bench_detection.py --cost --seeds 1 --scale 1 5 20 100
+    .venv/bin/python benchmarks/bench_detection.py --cost --seeds 1 --scale 1 5 20 100 [--agree]
+
+`--agree` runs each audit a second time on the other engine (fresh store) and prints whether the two
+engines' findings agree exactly (rule, cited facts, title, subject, dedup values), with the first
+differences if not.
 
 Schedule (`--schedule`): the monthly runs as they happen. Per seed, generate with the monthly
 extracts (docs/generator-truth.md, "Monthly extracts"), then replay one run per month in order
@@ -47,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import resource
 import subprocess
@@ -243,11 +248,15 @@ def cost_child(folder: Path, end: str, engine: str) -> dict:
         total, total_cpu = time.perf_counter() - t, time.process_time() - cpu
     frames = getattr(outcome.load, "frames", None)
     rows = sum(f.rows_read for f in frames) if frames is not None else None
+    keys = sorted(json.dumps([f.key(), f.title, f.subject, list(f.dedup)], default=str)
+                  for f in outcome.evaluation.findings)
+    (folder / f"findings_{engine}.json").write_text("\n".join(keys), encoding="utf-8")  # for --agree's diff
     staff = next((len(f.df) for f in frames or [] if f.register == "workforce"), None)
     return {"stages": {k: round(v, 2) for k, v in outcome.stage_seconds.items()}, "total": round(total, 2),
             "total_cpu": round(total_cpu, 2), "pandas_read": round(read_s, 2), "read_cpu": round(read_cpu, 2),
             "stage_cpu": {k: round(v, 2) for k, v in cpu_of.items()}, "status": outcome.status,
             "rows": rows, "staff": staff, "findings": len(outcome.evaluation.findings),
+            "findings_sha256": hashlib.sha256("\n".join(keys).encode()).hexdigest(),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}
 
@@ -329,10 +338,12 @@ class TreeMemory:
         return [(what, round(kb / 1024)) for pid, (what, kb) in self.peaks.items() if pid != self.pid]
 
 
-def _run_cost_child(out: Path, args) -> tuple[dict, TreeMemory]:
+def _run_cost_child(out: Path, args, engine: str | None = None) -> tuple[dict, TreeMemory]:
+    for stale in out.glob("bench_store.db*"):  # each run starts from an empty store
+        stale.unlink()
     proc = subprocess.Popen([sys.executable, __file__, "--cost-child", str(out), "--end", args.end,
-                             "--engine", args.engine], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=ROOT)
+                             "--engine", engine or args.engine], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=ROOT)
     with TreeMemory(proc.pid) as mem:
         stdout, stderr = proc.communicate()
     if proc.returncode:
@@ -349,6 +360,7 @@ def cost(args) -> None:
                 "MB parent", "MB children", "MB tree", "findings", "status"):
         table.add_column(col, justify="left" if col == "status" else "right")
     each: list[str] = []
+    agree: list[str] = []
     work = Path(tempfile.mkdtemp(prefix="bench_cost_"))
     try:
         for scale in args.scales:
@@ -362,6 +374,11 @@ def cost(args) -> None:
                     with console.status(f"scale {scale:g} seed {seed}: running the {args.end} audit in a child "
                                         "process"):
                         r, mem = _run_cost_child(out, args)
+                    if args.agree:
+                        other = "reference" if args.engine == "durable" else "durable"
+                        with console.status(f"scale {scale:g} seed {seed}: the same audit on the {other} engine"):
+                            o, o_mem = _run_cost_child(out, args, other)
+                        agree.append(_agreement(out, scale, seed, args.engine, r, other, o, o_mem))
                 except (Exception, SystemExit) as e:  # noqa: BLE001 (a benchmark reports any failure)
                     why = (str(e).strip().splitlines() or [type(e).__name__])[-1][:150]
                     table.add_row(f"{scale:g}", str(seed), *["-"] * (len(table.columns) - 3), f"failed: {why}")
@@ -386,13 +403,28 @@ def cost(args) -> None:
         shutil.rmtree(work, ignore_errors=True)
     wide = Console(width=230)
     wide.print(table)
-    for line in each:
+    for line in each + agree:
         wide.print(line)
     wide.print("CPU s: CPU seconds in the audit process (not its workers) of the load stage, of the bare read "
                "(the mean of its two runs), of the resolve stage and of the whole audit; rows / s: source rows read per second "
                "of the whole audit (wall); MB parent: the audit process's own high-water mark; MB children: the "
                "sum of the high-water marks of every process under it (the durable worker, the resource "
                "tracker); MB tree: the largest sum of resident memory over the whole tree at one sample (0.1 s)")
+
+
+def _agreement(out: Path, scale: float, seed: int, engine: str, r: dict, other: str, o: dict,
+               o_mem: TreeMemory) -> str:
+    """One line: do the two engines' findings of the same audit agree exactly (Finding.key(), title,
+    subject and dedup values), and if not, how many differ and the first few."""
+    mine = set((out / f"findings_{engine}.json").read_text(encoding="utf-8").splitlines())
+    theirs = set((out / f"findings_{other}.json").read_text(encoding="utf-8").splitlines())
+    head = (f"scale {scale:g} seed {seed}: {engine} {r['findings']:,} findings in {r['total']:.1f} s; {other} "
+            f"{o['findings']:,} in {o['total']:.1f} s (tree peak {round(o_mem.tree_peak_kb / 1024):,} MB): ")
+    if mine == theirs:
+        return head + f"[green]the engines agree exactly[/] (findings sha256 {r['findings_sha256'][:16]})"
+    only_mine, only_theirs = sorted(mine - theirs), sorted(theirs - mine)
+    return (head + f"[red]the engines DISAGREE[/]: {len(only_mine)} only on {engine}, {len(only_theirs)} only on "
+            f"{other}; first: " + "; ".join((only_mine + only_theirs)[:3]))
 
 
 # ---- --schedule: the monthly runs replayed in order -------------------------------------------------
@@ -641,6 +673,8 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the generated folders")
     ap.add_argument("--misses", action="store_true", help="list missed scenarios and alerted decoys")
     ap.add_argument("--cost", action="store_true", help="measure one monthly audit end to end instead")
+    ap.add_argument("--agree", action="store_true",
+                    help="with --cost: run each audit again on the other engine and check the findings agree exactly")
     ap.add_argument("--cost-child", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--param", action="append", default=[], metavar="RULE.PARAM=VALUE",
                     help="override a rule param (repeatable), e.g. procurement_split_invoices.band_floor=0.9: "
