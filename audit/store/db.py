@@ -3,6 +3,10 @@
 Owns how SQLite and PostgreSQL are driven so the same ORM code is safe on both:
 - SQLite: WAL, foreign keys on, a 60 s busy timeout, and write transactions that start with
   BEGIN IMMEDIATE (so two writers queue instead of failing half way); reads use a plain BEGIN.
+  A page cache of up to SQLITE_CACHE_MIB per connection (SQLite's default is 2 MiB): the row
+  ledger's index outgrows a small cache, and each insert then rereads pages from disk, so a
+  first run's insert grew faster than its rows (measured: 1M random keys 10.8 s, 2M 29.6 s with
+  the default; 7.6 s and 14-18 s with a larger cache). The cache fills only as pages are read.
 - PostgreSQL: one engine; isolation per schema is done with the URL
   (`?options=-csearch_path%3Dmy_schema`), so nothing here is PostgreSQL-specific.
 """
@@ -18,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 SQLITE_BUSY_SECONDS = 60
+SQLITE_CACHE_MIB = 256
 
 
 class StoreError(Exception):
@@ -41,6 +46,7 @@ def make_engine(url: str, *, immediate: bool = True) -> Engine:
         _set_wal(cur)
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+        cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_MIB * 1024}")  # negative: KiB, not pages
         cur.close()
 
     @event.listens_for(engine, "begin")

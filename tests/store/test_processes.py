@@ -96,3 +96,18 @@ def test_lock_older_than_the_limit_is_broken(store, clock):
     clock.now += timedelta(hours=locks.STALE_HOURS + 1)
     token = locks.acquire(store, "2026-10")
     assert locks.holder(store, "2026-10").token == token
+
+
+def test_a_sqlite_store_connection_has_the_large_page_cache(sqlite_url):
+    """The row ledger's index outgrows SQLite's 2 MiB default cache, and a first run's insert then
+    grows faster than its rows (audit.store.db); every connection of the store sets the larger one."""
+    from audit.store.db import SQLITE_CACHE_MIB, make_engine
+
+    engine = make_engine(sqlite_url)
+    try:
+        for _ in range(2):  # a fresh connection of the pool each time
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_MIB * 1024
+                conn.invalidate()
+    finally:
+        engine.dispose()
