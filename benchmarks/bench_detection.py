@@ -215,7 +215,65 @@ def pandas_read_seconds(settings) -> float:
     return time.perf_counter() - t
 
 
-def cost_child(folder: Path, end: str, engine: str) -> dict:
+#: the functions `--functions` times inside each stage (module:function), in the order of a run
+TIMED = """connectors.csv_source:open_file connectors.csv_source:tables connectors.xlsx_calamine:read_rows
+connectors.sql_source:read connectors.mapping:map_table connectors.vector:parse_column connectors.validate:problems
+connectors.assemble:_fact_ids connectors.assemble:_unique_keys audit.store.ledger:_current audit.store.ledger:_packed
+audit.store.ledger:review rules.api:load_rules audit.entities.resolve:_orgs audit.entities.orgs:_units
+audit.entities.orgs:resolve_orgs audit.entities.resolve:_people audit.entities.resolve:_name_dob
+audit.entities.resolve:_row_keys audit.entities.resolve:resolve rules.evaluate:select_window rules.late:late_findings
+rules.evaluate:evaluate audit.store.ledger:_insert audit.store.ledger:write audit.store.writer:write_results
+audit.store.record:record_run""".split()
+
+
+def _time_functions(names: list[str]) -> dict[str, float]:
+    """Wrap each named function wherever it is bound (a module that imported it by name too) so its
+    wall seconds add up, outermost call only (a generator: the time spent inside it). Returns the
+    running totals. Profiling without a profiler's overhead, which inflates Python-level loops."""
+    import importlib
+    import inspect
+
+    spent = defaultdict(float)
+
+    def timed(name: str, fn):
+        if inspect.isgeneratorfunction(fn):
+            def gen(*a, **k):
+                it = fn(*a, **k)
+                while True:
+                    t = time.perf_counter()
+                    try:
+                        value = next(it)
+                    except StopIteration:
+                        return
+                    finally:
+                        spent[name] += time.perf_counter() - t
+                    yield value
+            return gen
+        depth = [0]
+
+        def call(*a, **k):
+            depth[0] += 1
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                depth[0] -= 1
+                if not depth[0]:
+                    spent[name] += time.perf_counter() - t
+        return call
+
+    for name in names:
+        module, attr = name.split(":")
+        original = getattr(importlib.import_module(module), attr)
+        wrapped = timed(name, original)
+        for mod in list(sys.modules.values()):
+            for key, value in list(getattr(mod, "__dict__", {}).items()):
+                if value is original:
+                    setattr(mod, key, wrapped)
+    return spent
+
+
+def cost_child(folder: Path, end: str, engine: str, functions: bool = False) -> dict:
     """One monthly run of the whole pipeline on a generated force (this process only)."""
     from audit.period import Period
     from audit.pipeline import run_period
@@ -223,6 +281,8 @@ def cost_child(folder: Path, end: str, engine: str) -> dict:
 
     import connectors
     from audit import pipeline
+
+    spent = _time_functions(TIMED) if functions else {}
 
     settings = load_settings(folder / "config.toml")
     settings.store.url = f"sqlite:///{folder / 'bench_store.db'}"
@@ -257,6 +317,7 @@ def cost_child(folder: Path, end: str, engine: str) -> dict:
             "stage_cpu": {k: round(v, 2) for k, v in cpu_of.items()}, "status": outcome.status,
             "rows": rows, "staff": staff, "findings": len(outcome.evaluation.findings),
             "findings_sha256": hashlib.sha256("\n".join(keys).encode()).hexdigest(),
+            "functions": {k: round(v, 2) for k, v in spent.items()},
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}
 
@@ -342,8 +403,8 @@ def _run_cost_child(out: Path, args, engine: str | None = None) -> tuple[dict, T
     for stale in out.glob("bench_store.db*"):  # each run starts from an empty store
         stale.unlink()
     proc = subprocess.Popen([sys.executable, __file__, "--cost-child", str(out), "--end", args.end,
-                             "--engine", engine or args.engine], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=ROOT)
+                             "--engine", engine or args.engine, *(["--functions"] if args.functions else [])],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     with TreeMemory(proc.pid) as mem:
         stdout, stderr = proc.communicate()
     if proc.returncode:
@@ -361,6 +422,7 @@ def cost(args) -> None:
         table.add_column(col, justify="left" if col == "status" else "right")
     each: list[str] = []
     agree: list[str] = []
+    timed: dict[tuple, tuple[int, dict]] = {}
     work = Path(tempfile.mkdtemp(prefix="bench_cost_"))
     try:
         for scale in args.scales:
@@ -384,6 +446,8 @@ def cost(args) -> None:
                     table.add_row(f"{scale:g}", str(seed), *["-"] * (len(table.columns) - 3), f"failed: {why}")
                     shutil.rmtree(out, ignore_errors=True)
                     continue
+                if r.get("functions"):
+                    timed[(scale, seed)] = (r["rows"], r["functions"])
                 st, kids = r["stages"], mem.children()
                 parent = max(r["peak_rss_mb"], round(mem.peaks.get(mem.pid, ("", 0))[1] / 1024))
                 rows = r.get("rows")
@@ -405,11 +469,34 @@ def cost(args) -> None:
     wide.print(table)
     for line in each + agree:
         wide.print(line)
+    if timed:
+        wide.print(_function_table(timed))
     wide.print("CPU s: CPU seconds in the audit process (not its workers) of the load stage, of the bare read "
                "(the mean of its two runs), of the resolve stage and of the whole audit; rows / s: source rows read per second "
                "of the whole audit (wall); MB parent: the audit process's own high-water mark; MB children: the "
                "sum of the high-water marks of every process under it (the durable worker, the resource "
                "tracker); MB tree: the largest sum of resident memory over the whole tree at one sample (0.1 s)")
+
+
+def _function_table(timed: dict[tuple, tuple[int, dict]]) -> Table:
+    """Seconds inside each timed function per (scale, seed), and the growth from the first run to
+    the last next to the growth of the rows read (a function growing faster than the rows is where
+    the audit stops being linear)."""
+    runs = list(timed)
+    table = Table(title="Wall seconds inside each function (outermost calls; nested ones are inside their callers)")
+    table.add_column("function")
+    for scale, seed in runs:
+        table.add_column(f"scale {scale:g} s{seed}", justify="right")
+    if len(runs) > 1:
+        rows_growth = timed[runs[-1]][0] / max(timed[runs[0]][0], 1)
+        table.add_column(f"growth (rows x{rows_growth:.1f})", justify="right")
+    for name in TIMED:
+        got = [timed[run][1].get(name) for run in runs]
+        cells = [f"{v:.2f}" if v is not None else "-" for v in got]
+        if len(runs) > 1:
+            cells.append(f"x{got[-1] / got[0]:.1f}" if got[0] and got[-1] is not None else "-")
+        table.add_row(name, *cells)
+    return table
 
 
 def _agreement(out: Path, scale: float, seed: int, engine: str, r: dict, other: str, o: dict,
@@ -675,6 +762,9 @@ def main() -> None:
     ap.add_argument("--cost", action="store_true", help="measure one monthly audit end to end instead")
     ap.add_argument("--agree", action="store_true",
                     help="with --cost: run each audit again on the other engine and check the findings agree exactly")
+    ap.add_argument("--functions", action="store_true",
+                    help="with --cost: also print the wall seconds inside the main functions of each stage "
+                         "(bench_detection.TIMED), per scale, and their growth between the first and last scale")
     ap.add_argument("--cost-child", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--param", action="append", default=[], metavar="RULE.PARAM=VALUE",
                     help="override a rule param (repeatable), e.g. procurement_split_invoices.band_floor=0.9: "
@@ -689,7 +779,7 @@ def main() -> None:
             ap.error("several --scale values are for --cost only")
         args.scale = args.scales[0]
     if args.cost_child:
-        print(json.dumps(cost_child(args.cost_child, args.end, args.engine)))
+        print(json.dumps(cost_child(args.cost_child, args.end, args.engine, args.functions)))
         return
     if args.cost:
         cost(args)
