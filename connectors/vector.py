@@ -219,6 +219,38 @@ def reference_column(cells: Sequence[Any], ftype: str, name: str, enum_values: t
                         open_ended=open_end)
 
 
+def _text_cells(cells: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(positions of the str cells, each one's code, the distinct texts by code).
+
+    A CSV column is all text: one factorize. A column with other cells too (a blank read as None,
+    numbers and dates from xlsx / SQL) is factorised whole and the distinct values, not the cells,
+    are tested for being text: one None among 500,000 texts no longer costs a Python pass over the
+    column. A str is equal only to a str, so a distinct text stands for text cells only; other kinds
+    that compare equal (1, 1.0, True) may share a code, which only says they are not text. Missing
+    values (None, NaN) get code -1 and are not text. A value that cannot be hashed sends the column
+    the cell-by-cell way."""
+    n = len(cells)
+    kinds = set(map(type, cells))
+    if str not in kinds:
+        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp), np.empty(0, dtype=object)
+    column = np.empty(n, dtype=object)
+    column[:] = cells
+    if kinds == {str}:
+        codes, distinct = pd.factorize(column)
+        return np.arange(n), codes, distinct
+    try:
+        all_codes, uniques = pd.factorize(column)
+    except TypeError:  # e.g. Decimal("sNaN"): unhashable
+        text_pos = np.flatnonzero(np.fromiter((type(c) is str for c in cells), dtype=bool, count=n))
+        codes, distinct = pd.factorize(column[text_pos])
+        return text_pos, codes, distinct
+    is_str = np.fromiter((type(u) is str for u in uniques), dtype=bool, count=len(uniques))
+    text_pos = np.flatnonzero((all_codes >= 0) & is_str[all_codes])
+    renumber = np.full(len(uniques), -1, dtype=np.intp)
+    renumber[is_str] = np.arange(int(is_str.sum()))
+    return text_pos, renumber[all_codes[text_pos]], uniques[is_str]
+
+
 def parse_column(cells: Sequence[Any], ftype: str, name: str, enum_values: tuple[str, ...],
                  ctx: CellContext, open_ended: bool = False) -> ParsedColumn:
     """Parse one column of raw cells; same outcome as connectors.parse.parse_cells, cell by cell.
@@ -227,24 +259,14 @@ def parse_column(cells: Sequence[Any], ftype: str, name: str, enum_values: tuple
     """
     n = len(cells)
     parse = parser_for(ftype, name, enum_values, ctx, open_ended)
-    kinds = set(map(type, cells))  # a CSV column is all text: no per-cell test then
-    if kinds == {str}:
-        is_text = np.ones(n, dtype=bool)
-    elif str not in kinds:
-        is_text = np.zeros(n, dtype=bool)
-    else:
-        is_text = np.fromiter((type(c) is str for c in cells), dtype=bool, count=n)
     values = _empty_values(n, ftype)
     present = np.zeros(n, dtype=bool)
     errors: dict[int, str] = {}
     redacted: set[int] = set()
     open_end: set[int] = set()
 
-    text_pos = np.flatnonzero(is_text)
+    text_pos, codes, distinct = _text_cells(cells)
     if len(text_pos):
-        texts = np.empty(len(text_pos), dtype=object)
-        texts[:] = cells if len(text_pos) == n else [cells[i] for i in text_pos]
-        codes, distinct = pd.factorize(texts)
         u_values, u_present, u_reasons, u_redacted, u_open = _parse_texts(list(distinct), ftype, parse, ctx,
                                                                           open_ended)
         if len(text_pos) == n:  # every cell is text: the rows are the positions
@@ -261,10 +283,9 @@ def parse_column(cells: Sequence[Any], ftype: str, name: str, enum_values: tuple
         if u_open.any():
             open_end.update(text_pos[u_open[codes]].tolist())
 
-    other = ~is_text
-    if type(None) in kinds:  # a blank cell (None) is missing, with no reason: nothing to parse
-        other &= np.fromiter((c is not None for c in cells), dtype=bool, count=n)
-    other_pos = np.flatnonzero(other)
+    other = np.ones(n, dtype=bool)
+    other[text_pos] = False  # a blank cell (None) is missing, with no reason: nothing to parse
+    other_pos = np.array([i for i in np.flatnonzero(other) if cells[i] is not None], dtype=np.intp)
     if len(other_pos):
         o_values, o_errors, _, o_open = parse_cells([cells[i] for i in other_pos], parse, ctx)
         errors.update((int(other_pos[j]), reason) for j, reason in o_errors.items())

@@ -262,3 +262,21 @@ def test_out_of_range_cells_are_quarantined_not_fatal():
     got = parse_column(["99999999999999999999", "92233720368547758.07"], "money", "x", (), ctx)
     assert got.errors == {0: "'99999999999999999999' is too large for an amount"}
     assert got.values.iloc[1] == 2 ** 63 - 1
+
+
+@pytest.mark.parametrize("ftype", TYPES)
+def test_a_mixed_column_is_factorised_whole_and_still_matches_reference(ftype):
+    """A column of texts with a few other cells (a blank read as None, numbers and dates from xlsx or
+    SQL) is factorised whole (vector._text_cells): values that compare equal across kinds (1, 1.0,
+    True, Decimal 1) share a code but are not text; NaN and None are missing; a value that cannot be
+    hashed (a signalling NaN) sends the column the cell-by-cell way. Each must match the reference."""
+    rnd = random.Random(ftype)
+    texts = ["1", "1.0", "True", "2024-01-31", "31/01/2024", "£1,200.00", "MILEAGE", " x ", "", "N/A"]
+    others = [None, 1, 1.0, True, Decimal("1"), Decimal("NaN"), float("nan"), 0, False, date(2024, 1, 31),
+              datetime(2024, 1, 31, 0, 0)]
+    for trial in range(20):
+        cells = [rnd.choice(texts) for _ in range(300)]
+        for i in rnd.sample(range(300), 5 + trial):
+            cells[i] = rnd.choice(others)
+        assert_same(cells, ftype, _ctx(FORMAT_SETS[0]))
+    assert_same(["1", Decimal("sNaN"), "2", None, "1"], ftype, _ctx(FORMAT_SETS[0]))
