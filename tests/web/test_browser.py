@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import seed
-from webtest import chromium_or_skip, free_port, serving
+from webtest import chromium_or_skip, reserve_port, serving
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
@@ -19,7 +19,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 @pytest.fixture
 def server(app):
-    port = free_port()
+    port = reserve_port()
     with serving(app, port):
         yield f"http://127.0.0.1:{port}"
 

@@ -10,7 +10,7 @@ import pytest
 
 from mock_idp import SECRET, SECRET_ENV, MockIdP, oidc_config
 from test_browser import ARTIFACTS, browser, open_page  # noqa: F401 (browser is a fixture)
-from webtest import free_port, serving, settings_for, write_outputs
+from webtest import reserve_port, serving, settings_for, write_outputs
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +20,7 @@ def test_sso_sign_in_in_a_real_browser_across_sites(browser, store, tmp_path, mo
     from audit.web import create_app
 
     monkeypatch.setenv(SECRET_ENV, SECRET)
-    idp_port, app_port = free_port(), free_port()
+    idp_port, app_port = reserve_port(), reserve_port()
     issuer = f"http://localhost:{idp_port}"
     write_outputs(tmp_path / "out")
     web = create_app(settings_for(tmp_path / "out", oidc=oidc_config(issuer=issuer)), store)

@@ -11,7 +11,7 @@ import pytest
 
 from real_oidc import ACCOUNTS, CLIENT_ID, SECRET, SECRET_ENV, RealIdP, node_idp  # noqa: F401 (a fixture)
 from test_browser import ARTIFACTS, browser, open_page  # noqa: F401 (browser is a fixture)
-from webtest import free_port, serving, settings_for, write_outputs
+from webtest import reserve_port, serving, settings_for, write_outputs
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +22,7 @@ def sso(node_idp, store, tmp_path, monkeypatch):
     from audit.web import create_app
 
     monkeypatch.setenv(SECRET_ENV, SECRET)
-    app_port = free_port()
+    app_port = reserve_port()
     base = f"http://127.0.0.1:{app_port}"
     with RealIdP.start(node_idp, f"{base}/login/oidc/callback", tmp_path / "idp.log") as idp:
         write_outputs(tmp_path / "out")

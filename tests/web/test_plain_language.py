@@ -35,7 +35,7 @@ from audit.store.queries import latest_run
 from audit.web import create_app, users
 from reports import html as report_html
 from test_browser import browser, open_page, sign_in  # noqa: F401 (browser: one Chromium for the module)
-from webtest import free_port, serving
+from webtest import reserve_port, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 #: the screenshots go to test-artifacts/plain-language/ (a test run leaves the checkout as it was);
@@ -95,7 +95,7 @@ def force(tmp_path_factory):
 @pytest.fixture(scope="module")
 def site(force):
     settings, store, _ = force
-    port = free_port()
+    port = reserve_port()
     with serving(create_app(settings, store), port):
         yield f"http://127.0.0.1:{port}"
 

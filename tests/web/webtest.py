@@ -65,9 +65,25 @@ def chromium_or_skip() -> str:
 
 
 def free_port() -> int:
+    """A port free now, for a server of another process (it may be taken before that server binds
+    it: use reserve_port for a server started with `serving`)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+_reserved: dict[int, socket.socket] = {}
+
+
+def reserve_port() -> int:
+    """A port bound and listening in this process until `serving` hands its socket to uvicorn, so no
+    other test (xdist runs several at once) can take it in between, as it could with free_port."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(128)
+    port = s.getsockname()[1]
+    _reserved[port] = s
+    return port
 
 
 @contextmanager
@@ -76,7 +92,8 @@ def serving(asgi_app, port: int):
     import uvicorn
 
     srv = uvicorn.Server(uvicorn.Config(asgi_app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
+    sock = _reserved.pop(port, None)  # a reserved port's own socket: nothing to race for
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock] if sock else None}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not srv.started:
