@@ -25,11 +25,14 @@ ratio of the whole audit to simply reading the same input files with pandas (rea
 process under it (the durable worker, ...) and their sum, and of the whole tree at once (sampled
 from /proc by this process, so growth with the scale is visible).
 
-    .venv/bin/python benchmarks/bench_detection.py --cost --seeds 1 --scale 1 5 20 100 [--agree]
+    .venv/bin/python benchmarks/bench_detection.py --cost --seeds 1 --scale 1 5 20 100 [--agree] [--functions] [--steady]
 
 `--agree` runs each audit a second time on the other engine (fresh store) and prints whether the two
 engines' findings agree exactly (rule, cited facts, title, subject, dedup values), with the first
-differences if not.
+differences if not. `--functions` adds the wall seconds inside the main functions of each stage
+(TIMED) and their growth against the rows. `--steady` times the month after a run of the month
+before on the same store (what a force pays each month once the ledger holds its rows) instead of a
+first run (which writes every row to the ledger).
 
 Schedule (`--schedule`): the monthly runs as they happen. Per seed, generate with the monthly
 extracts (docs/generator-truth.md, "Monthly extracts"), then replay one run per month in order
@@ -273,8 +276,10 @@ def _time_functions(names: list[str]) -> dict[str, float]:
     return spent
 
 
-def cost_child(folder: Path, end: str, engine: str, functions: bool = False) -> dict:
-    """One monthly run of the whole pipeline on a generated force (this process only)."""
+def cost_child(folder: Path, end: str, engine: str, functions: bool = False, steady: bool = False) -> dict:
+    """One monthly run of the whole pipeline on a generated force (this process only). `steady`: the
+    month before is run first on the same store, untimed, so the timed run is a month like the ones
+    after it (the ledger read back and compared, not written whole) rather than a force's first."""
     from audit.period import Period
     from audit.pipeline import run_period
     from audit.settings import load as load_settings
@@ -303,6 +308,10 @@ def cost_child(folder: Path, end: str, engine: str, functions: bool = False) -> 
         c = time.process_time()
         read_s = min(pandas_read_seconds(settings) for _ in range(2))
         read_cpu = (time.process_time() - c) / 2
+        if steady:
+            run_period(settings, Period.parse(end).previous(), engine=engine, publish=False)
+            cpu_of.clear()
+            spent.clear()
         t, cpu = time.perf_counter(), time.process_time()
         outcome = run_period(settings, Period.parse(end), engine=engine, publish=False)
         total, total_cpu = time.perf_counter() - t, time.process_time() - cpu
@@ -403,7 +412,8 @@ def _run_cost_child(out: Path, args, engine: str | None = None) -> tuple[dict, T
     for stale in out.glob("bench_store.db*"):  # each run starts from an empty store
         stale.unlink()
     proc = subprocess.Popen([sys.executable, __file__, "--cost-child", str(out), "--end", args.end,
-                             "--engine", engine or args.engine, *(["--functions"] if args.functions else [])],
+                             "--engine", engine or args.engine, *(["--functions"] if args.functions else []),
+                             *(["--steady"] if args.steady else [])],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     with TreeMemory(proc.pid) as mem:
         stdout, stderr = proc.communicate()
@@ -414,8 +424,9 @@ def _run_cost_child(out: Path, args, engine: str | None = None) -> tuple[dict, T
 
 def cost(args) -> None:
     """One monthly audit per (scale, seed), each in a child process; one table over them all."""
-    table = Table(title=f"Monthly audit cost: period {args.end}, engine {args.engine}, seeds {args.seeds} "
-                        "(stage seconds are wall clock; one run each)")
+    table = Table(title=f"Monthly audit cost: period {args.end}, engine {args.engine}, seeds {args.seeds}, "
+                        + ("after a run of the month before (steady state)" if args.steady else "a first run")
+                        + " (stage seconds are wall clock; one run each)")
     for col in ("scale", "seed", "staff", "rows read", "load s", "resolve s", "evaluate s", "record s", "total s",
                 "bare read s", "audit / read", "rows / s", "CPU s: load", "bare read", "resolve", "audit",
                 "MB parent", "MB children", "MB tree", "findings", "status"):
@@ -765,6 +776,9 @@ def main() -> None:
     ap.add_argument("--functions", action="store_true",
                     help="with --cost: also print the wall seconds inside the main functions of each stage "
                          "(bench_detection.TIMED), per scale, and their growth between the first and last scale")
+    ap.add_argument("--steady", action="store_true",
+                    help="with --cost: time the month after a run of the month before on the same store (a "
+                         "monthly run in steady state) instead of a force's first run")
     ap.add_argument("--cost-child", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--param", action="append", default=[], metavar="RULE.PARAM=VALUE",
                     help="override a rule param (repeatable), e.g. procurement_split_invoices.band_floor=0.9: "
@@ -779,7 +793,7 @@ def main() -> None:
             ap.error("several --scale values are for --cost only")
         args.scale = args.scales[0]
     if args.cost_child:
-        print(json.dumps(cost_child(args.cost_child, args.end, args.engine, args.functions)))
+        print(json.dumps(cost_child(args.cost_child, args.end, args.engine, args.functions, args.steady)))
         return
     if args.cost:
         cost(args)
