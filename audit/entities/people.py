@@ -47,13 +47,18 @@ def _iso(value) -> str:
 
 
 class Workforce:
-    """The workforce indexed for lookups by id and by surname."""
+    """The workforce indexed for lookups by id, by surname, and by surname with a forename or an
+    initial: a large force has hundreds of staff per common surname, and filtering them for every
+    written name made name resolution grow with the rows times the staff."""
 
     def __init__(self, df: pd.DataFrame | None):
         self.present = df is not None and "person_id" in df
         self.ids: set[str] = set()
         self.unpadded: dict[str, str | None] = {}
         self.by_last: dict[str, list[Staff]] = defaultdict(list)
+        #: (surname, first forename or all forenames) -> staff, each once, in workforce order
+        self.by_forename: dict[tuple[str, str], list[Staff]] = defaultdict(list)
+        self.by_initial: dict[tuple[str, str], list[Staff]] = defaultdict(list)  # (surname, initial)
         if not self.present:
             return
         cols = {c: df[c] if c in df else pd.Series([None] * len(df), index=df.index)
@@ -68,8 +73,11 @@ class Workforce:
             fore = names.parse(first).tokens
             surname = "".join(names.squash(w) for w in last.split()) if isinstance(last, str) else ""
             if fore and surname:
-                self.by_last[surname].append(Staff(pid, fore[0], "".join(fore), _iso(dob), _norm_dept(dept),
-                                                   f"{first} {last}".strip()))
+                staff = Staff(pid, fore[0], "".join(fore), _iso(dob), _norm_dept(dept), f"{first} {last}".strip())
+                self.by_last[surname].append(staff)
+                self.by_initial[(surname, staff.first[:1])].append(staff)
+                for forename in dict.fromkeys((staff.first, staff.first_full)):
+                    self.by_forename[(surname, forename)].append(staff)
 
     def lookup_id(self, value: str) -> str | None:
         if value in self.ids:
@@ -79,13 +87,12 @@ class Workforce:
     def candidates(self, parsed: names.ParsedName) -> tuple[list[Staff], int]:
         """Staff whose name fits, and the score of the fit (100 full forename, 90 initial, 80 surname)."""
         for first, last in parsed.splits():
-            staff = self.by_last.get(last, [])
             if not first:
-                found, score = staff, 80
+                found, score = self.by_last.get(last, []), 80
             elif len(first) == 1:
-                found, score = [s for s in staff if s.first.startswith(first)], 90
+                found, score = self.by_initial.get((last, first), []), 90
             else:
-                found, score = [s for s in staff if first in (s.first, s.first_full)], 100
+                found, score = self.by_forename.get((last, first), []), 100
             if found:
                 return found, score
         return [], 0

@@ -109,3 +109,43 @@ def test_catch_all_id_is_demoted_and_a_renamed_vendor_is_not():
     assert res.stats["org_demoted_ids"].keys() == {"card|Purchase Card Supplier"}
     renamed = res.mentions.iloc[-2:]
     assert renamed["key"].nunique() == 1 and set(renamed["strength"]) == {"weak"}
+
+
+def _staff_filtered(wf, parsed):
+    """The oracle: Workforce.candidates as it was, filtering every staff member of the surname."""
+    for first, last in parsed.splits():
+        staff = wf.by_last.get(last, [])
+        if not first:
+            found, score = staff, 80
+        elif len(first) == 1:
+            found, score = [s for s in staff if s.first.startswith(first)], 90
+        else:
+            found, score = [s for s in staff if first in (s.first, s.first_full)], 100
+        if found:
+            return found, score
+    return [], 0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_workforce_candidates_by_forename_index_equal_the_filtered_surname(seed):
+    """People are found through (surname, forename) and (surname, initial) indexes instead of
+    filtering every staff member of the surname (hundreds per common surname in a large force):
+    the same staff, in the same order, with the same score, for full forenames, several forenames,
+    initials, surname-only text, titles and unknown names."""
+    import pandas as pd
+
+    from audit.entities import names
+    from audit.entities.people import Workforce
+
+    rng = random.Random(seed)
+    forenames = ["Mary", "Ann", "Mary Ann", "John", "Jon", "Jo", "Joanne", "Ali", "Al", "O'Neil", "Zoë", "J"]
+    surnames = ["Smith", "Jones", "Smith-Jones", "O'Brien", "de la Cruz", "Khan", "Ng"]
+    rows = [{"person_id": f"P{i:05d}", "first_name": rng.choice(forenames), "last_name": rng.choice(surnames),
+             "date_of_birth": None, "department": None} for i in range(3000)]
+    wf = Workforce(pd.DataFrame(rows))
+    written = [f"{f} {s}" for f in forenames for s in surnames] + [f"{f[0]}. {s}" for f in forenames for s in surnames]
+    written += [f"{f.replace(' ', '')} {s}" for f in forenames for s in surnames]  # "MaryAnn Smith": all forenames
+    written += [s for s in surnames] + ["DS 1234 J. Smith", "Mr John Smith", "Smith, John", "Nobody Here", "M A Smith"]
+    for text in written:
+        parsed = names.parse(text)
+        assert wf.candidates(parsed) == _staff_filtered(wf, parsed), text
