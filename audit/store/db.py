@@ -4,9 +4,10 @@ Owns how SQLite and PostgreSQL are driven so the same ORM code is safe on both:
 - SQLite: WAL, foreign keys on, a 60 s busy timeout, and write transactions that start with
   BEGIN IMMEDIATE (so two writers queue instead of failing half way); reads use a plain BEGIN.
   A page cache of up to SQLITE_CACHE_MIB per connection (SQLite's default is 2 MiB): the row
-  ledger's index outgrows a small cache, and each insert then rereads pages from disk, so a
-  first run's insert grew faster than its rows (measured: 1M random keys 10.8 s, 2M 29.6 s with
-  the default; 7.6 s and 14-18 s with a larger cache). The cache fills only as pages are read.
+  ledger's index outgrows a small cache and each insert rereads pages from disk. Measured with
+  benchmarks/bench_sqlite_cache.py (1M / 2M random keys, a first run's insert): 10.9 / 26.2 s with
+  the default, 6.9 / 17.7 s with this one; both still grow faster than the rows (random keys are
+  the worst case for the index). The cache fills only as pages are read.
 - PostgreSQL: one engine; isolation per schema is done with the URL
   (`?options=-csearch_path%3Dmy_schema`), so nothing here is PostgreSQL-specific.
 """
