@@ -219,7 +219,7 @@ def reference_column(cells: Sequence[Any], ftype: str, name: str, enum_values: t
                         open_ended=open_end)
 
 
-def _text_cells(cells: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _text_cells(cells: Sequence[Any], kinds: set[type]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(positions of the str cells, each one's code, the distinct texts by code).
 
     A CSV column is all text: one factorize. A column with other cells too (a blank read as None,
@@ -230,7 +230,6 @@ def _text_cells(cells: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     values (None, NaN) get code -1 and are not text. A value that cannot be hashed sends the column
     the cell-by-cell way."""
     n = len(cells)
-    kinds = set(map(type, cells))
     if str not in kinds:
         return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp), np.empty(0, dtype=object)
     column = np.empty(n, dtype=object)
@@ -265,7 +264,8 @@ def parse_column(cells: Sequence[Any], ftype: str, name: str, enum_values: tuple
     redacted: set[int] = set()
     open_end: set[int] = set()
 
-    text_pos, codes, distinct = _text_cells(cells)
+    kinds = set(map(type, cells))  # one C-level pass: most columns are all text
+    text_pos, codes, distinct = _text_cells(cells, kinds)
     if len(text_pos):
         u_values, u_present, u_reasons, u_redacted, u_open = _parse_texts(list(distinct), ftype, parse, ctx,
                                                                           open_ended)
@@ -284,8 +284,10 @@ def parse_column(cells: Sequence[Any], ftype: str, name: str, enum_values: tuple
             open_end.update(text_pos[u_open[codes]].tolist())
 
     other = np.ones(n, dtype=bool)
-    other[text_pos] = False  # a blank cell (None) is missing, with no reason: nothing to parse
-    other_pos = np.array([i for i in np.flatnonzero(other) if cells[i] is not None], dtype=np.intp)
+    other[text_pos] = False
+    other_pos = np.flatnonzero(other)
+    if type(None) in kinds:  # a blank cell (None) is missing, with no reason: nothing to parse
+        other_pos = np.array([i for i in other_pos if cells[i] is not None], dtype=np.intp)
     if len(other_pos):
         o_values, o_errors, _, o_open = parse_cells([cells[i] for i in other_pos], parse, ctx)
         errors.update((int(other_pos[j]), reason) for j, reason in o_errors.items())
