@@ -99,8 +99,9 @@ def test_lock_older_than_the_limit_is_broken(store, clock):
 
 
 def test_a_sqlite_store_connection_has_the_large_page_cache(sqlite_url):
-    """The row ledger's index outgrows SQLite's 2 MiB default cache, and a first run's insert then
-    grows faster than its rows (audit.store.db); every connection of the store sets the larger one."""
+    """The row ledger's index outgrows SQLite's 2 MiB default cache, and each insert then rereads
+    pages (a first run's insert took about 1.5x as long: benchmarks/bench_sqlite_cache.py); every
+    connection of the store sets the larger one."""
     from audit.store.db import SQLITE_CACHE_MIB, make_engine
 
     engine = make_engine(sqlite_url)
