@@ -14,7 +14,7 @@ from typing import Any, Callable
 import pandas as pd
 
 import connectors
-from audit import health, registers, reliance, shadow, streamed
+from audit import collector, health, registers, reliance, shadow, streamed
 from audit.faults import kill_point
 from audit.entities import Resolution, RowKeys, resolve
 from audit.period import Period
@@ -207,7 +207,8 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
 
     load = None
     try:
-        with period_lock(store, str(period)):
+        # the collector is paused for the run: see audit.collector (a third off the resolve stage of a large force)
+        with period_lock(store, str(period)), collector.paused():
             run_id = start_run(store, period, engine, actor)
             if engine == "durable":  # the worker's start-up overlaps with loading
                 from rules.engines.isolated import warm

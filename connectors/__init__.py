@@ -1,6 +1,6 @@
 """Connectors: sources (CSV, XLSX, SQL) -> canonical register frames, with quarantine.
 
-Owns reading, mapping and validating source data. May import only audit.registers.
+Owns reading, mapping and validating source data. May import only audit.registers and audit.collector.
 Public API: `pull(source, base_dir)` for one source, `stream(source, base_dir, keep)` for a large one read
 in chunks and pruned as it is read, and `load_sources(sources, base_dir)` for a run.
 A source that reads 0 data rows fails (SourceError "... read 0 rows ...") unless its config says
@@ -8,7 +8,6 @@ A source that reads 0 data rows fails (SourceError "... read 0 rows ...") unless
 """
 from __future__ import annotations
 
-import gc
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from audit import registers
+from audit import collector, registers
 
 from . import csv_source, files, sql_source, xlsx_source
 from .assemble import assemble, assemble_stream
@@ -36,14 +35,9 @@ def pull(source: SourceConfig, base_dir: Path) -> RegisterFrame:
     """Read one source onto its register. Raises SourceError when the source cannot be read."""
     # A load builds millions of small objects that all stay alive until it ends; the cyclic
     # garbage collector would rescan them again and again (a third of the CPU time of a CSV
-    # load), and there are no cycles to find. It is switched back on however the load ends.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    # load), and there are no cycles to find.
+    with collector.paused():
         return _pull(source, base_dir)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _register(source: SourceConfig):
@@ -101,18 +95,13 @@ def stream(source: SourceConfig, base_dir: Path, keep: Callable[[pd.DataFrame], 
     source is read whole and then pruned. Raises SourceError as pull.
     `wanted(cells)`: a CSV record whose raw cells fail it is skipped unparsed (a second read for a few
     rows); the counts then cover the rows parsed only, so use it for such reads, never a run's load."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector.paused():
         if source.kind == "xlsx":  # (a sheet holds at most 1,048,576 rows, read whole)
             frame = _pull(source, base_dir)
             mask = np.asarray(keep(frame.df), dtype=bool)
             frame.rows_pruned, frame.df = int((~mask).sum()), frame.df[mask].reset_index(drop=True)
             return frame
         return _stream(source, base_dir, keep, rows_per_table or STREAM_ROWS, progress, wanted)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _stream(source: SourceConfig, base_dir: Path, keep, rows_per_table: int, progress, wanted=None) -> RegisterFrame:

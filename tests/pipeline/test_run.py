@@ -1,6 +1,7 @@
 """The monthly run end to end on a generated force: load -> resolve -> evaluate -> record -> publish."""
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import subprocess
@@ -77,7 +78,12 @@ def test_a_monthly_run_loads_reconciles_finds_the_planted_cases_and_publishes(fo
 
 def test_rerunning_a_period_replaces_it_without_duplicating_alerts(force, tmp_path):
     settings = settings_mod.load(_copy(force, tmp_path) / "config.toml")
-    first = run_period(settings, PERIOD, publish=False)
+    collecting = {}  # stage -> was the cyclic collector on (audit.collector pauses it for a run)
+    first = run_period(settings, PERIOD, publish=False,
+                       progress=lambda stage, detail: collecting.setdefault(stage, gc.isenabled()))
+    assert set(collecting) >= {"load", "ledger", "resolve", "evaluate", "record"}
+    assert not any(collecting.values()), collecting
+    assert gc.isenabled(), "a run must switch the collector back on"
     count = _alert_count(settings)
     second = run_period(settings, PERIOD, publish=False)
     assert _alert_count(settings) == count > 0
@@ -152,4 +158,5 @@ def test_a_run_that_fails_part_way_is_recorded_failed_with_the_sources_it_loaded
     finally:
         store.dispose()
     assert run.status == "failed" and "evaluation exploded" in run.error
+    assert gc.isenabled(), "a failed run must switch the collector back on too"
     assert {l.source for l in loads} == {src.name for src in settings.sources}
