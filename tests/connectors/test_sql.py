@@ -134,3 +134,27 @@ def test_mariadb_table_and_query(mariadb_url, tmp_path):
         check_loaded(mariadb_url, name, tmp_path)
     finally:
         drop_table(mariadb_url, name)
+
+
+def test_a_whole_read_fetched_in_pieces_is_one_table_with_the_digest_of_the_whole(tmp_path, monkeypatch):
+    """sql_source reads FETCH_ROWS rows at a time; the table, its row numbers and its digest must be
+    those of one fetch: sha256(repr((headers, rows))), what FileInfo has always recorded."""
+    import hashlib
+
+    from connectors import sql_source
+
+    url = f"sqlite:///{tmp_path / 'finance.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (id INTEGER, name TEXT)"))
+        conn.execute(sa.text("INSERT INTO t VALUES (:i, :n)"), [{"i": i, "n": f"n{i}"} for i in range(10)])
+    engine.dispose()
+    rows = [[i, f"n{i}"] for i in range(10)]
+    expected = hashlib.sha256(repr((["id", "name"], rows)).encode()).hexdigest()
+    for fetch in (3, 5, 10, 50):  # pieces that do and do not divide the rows, one piece, more than all
+        monkeypatch.setattr(sql_source, "FETCH_ROWS", fetch)
+        q = sql_source.open_query(SourceConfig(name="s", register="procurement", kind="sql", url=url,
+                                               query="SELECT id, name FROM t ORDER BY id"), tmp_path)
+        (table,) = sql_source.tables(q)
+        assert table.rows == rows and table.row_numbers == list(range(1, 11)), fetch
+        assert (q.info.sha256, q.info.rows) == (expected, 10), fetch
