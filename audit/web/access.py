@@ -46,17 +46,24 @@ def sees_sensitive(user: User) -> bool:
 
 def can_see(user: User, *, sensitivity: str | None, department: str | None, subject: str | None) -> bool:
     """Need-to-know for one alert (the same test the queue applies in SQL)."""
+    return _hidden_because(user, sensitivity, department, subject) is None
+
+
+def _hidden_because(user: User, sensitivity: str | None, department: str | None, subject: str | None) -> str | None:
+    """Why need-to-know refuses `user` one alert, or None when they may see it: the one test behind
+    can_see and why_hidden, so the decision and its explanation cannot drift apart."""
     if user.role not in READ_ALERTS:
-        return False
+        return f"{NEED_TO_KNOW}: role {user.role} does not read alerts"
     if user.person_id and subject == user.person_id:
-        return False
-    if user.role == "ccu":
-        return True
+        return f"{CONFLICT}: the alert is about {user.name} (person {user.person_id})"
+    if sees_sensitive(user):
+        return None
     if sensitivity == "sensitive":
-        return False
+        return f"{NEED_TO_KNOW}: a sensitive alert is for the CCU only, {user.name} has role {user.role}"
     if user.department and (department or "").casefold() != user.department.casefold():
-        return False
-    return True
+        return (f"{NEED_TO_KNOW}: the alert is about department {department!r}, "
+                f"{user.name} is scoped to {user.department!r}")
+    return None
 
 
 def managers_of(store: Store, person_key: str) -> list[str]:
@@ -100,15 +107,8 @@ def conflict(store: Store, user: User, subject: str | None) -> str | None:
 
 
 def why_hidden(user: User, a) -> str:
-    """Why can_see refuses `user` alert `a`, for the trail and messages (can_see makes the decision)."""
-    if user.person_id and a.subject == user.person_id:
-        return f"{CONFLICT}: the alert is about {user.name} (person {user.person_id})"
-    if a.sensitivity == "sensitive" and not sees_sensitive(user):
-        return f"{NEED_TO_KNOW}: a sensitive alert is for the CCU only, {user.name} has role {user.role}"
-    if user.department and (a.department or "").casefold() != user.department.casefold():
-        return (f"{NEED_TO_KNOW}: the alert is about department {a.department!r}, "
-                f"{user.name} is scoped to {user.department!r}")
-    return f"{NEED_TO_KNOW}: {a.sensitivity} alert, department {a.department!r}, {user.name} has role {user.role}"
+    """Why can_see refuses `user` alert `a`, for the trail and messages."""
+    return _hidden_because(user, a.sensitivity, a.department, a.subject) or f"{NEED_TO_KNOW}: not refused"
 
 
 def cannot_take(store: Store, u: User | None, a) -> str | None:
