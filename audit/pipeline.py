@@ -236,8 +236,8 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
                     note("resolve", "people and organisations")
                     frames = load.by_register()
                     frames["register_changes"] = _changes_frame(review)
-                    resolution = resolve(frames, settings.entities, settings.overrides_in_force)
-                    keys = RowKeys(resolution.frames.get("workforce"), settings.entities, settings.overrides_in_force)
+                    keys = RowKeys(frames.get("workforce"), settings.entities, settings.overrides_in_force)
+                    resolution = resolve(frames, settings.entities, keys=keys)  # one workforce index for both
                 if big:
                     with stage("stream"):  # read after the others: what they hold decides which rows are kept
                         got = _stream(store, settings, period, big, load, review, resolution, compiled, keys, note)

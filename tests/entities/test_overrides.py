@@ -1,4 +1,5 @@
 """Analysts' overrides: `same` forces a link, `different` vetoes one, bad files fail loudly."""
+import pandas as pd
 import pytest
 
 from audit.entities import OverridesError, resolve
@@ -73,6 +74,17 @@ def test_person_overrides(tmp_path, workforce):
     assert list(res.unresolved["reason"]) == ["no_match"]
     gl = res.links[(res.links["field"] == "person_key") & (res.links["register"] == "gifts_hospitality")]
     assert gl["method"].tolist() == ["override"]
+    # a run resolves through the RowKeys its streamed registers use (one workforce index, its overrides)
+    from audit.entities import RowKeys
+
+    frames = {"workforce": workforce, "gifts_hospitality": gifts}
+    shared = resolve(frames, keys=RowKeys(workforce, overrides=path))
+    for register, df in res.frames.items():
+        pd.testing.assert_frame_equal(shared.frames[register], df)
+    pd.testing.assert_frame_equal(shared.links, res.links)
+    pd.testing.assert_frame_equal(shared.unresolved, res.unresolved)
+    with pytest.raises(ValueError, match="keys"):
+        resolve(frames, overrides=path, keys=RowKeys(workforce, overrides=path))
 
 
 @pytest.mark.parametrize("line,message", [

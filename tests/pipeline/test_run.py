@@ -76,14 +76,20 @@ def test_a_monthly_run_loads_reconciles_finds_the_planted_cases_and_publishes(fo
     assert manifest["run_id"] == outcome.run_id
 
 
-def test_rerunning_a_period_replaces_it_without_duplicating_alerts(force, tmp_path):
+def test_rerunning_a_period_replaces_it_without_duplicating_alerts(force, tmp_path, monkeypatch):
+    from audit.entities.people import Workforce
+
     settings = settings_mod.load(_copy(force, tmp_path) / "config.toml")
+    built = []  # the workforce index costs seconds on a large force: a run builds it once
+    original = Workforce.__init__
+    monkeypatch.setattr(Workforce, "__init__", lambda self, df: (built.append(1), original(self, df))[1])
     collecting = {}  # stage -> was the cyclic collector on (audit.collector pauses it for a run)
     first = run_period(settings, PERIOD, publish=False,
                        progress=lambda stage, detail: collecting.setdefault(stage, gc.isenabled()))
     assert set(collecting) >= {"load", "ledger", "resolve", "evaluate", "record"}
     assert not any(collecting.values()), collecting
     assert gc.isenabled(), "a run must switch the collector back on"
+    assert len(built) == 1
     count = _alert_count(settings)
     second = run_period(settings, PERIOD, publish=False)
     assert _alert_count(settings) == count > 0
