@@ -42,7 +42,7 @@ class RuleRow:
     shadow: dict[str, int] | None = None
 
 
-def _counted(q, user: User | None):
+def _counted(s, q, user: User | None):
     """Alert counts of only the alerts `user` may see (queue.visible, the SQL twin of access.can_see):
     a count of alerts one may not see tells a subject that there is one about them."""
     from audit.web.queue import visible
@@ -50,7 +50,7 @@ def _counted(q, user: User | None):
     q = (q.outerjoin(Person, Person.person_key == Alert.subject)
          .outerjoin(RuleVersion, and_(RuleVersion.rule_id == Alert.rule_id,
                                       RuleVersion.version == AlertOccurrence.rule_version)))
-    return visible(q, user) if user is not None else q
+    return visible(s, q, user) if user is not None else q
 
 
 def rules_overview(store: Store, user: User | None = None) -> tuple[list[RuleRow], list[str]]:
@@ -65,12 +65,14 @@ def rules_overview(store: Store, user: User | None = None) -> tuple[list[RuleRow
         if periods:
             current = select(Run.id).where(*recorded, Run.period.in_(periods))
             for rule_id, period, n in s.execute(_counted(
+                    s,
                     select(Alert.rule_id, AlertOccurrence.period, func.count()).select_from(AlertOccurrence)
                     .join(Alert, Alert.id == AlertOccurrence.alert_id), user)
                     .where(AlertOccurrence.run_id.in_(current), AlertOccurrence.suppressed.is_(False))
                     .group_by(Alert.rule_id, AlertOccurrence.period)):
                 volumes.setdefault(rule_id, {})[period] = n
         open_counts = dict(s.execute(_counted(
+            s,
             select(Alert.rule_id, func.count()).select_from(Alert)
             .join(AlertOccurrence, and_(AlertOccurrence.alert_id == Alert.id,
                                         AlertOccurrence.period == Alert.last_period)), user)

@@ -116,8 +116,8 @@ def _base(s, period: str | None):
             .where(occ.suppressed.is_(False)))
 
 
-def visible(q, user: User):
-    """Need-to-know in SQL (mirrors access.can_see)."""
+def visible(s, q, user: User):
+    """Need-to-know in SQL (mirrors access.can_see; tests/web/test_need_to_know_parity.py)."""
     if user.role not in READ_ALERTS:
         return q.where(False)
     if user.person_id:
@@ -126,11 +126,21 @@ def visible(q, user: User):
         return q
     q = q.where(func.coalesce(RuleVersion.sensitivity, "internal") != "sensitive")
     if user.department:
-        q = q.where(func.lower(Person.department) == user.department.casefold())
+        q = q.where(Person.department.in_(department_spellings(s, user.department)))
     return q
 
 
-def _filtered(q, f: QueueFilter, user: User):
+def department_spellings(s, department: str) -> list[str]:
+    """The ways the store's people write `department`, equal to it as access.can_see compares them
+    (casefold). Not lower() in SQL: SQLite's folds only ASCII letters, so a reviewer scoped to
+    "Économic Crime" found none of the alerts about "ÉCONOMIC CRIME" in the queue that the alert
+    page let them open. A force has tens of departments: the distinct list is small."""
+    wanted = department.casefold()
+    return [d for d in s.execute(select(Person.department).distinct().where(Person.department.is_not(None))).scalars()
+            if d.casefold() == wanted]
+
+
+def _filtered(s, q, f: QueueFilter, user: User):
     if f.status:
         q = q.where(Alert.status == f.status)
     if f.level:
@@ -144,7 +154,7 @@ def _filtered(q, f: QueueFilter, user: User):
             return q.where(False)
         q = q.where(cast(RuleVersion.registers, String).like(f'%"{f.register}"%'))
     if f.department:
-        q = q.where(func.lower(Person.department) == f.department.casefold())
+        q = q.where(Person.department.in_(department_spellings(s, f.department)))
     if f.person:
         pattern = f"%{_like_escape(f.person.casefold())}%"
         q = q.where(or_(Alert.subject == f.person, func.lower(Person.name).like(pattern, escape="\\")))
@@ -186,7 +196,7 @@ def _user_key(user: User) -> tuple:
 
 def _matching(s, user: User, f: QueueFilter) -> tuple[array, dict[str, int]]:
     """Every alert id the filter matches for `user`, in the filter's order, and counts by status."""
-    q = _filtered(visible(_base(s, f.period), user), f, user)
+    q = _filtered(s, visible(s, _base(s, f.period), user), f, user)
     ids, counts = array("q"), Counter()
     for alert_id, status in s.execute(_order(q.with_only_columns(Alert.id, Alert.status), f.sort)):
         ids.append(alert_id)
@@ -218,7 +228,7 @@ def search(store: Store, user: User, f: QueueFilter, *, page_size: int = PAGE_SI
             ids, counts = cache.get(stamp, key, lambda: _matching(s, user, f))
             drop_downs = cache.get(stamp, ("choices", _user_key(user)), lambda: _choices(s, user))
         page_ids = list(ids[(f.page - 1) * page_size:f.page * page_size])
-        rows = {r.id: r for r in s.execute(visible(_base(s, f.period), user).where(Alert.id.in_(page_ids)))
+        rows = {r.id: r for r in s.execute(visible(s, _base(s, f.period), user).where(Alert.id.in_(page_ids)))
                 } if page_ids else {}
         return QueuePage([_row(rows[i]) for i in page_ids if i in rows], len(ids), counts, drop_downs)
 
@@ -233,7 +243,7 @@ def _choices(s, user: User) -> dict[str, list[str]]:
     rules = sorted(s.execute(rq).scalars())
     dq = select(Person.department).distinct().where(Person.department.is_not(None))
     if user.role != "ccu" and user.department:
-        dq = dq.where(func.lower(Person.department) == user.department.casefold())
+        dq = dq.where(Person.department.in_(department_spellings(s, user.department)))
     depts = sorted(d for d in s.execute(dq).scalars() if d)
     return {"periods": periods, "rules": rules, "departments": depts, "levels": list(LEVELS),
             "registers": sorted(registers.registers())}
@@ -246,7 +256,7 @@ def take_next(store: Store, user: User, candidates: int = 25) -> int | None:
     concurrent callers never claim the same alert; the audit event commits with it."""
     conflicted = reports_of(store, user.person_id) if user.person_id else set()
     with store.write() as s:
-        q = visible(_base(s, None), user).where(Alert.assignee.is_(None), Alert.status.in_(OPEN))
+        q = visible(s, _base(s, None), user).where(Alert.assignee.is_(None), Alert.status.in_(OPEN))
         if conflicted:
             q = q.where(or_(Alert.subject.is_(None), Alert.subject.not_in(conflicted)))
         ids = [r.id for r in s.execute(_order(q, "level").limit(candidates)).all()]
@@ -278,11 +288,11 @@ def related(store: Store, user: User, alert_id: int, subject: str | None, org_ke
         return []
     candidates = union(*branches) if len(branches) > 1 else branches[0]
     with store.read() as s:
-        q = visible(_base(s, None), user).where(Alert.id.in_(candidates), Alert.id != alert_id)
+        q = visible(s, _base(s, None), user).where(Alert.id.in_(candidates), Alert.id != alert_id)
         return [_row(r) for r in s.execute(_order(q, "newest").limit(limit)).all()]
 
 
 def for_person(store: Store, user: User, person_key: str, limit: int = 200) -> list[QueueRow]:
     with store.read() as s:
-        q = visible(_base(s, None), user).where(Alert.subject == person_key)
+        q = visible(s, _base(s, None), user).where(Alert.subject == person_key)
         return [_row(r) for r in s.execute(_order(q, "newest").limit(limit)).all()]
