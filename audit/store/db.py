@@ -49,12 +49,19 @@ def make_engine(url: str, *, immediate: bool = True) -> Engine:
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_MIB * 1024}")  # negative: KiB, not pages
         cur.close()
+        # SQLite's lower() and LIKE fold ASCII letters only ("SIÂN" stays "sIÂn"): searches compare
+        # casefold(column) with Python's casefold of what was typed (audit.web.queue)
+        dbapi_conn.create_function("casefold", 1, _casefold, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # pragma: no cover
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _casefold(value):
+    return value.casefold() if isinstance(value, str) else value
 
 
 def _set_wal(cur) -> None:

@@ -156,8 +156,11 @@ def _filtered(s, q, f: QueueFilter, user: User):
     if f.department:
         q = q.where(Person.department.in_(department_spellings(s, f.department)))
     if f.person:
-        pattern = f"%{_like_escape(f.person.casefold())}%"
-        q = q.where(or_(Alert.subject == f.person, func.lower(Person.name).like(pattern, escape="\\")))
+        # SQLite's lower() folds ASCII only: the store gives its connections casefold() (audit.store.db)
+        sqlite = s.get_bind().dialect.name == "sqlite"
+        typed = f.person.casefold() if sqlite else f.person.lower()
+        name = func.casefold(Person.name) if sqlite else func.lower(Person.name)
+        q = q.where(or_(Alert.subject == f.person, name.like(f"%{_like_escape(typed)}%", escape="\\")))
     if f.assignee == "none":
         q = q.where(Alert.assignee.is_(None))
     elif f.assignee:

@@ -63,3 +63,19 @@ def test_they_agree_on_departments_written_outside_ascii_and_in_another_case(any
                  if access.can_see(user, sensitivity=a.sensitivity, department=a.department, subject=a.subject)}
         assert shown, user.name
         assert queued == shown, (user.name, sorted(queued ^ shown)[:10])
+
+
+def test_a_name_search_finds_a_name_written_outside_ascii_in_any_case(any_kind):
+    """The queue's person search folds case beyond ASCII ("siân" finds "SIÂN JONES") on every store."""
+    from audit.store.models import Person
+
+    store = any_kind
+    with store.write() as s:
+        s.execute(select(Person).where(Person.person_key == "P5")).scalar_one().name = "SIÂN JONES"
+    ccu = User("cara", "ccu", None, None, True)
+    with store.read() as s:
+        about = set(s.execute(select(Alert.id).where(Alert.subject == "P5")).scalars())
+        found = {typed: set(_matching(s, ccu, QueueFilter(person=typed))[0]) for typed in ("siân", "SIÂN", "Siân Jones")}
+    assert about
+    for typed, ids in found.items():
+        assert ids == about, typed
