@@ -12,11 +12,12 @@ name_dob_key = "<last>|<first initial>|<YYYY-MM-DD>", e.g. "osullivan|m|1984-03-
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
+
+from audit.entities.normalise import ascii_lower
 
 #: ranks, titles and honorifics removed from the front of a written name ("DS", "Ch Supt", "Mrs")
 TITLES = frozenset("""
@@ -29,14 +30,9 @@ _COLLAR = re.compile(r"^[a-z]{0,4}\d+[a-z]?$")  # "1234", "pc1234", "c123"
 _SEP = re.compile(r"[^a-z0-9'\-, ]+")
 
 
-def _ascii_lower(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if not unicodedata.combining(c)).lower()
-
-
 def squash(part: str) -> str:
     """One name part as a comparable token: "O'Sullivan-Hart" -> "osullivanhart"."""
-    return re.sub(r"[^a-z0-9]", "", _ascii_lower(part))
+    return re.sub(r"[^a-z0-9]", "", ascii_lower(part))
 
 
 @dataclass(frozen=True)
@@ -71,7 +67,7 @@ def parse(text: str | None) -> ParsedName:
     """Parse a written person name; titles, ranks and collar numbers are dropped."""
     if not isinstance(text, str):
         return ParsedName((), False)
-    s = _SEP.sub(" ", _ascii_lower(text).replace(".", " "))
+    s = _SEP.sub(" ", ascii_lower(text).replace(".", " "))
     comma = "," in s
     if comma:  # "Smith, John" -> "John Smith"
         last, _, rest = s.partition(",")

@@ -46,7 +46,11 @@ _TAIL_STOP = GENERIC_WORDS | qualifiers.LEGAL_FORMS
 MIN_FUZZY_CHARS = 5
 
 
-def _ascii_lower(text: str) -> str:
+def ascii_lower(text: str) -> str:
+    """Lower case without accents ("Siân" -> "sian"): NFKD, combining marks dropped. Text that is
+    ASCII already is only lowered (NFKD leaves it as it is), which most names and cells are."""
+    if text.isascii():
+        return text.lower()
     text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if not unicodedata.combining(c)).lower()
 
@@ -59,7 +63,7 @@ def org_name(text: str | None) -> str:
     """
     if text is None or not isinstance(text, str):
         return ""
-    s = _ascii_lower(text).replace("&", " and ").replace("+", " and ")
+    s = ascii_lower(text).replace("&", " and ").replace("+", " and ")
     s = s.replace("(", " ").replace(")", " ").replace("'", "").replace("\u2019", "")
     s = _SPACES.sub(" ", _NON_WORD.sub(" ", s.replace(".", " ").replace(",", " "))).strip()
     s = _MAJESTY.sub("hm", s)
@@ -94,7 +98,7 @@ def org_names(text: str | None) -> tuple[str, ...]:
         if body and body not in out:  # "HMRC", "Inland Revenue Shipley PAYE": HM Revenue & Customs too
             out.append(body)
     if not out:  # only legal words ("UK Ltd"): keep them, so the mention is keyed (as a generic name)
-        bare = _SPACES.sub(" ", _NON_WORD.sub(" ", _ascii_lower(text))).strip()
+        bare = _SPACES.sub(" ", _NON_WORD.sub(" ", ascii_lower(text))).strip()
         out = [bare] if bare else []
     return tuple(out)
 
@@ -227,7 +231,7 @@ def origin(text: str | None, line: str | None = None, post_code: str | None = No
     form = ""
     if isinstance(text, str):
         main = qualifiers.parts(text)
-        last = _NON_WORD.sub(" ", _ascii_lower(main[0])).split()[-1:] if main else []
+        last = _NON_WORD.sub(" ", ascii_lower(main[0])).split()[-1:] if main else []
         form = "partnership" if last and last[0] in PARTNERSHIP_FORMS else \
             "company" if last and last[0] in COMPANY_FORMS else ""
     pc = postcode(post_code)
@@ -236,12 +240,12 @@ def origin(text: str | None, line: str | None = None, post_code: str | None = No
     where = " ".join(v for v in (line, post_code) if isinstance(v, str)).strip()
     if _EIRCODE.search(where.upper()):
         return frozenset({"IE"}), "", form
-    tail = _SPACES.sub(" ", _NON_WORD.sub(" ", _ascii_lower(where).split(",")[-1])).strip()
+    tail = _SPACES.sub(" ", _NON_WORD.sub(" ", ascii_lower(where).split(",")[-1])).strip()
     country = next((c for n, c in sorted(COUNTRY_NAMES.items(), key=lambda kv: -len(kv[0]))
                     if tail == n or tail.endswith(" " + n)), "") if tail else ""
     if country:
         return frozenset({country}), "", form
-    legal = _LEGAL_FORM_AT_END.search(_ascii_lower(text)) if isinstance(text, str) else None
+    legal = _LEGAL_FORM_AT_END.search(ascii_lower(text)) if isinstance(text, str) else None
     if legal:
         return frozenset(LEGAL_FORM_COUNTRIES.get(legal.group(1).replace(".", ""), set())), "", form
     return frozenset(), "", form
@@ -264,7 +268,7 @@ def address_key(first_line: str | None, post_code: str | None) -> str:
     pc = postcode(post_code)
     if not pc:
         return ""
-    line = _ascii_lower(first_line) if isinstance(first_line, str) else ""
+    line = ascii_lower(first_line) if isinstance(first_line, str) else ""
     rest = _FLAT.sub(" ", line)
     number = _HOUSE_NUMBER.search(rest)
     if number:
