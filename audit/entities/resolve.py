@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from rich.progress import Progress
 
@@ -42,7 +43,14 @@ def _col(df: pd.DataFrame, name: str | None) -> pd.Series:
 
 
 def _blank(s: pd.Series) -> pd.Series:
-    return s.isna() | (s.astype("object").fillna("").astype(str).str.strip() == "")
+    """Missing, or text of spaces only. Decided once per distinct value: a register repeats its
+    values row after row (the same as testing every cell: tests/entities/test_scaling.py)."""
+    try:
+        codes, uniques = pd.factorize(s.astype("object"), use_na_sentinel=True)
+    except TypeError:  # an unhashable cell: cell by cell
+        return s.isna() | (s.astype("object").fillna("").astype(str).str.strip() == "")
+    blank = np.array([str(u).strip() == "" for u in uniques] + [True], dtype=bool)  # [-1]: missing
+    return pd.Series(blank[codes], index=s.index)
 
 
 def _entity_fields(register: str, entity: str) -> dict[str, list[str]]:

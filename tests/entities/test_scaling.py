@@ -149,3 +149,22 @@ def test_workforce_candidates_by_forename_index_equal_the_filtered_surname(seed)
     for text in written:
         parsed = names.parse(text)
         assert wf.candidates(parsed) == _staff_filtered(wf, parsed), text
+
+
+def test_blank_per_distinct_value_equals_the_cell_by_cell_test():
+    """resolve._blank decides once per distinct value: the same as testing every cell, for every kind
+    of missing value pandas knows, text of spaces only, and cells that are not text."""
+    from decimal import Decimal
+
+    import numpy as np
+    import pandas as pd
+
+    from audit.entities.resolve import _blank
+
+    cells = [None, np.nan, pd.NaT, pd.NA, Decimal("NaN"), "", "  ", "\t\n", "x", " x ", 5, 0.0, 0,
+             pd.Timestamp("2026-01-01"), "x", None, "", Decimal("1.5")]
+    s = pd.Series(cells * 3, index=range(100, 100 + 3 * len(cells)), dtype="object")
+    cell_by_cell = s.isna() | (s.astype("object").fillna("").astype(str).str.strip() == "")
+    pd.testing.assert_series_equal(_blank(s), cell_by_cell, check_names=False)
+    unhashable = pd.Series([["a"], None, " "], dtype="object")
+    assert _blank(unhashable).tolist() == [False, True, True]
