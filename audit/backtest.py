@@ -197,15 +197,18 @@ def stored_alerts(store_url: str) -> dict[str, list[Stored]]:
         store.dispose()
 
 
-def stored_alerts_in(store) -> dict[str, list[Stored]]:
-    """stored_alerts of an open store (audit.shadow reads the live alerts its shadow rules overlap)."""
+def stored_alerts_in(store, periods: set[str] | None = None) -> dict[str, list[Stored]]:
+    """stored_alerts of an open store (audit.shadow reads the live alerts its shadow rules overlap);
+    `periods`: of those months only (the rules page shows six, a store may hold years)."""
     from sqlalchemy import select
 
     from audit.store.models import Alert as AlertRow, AlertFact, AlertOccurrence, Run
 
     with store.read() as s:
-        runs = s.execute(select(Run.id, Run.period).where(Run.superseded_by.is_(None),
-                                                          Run.status.in_(("succeeded", "partial")))).all()
+        q = select(Run.id, Run.period).where(Run.superseded_by.is_(None), Run.status.in_(("succeeded", "partial")))
+        if periods is not None:
+            q = q.where(Run.period.in_(sorted(periods)))
+        runs = s.execute(q).all()
         current = {}
         for run_id, period in runs:
             current[period] = max(run_id, current.get(period, 0))

@@ -122,7 +122,7 @@ def summary(store: Store, names: dict[str, str], limit: int = 12) -> dict[str, S
     found = store_shadow.months(store, list(names), limit)
     if not found:
         return {}
-    stored = bt.stored_alerts_in(store)
+    stored = bt.stored_alerts_in(store, {m.period for months in found.values() for m in months})
     out = {}
     for rule_id, months in found.items():
         rows, seen, distinct = [], set(), {"overlap": set(), "labelled": {}}

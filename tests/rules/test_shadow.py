@@ -117,6 +117,12 @@ def test_rules_list_shows_months_in_shadow_and_overlap(force):
         with store.read() as s:
             ids = {rv.name: rv.rule_id for rv in s.execute(select(RuleVersion)).scalars()}
         figures = shadow.summary(store, {ids[OWN]: OWN, ids[BY_CONFIG]: BY_CONFIG})
+        # the summary reads the live alerts of its months only, not the store's whole history
+        from audit import backtest
+
+        every = backtest.stored_alerts_in(store)
+        assert every["2026-10"] and backtest.stored_alerts_in(store, {"2026-10"}) == every
+        assert backtest.stored_alerts_in(store, {"1999-01"}) == {}
     finally:
         store.dispose()
     own = figures[ids[OWN]]
