@@ -30,9 +30,20 @@ class StoreError(Exception):
     """A store problem a user can act on (message says what to fix)."""
 
 
+#: the databases the store's schema and queries are built and tested for
+STORE_BACKENDS = ("sqlite", "postgresql")
+
+
 def make_engine(url: str, *, immediate: bool = True) -> Engine:
-    """An engine for `url`; on SQLite `immediate` makes every transaction BEGIN IMMEDIATE."""
+    """An engine for `url`; on SQLite `immediate` makes every transaction BEGIN IMMEDIATE.
+    Raises StoreError for a database the store does not support, before anything is written to it
+    (a MariaDB schema was left half made: its DDL is not transactional, and the ledger's index on
+    text columns is refused there)."""
     parsed = make_url(url)
+    if parsed.get_backend_name() not in STORE_BACKENDS:
+        raise StoreError(f"the store cannot use a {parsed.get_backend_name()} database "
+                         f"({parsed.render_as_string(hide_password=True)}): set the store's url (config.toml, store "
+                         "section) to SQLite, the default, or PostgreSQL; sources may still be read from MariaDB or MySQL")
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     db = parsed.database
