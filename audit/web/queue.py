@@ -136,12 +136,16 @@ def department_spellings(s, department: str) -> list[str]:
     "Économic Crime" found none of the alerts about "ÉCONOMIC CRIME" in the queue that the alert
     page let them open. A force has tens of departments: the distinct list is small, read once per
     session (a queue page asks up to three times; 25 ms each over 200,000 people in SQLite)."""
-    known = s.info.get("departments")
-    if known is None:
-        known = s.info["departments"] = list(
-            s.execute(select(Person.department).distinct().where(Person.department.is_not(None))).scalars())
     wanted = department.casefold()
-    return [d for d in known if d.casefold() == wanted]
+    return [d for d in _departments(s) if d.casefold() == wanted]
+
+
+def _departments(s) -> list[str]:
+    """The distinct departments of the store's people, read once per session."""
+    if "departments" not in s.info:
+        s.info["departments"] = list(
+            s.execute(select(Person.department).distinct().where(Person.department.is_not(None))).scalars())
+    return s.info["departments"]
 
 
 def _filtered(s, q, f: QueueFilter, user: User):
@@ -248,10 +252,8 @@ def _choices(s, user: User) -> dict[str, list[str]]:
     if user.role != "ccu":
         rq = rq.where(RuleVersion.sensitivity != "sensitive")
     rules = sorted(s.execute(rq).scalars())
-    dq = select(Person.department).distinct().where(Person.department.is_not(None))
-    if user.role != "ccu" and user.department:
-        dq = dq.where(Person.department.in_(department_spellings(s, user.department)))
-    depts = sorted(d for d in s.execute(dq).scalars() if d)
+    scoped = user.role != "ccu" and user.department
+    depts = sorted(d for d in (department_spellings(s, user.department) if scoped else _departments(s)) if d)
     return {"periods": periods, "rules": rules, "departments": depts, "levels": list(LEVELS),
             "registers": sorted(registers.registers())}
 
