@@ -262,7 +262,8 @@ def run_period(settings: Settings, period: Period, *, engine: str | None = None,
             errors = [p for p in problems if getattr(p, "severity", "error") == "error"]
             problems_text = [str(p) for p in errors]
             failed = [f for f in load.failures if f.required]
-            status = "partial" if failed or errors else "succeeded"
+            # a ledger changed outside a run: what the run says arrived late, changed or went is in doubt
+            status = "partial" if failed or errors or review.broken_seals else "succeeded"
             # a rule the reference engine evaluated because durable crashed is complete, but said
             fallbacks = [f"rule {name} was evaluated with the reference engine because {st.fallback}"
                          for name, st in sorted(evaluation.stats.items()) if st.fallback]

@@ -11,9 +11,11 @@ of its own on that server, `test_gw0`, `test_gw1`, ..., created on demand (tests
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
+from sample_force import copy_sample
 from worker_db import for_worker
 
 PG_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -82,3 +84,9 @@ def pg_url() -> str:
 def mariadb_url() -> str:
     """SQLAlchemy URL of a reachable MariaDB / MySQL server (skip, or fail under CI=true)."""
     return _server(MARIADB_URL, "MariaDB")
+
+
+@pytest.fixture
+def sample_force(tmp_path) -> Path:
+    """A force folder with a copy of the bundled sample/ and config.toml, to edit freely."""
+    return copy_sample(tmp_path / "force")

@@ -1,7 +1,8 @@
 """`integrity-audit audit verify|anchor|verify-bundle`: prove the store against its audit trail.
 
 `verify` checks the keyed hash chain, every alert, occurrence with its evidence, disposition,
-suppression, delivery, run and web user against what the trail recorded of it, and the trail against
+suppression, delivery, run and web user against what the trail recorded of it, each source's row
+ledger against its keyed seal (audit.store.ledger_seal), and the trail against
 its anchors (the local data/trail-anchor.json, and any `--anchor` manifest.json or anchor file),
 naming each problem; exit 1 if there is any (audit.store.trail_check).
 """

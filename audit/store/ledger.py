@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from audit import registers
 from audit.period import Period
+from audit.store import ledger_seal
 from audit.store.db import Store
 from audit.store.models import LedgerRow, LedgerSource, Run
 
@@ -148,6 +149,11 @@ class SourceReview:
     content_updates: list[dict] = field(default_factory=list)
     state_updates: list[dict] = field(default_factory=list)  # id, state, gone_period (and last_period when gone)
     returns: list[dict] = field(default_factory=list)  # id, returned_period, returned_since
+    #: the source's ledger did not match its seal (audit.store.ledger_seal): what is wrong, in words
+    seal_broken: str | None = None
+    #: the seal the ledger will carry once the write plan is carried out, and the rows it covers
+    seal_after: str | None = None
+    sealed_rows: int = 0
 
 
 @dataclass
@@ -177,6 +183,11 @@ class LedgerReview:
             elif a.how == "first seen" and a.entry_date and a.entry_date < self.period.start:
                 out[fid] = Period.containing(a.entry_date)
         return out
+
+    @property
+    def broken_seals(self) -> list[str]:
+        """Sources whose ledger was changed outside a run: what this run found in them is in doubt."""
+        return [s.seal_broken for s in self.sources if s.seal_broken]
 
     @property
     def changes(self) -> list[Change]:
@@ -342,12 +353,15 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
         led["id"] = led["id"].astype("int64")
         seen = s.execute(select(LedgerSource.last_period, LedgerSource.last_run)
                          .where(LedgerSource.source == source)).first()
+        sealed = ledger_seal.stored(s, source)
+    as_stored = led[["id", *ledger_seal.SHORT]]  # before last_period is read for the present rows below
+    seal_broken, seal_now, seal_key = ledger_seal.check(source, as_stored, sealed)
     if seen is not None and len(led):  # a present row was seen by its source's latest advancing run
         led["last_period"] = led["last_period"].where(led["state"] != "present", seen.last_period)
     # a row going now from present to gone keeps the period and run that last saw it
     went = {"last_period": seen.last_period, "last_run": seen.last_run} if seen is not None else {}
     history = bool((led["first_period"] < P).any()) if len(led) else False
-    rv = SourceReview(source, register_name, history)
+    rv = SourceReview(source, register_name, history, seal_broken=seal_broken)
     cur, mat = _current(df, register)
     key_text = lambda nk: nk.replace(_SEP, " / ")  # noqa: E731
 
@@ -492,6 +506,12 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
         pos = new.index.to_numpy()
         rv.inserts = pd.DataFrame(dict(zip(_INSERTED, (nk_at[pos], content_at[pos], mhash_at[pos], packed[pos],
                                                        event_at[pos]))), dtype=object)
+        # in write()'s order: content, state, returns
+        rv.seal_after = ledger_seal.as_text(ledger_seal.after_writes(
+            seal_now, as_stored, [rv.content_updates, rv.state_updates, rv.returns], rv.inserts, seal_key, P))
+        rv.sealed_rows = len(led) + len(rv.inserts)
+    if seal_broken:
+        rv.notes.append(seal_broken)
     if len(aged_out):
         rv.notes.append(f"source {source}: {len(aged_out):,} entries older than anything in this extract are "
                         f"no longer in it (a rolling extract): not read as deleted")
@@ -518,9 +538,10 @@ def write(s: Session, review_: LedgerReview, run_id: int) -> dict[str, int]:
         # not by rewriting each row
         seen = s.get(LedgerSource, src.source)
         if seen is None:
-            s.add(LedgerSource(source=src.source, last_period=P, last_run=run_id))
-        else:
-            seen.last_period, seen.last_run = P, run_id
+            seen = LedgerSource(source=src.source, last_period=P, last_run=run_id)
+            s.add(seen)
+        seen.last_period, seen.last_run = P, run_id
+        seen.seal, seen.seal_key_id, seen.sealed_rows = src.seal_after, ledger_seal.current_key()[1], src.sealed_rows
         counts["ledger_new"] += len(src.inserts)
         counts["ledger_changed"] += len(src.content_updates)
         counts["ledger_gone"] += sum(1 for u in src.state_updates if u["state"] != "present")

@@ -293,6 +293,11 @@ class LedgerSource(Base):
     source: Mapped[str] = mapped_column(String(255), primary_key=True)
     last_period: Mapped[str] = mapped_column(String(7))
     last_run: Mapped[int] = mapped_column(Integer)
+    # the keyed seal of the source's ledger rows as that run left them (migration 0012;
+    # audit.store.ledger_seal), the trail key id it was made with, and how many rows it covers
+    seal: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    seal_key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    sealed_rows: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class AlertFact(Base):

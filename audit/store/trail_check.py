@@ -7,7 +7,8 @@
    recomputed and compared; a row that differs is named with what differs and the event that
    recorded it, a row the trail recorded that is gone is "deleted", a row the trail never recorded
    is "not in the trail". A rerun's `supersedes` retires the replaced runs' occurrences.
-3. The anchors: every (seq, hash) in the local anchor file and in any --anchor file must still be
+3. The row ledger: each source's rows against their keyed seal (audit.store.ledger_seal).
+4. The anchors: every (seq, hash) in the local anchor file and in any --anchor file must still be
    in the chain with that hash, so cutting the newest events off, or rewriting the trail from
    some point on, is found.
 
@@ -24,7 +25,7 @@ from typing import Any, Iterator
 
 from sqlalchemy.orm import Session
 
-from audit.store import digests, trail
+from audit.store import digests, ledger_seal, trail
 from audit.store.db import Store
 
 MAX_SAME = 20  # problems of one kind listed before "... and N more"
@@ -157,6 +158,8 @@ def check(store: Store, anchors: list[dict[str, Any]] | None = None, batch: int 
             problems.add("unkeyed trails", f"none of the trail's {report.events} events is keyed: the trail was "
                          "rewritten without the key (or by code older than this store)")
         _check_rows(s, expected, report, problems)
+        for why in ledger_seal.verify(s):  # the row ledger: not in the trail row by row, sealed per source
+            problems.add("ledger seals", why)
     problems.close()
     if chain.key_id == trail.DEV_KEY_ID:
         report.warnings.append("the trail is keyed with the development key: anyone with write access to the "

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from audit import settings as settings_mod
 from audit.period import Period
+from sample_force import settings_of
 from audit.pipeline import run_period
 from audit.store.db import open_store
 from audit.store.models import Alert, AlertOccurrence, AlertResolved, LedgerRow
@@ -27,19 +27,11 @@ LATE_ROW = ("GH900001,100446,01/08/2026,15/10/2026,Harrisonville Hotel,,Gift,Lat
 
 
 @pytest.fixture
-def force(tmp_path) -> Path:
-    dst = tmp_path / "force"
-    dst.mkdir()
-    shutil.copytree(ROOT / "sample", dst / "sample")
-    shutil.copy(ROOT / "config.toml", dst / "config.toml")
-    return dst
+def force(sample_force) -> Path:
+    return sample_force
 
 
-def _settings(force: Path, store_url: str | None = None):
-    s = settings_mod.load(force / "config.toml")
-    if store_url:
-        s.store.url = store_url
-    return s
+_settings = settings_of
 
 
 def _edit_gifts(force: Path, *, drop=(), values=None, typo=None, add=()) -> None:
