@@ -119,6 +119,10 @@ class Change:
     fact_id: str | None  # the current row (altered); None when deleted
 
 
+class LedgerRaced(RuntimeError):
+    """Another run advanced a source's ledger between this run's review and its write."""
+
+
 @dataclass
 class Arrival:
     """Why a row is fresh in this run."""
@@ -154,6 +158,8 @@ class SourceReview:
     #: the seal the ledger will carry once the write plan is carried out, and the rows it covers
     seal_after: str | None = None
     sealed_rows: int = 0
+    #: the seal as this review read it: write() refuses to advance a ledger another run has moved since
+    seal_read: str | None = None
 
 
 @dataclass
@@ -361,7 +367,8 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
     # a row going now from present to gone keeps the period and run that last saw it
     went = {"last_period": seen.last_period, "last_run": seen.last_run} if seen is not None else {}
     history = bool((led["first_period"] < P).any()) if len(led) else False
-    rv = SourceReview(source, register_name, history, seal_broken=seal_broken)
+    rv = SourceReview(source, register_name, history, seal_broken=seal_broken,
+                      seal_read=sealed.seal if sealed else None)
     cur, mat = _current(df, register)
     key_text = lambda nk: nk.replace(_SEP, " / ")  # noqa: E731
 
@@ -525,6 +532,14 @@ def write(s: Session, review_: LedgerReview, run_id: int) -> dict[str, int]:
         return counts
     P = str(review_.period)
     for src in review_.sources:
+        # every present row of the source was seen by this run: said once for the source (LedgerSource),
+        # not by rewriting each row. Read first, locked on PostgreSQL (a second run waits here), and
+        # as this run's review read it, or another run has moved the ledger since: the run fails
+        seen = s.get(LedgerSource, src.source, with_for_update=True)
+        if (seen.seal if seen else None) != src.seal_read:
+            by = f"advanced by run {seen.last_run} ({seen.last_period})" if seen else "taken away"
+            raise LedgerRaced(f"the row ledger of source {src.source} was {by} while this run was running: "
+                              f"run {P} again")
         if len(src.inserts):
             _insert(s, src.inserts, source=src.source, register=src.register, first_period=P, content_period=P,
                     last_period=P, state="present", first_run=run_id, last_run=run_id)
@@ -534,9 +549,6 @@ def write(s: Session, review_: LedgerReview, run_id: int) -> dict[str, int]:
             s.execute(update(LedgerRow), src.state_updates)
         if src.returns:
             s.execute(update(LedgerRow), src.returns)
-        # every present row of the source was seen by this run: said once for the source (LedgerSource),
-        # not by rewriting each row
-        seen = s.get(LedgerSource, src.source)
         if seen is None:
             seen = LedgerSource(source=src.source, last_period=P, last_run=run_id)
             s.add(seen)

@@ -205,3 +205,29 @@ def test_the_upgrade_seals_the_ledgers_of_an_older_store(force):
     _gifts(force, drop={"GH000002"})
     outcome = _run(settings, OCT)
     assert outcome.status == "succeeded" and len(_deleted_alerts(settings, OCT)) == 1
+
+
+def test_a_run_whose_ledger_another_run_advanced_meanwhile_fails_and_writes_nothing(force, store_url):
+    """Two runs advancing the same ledger at once (say October from the scheduler and a hand run of
+    November): the second to record would leave a ledger and a seal neither run saw. It fails."""
+    from audit.store import ledger
+
+    import connectors
+
+    settings = _settings(force, store_url)
+    _run(settings, SEP)
+    _gifts(force, drop={"GH000002"})  # so the first of the two writes changes the ledger
+    frames = connectors.load_sources(settings.sources, settings.base_dir).frames
+    store = open_store(store_url)
+    try:
+        first, second = (ledger.review(store, frames, p) for p in (OCT, NOV))  # both read September's ledger
+        with store.write() as s:
+            ledger.write(s, first, run_id=2)
+        with pytest.raises(ledger.LedgerRaced, match="was advanced by run 2 .2026-10. while this run was running"):
+            with store.write() as s:
+                ledger.write(s, second, run_id=3)
+        with store.read() as s:
+            assert set(s.execute(select(LedgerSource.last_run)).scalars()) == {2}
+            assert ledger_seal.verify(s) == []
+    finally:
+        store.dispose()
