@@ -359,9 +359,9 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
         led["id"] = led["id"].astype("int64")
         seen = s.execute(select(LedgerSource.last_period, LedgerSource.last_run)
                          .where(LedgerSource.source == source)).first()
-        sealed = ledger_seal.stored(s, source)
+        sealed, trail_says = ledger_seal.stored(s, source), ledger_seal.recorded(s)
     as_stored = led[["id", *ledger_seal.SHORT]]  # before last_period is read for the present rows below
-    seal_broken, seal_now, seal_key = ledger_seal.check(source, as_stored, sealed)
+    seal_broken, seal_now, seal_key = ledger_seal.check(source, as_stored, sealed, trail_says)
     if seen is not None and len(led):  # a present row was seen by its source's latest advancing run
         led["last_period"] = led["last_period"].where(led["state"] != "present", seen.last_period)
     # a row going now from present to gone keeps the period and run that last saw it
@@ -525,8 +525,9 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
     return rv
 
 
-def write(s: Session, review_: LedgerReview, run_id: int) -> dict[str, int]:
-    """Record what this run saw (inside the run's transaction). Returns counts for the run's notes."""
+def write(s: Session, review_: LedgerReview, run_id: int, store: Store, actor: str = "run") -> dict[str, int]:
+    """Record what this run saw (inside the run's transaction), and the seals it leaves in the trail
+    (a `ledger.seal` event). Returns counts for the run's notes."""
     counts = {"ledger_new": 0, "ledger_changed": 0, "ledger_gone": 0}
     if not review_.advance:
         return counts
@@ -557,6 +558,8 @@ def write(s: Session, review_: LedgerReview, run_id: int) -> dict[str, int]:
         counts["ledger_new"] += len(src.inserts)
         counts["ledger_changed"] += len(src.content_updates)
         counts["ledger_gone"] += sum(1 for u in src.state_updates if u["state"] != "present")
+    if review_.sources:
+        ledger_seal.record(s, store, run_id, actor)
     return counts
 
 

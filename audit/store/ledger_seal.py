@@ -11,6 +11,10 @@ without reading the ledger again.
 
 - A run checks the seal of every source it reviews against the rows it reads anyway, before it
   trusts them (`check`); a broken seal makes the run partial and says which source and how.
+- Each run that writes the ledger records every source's seal in the trail (a `ledger.seal` event,
+  in its transaction), and the seal must be the one the latest such event recorded: so putting a
+  ledger back to an earlier state together with its seal (last month's copy of the database) is
+  found too, unless the trail is cut back as well (`audit verify` finds that with its anchors).
 - `audit verify` reads every source's rows and checks their seals (`verify`).
 
 Not sealed: the material values kept to show before and after (`material`, `before`), `event_date`,
@@ -29,7 +33,7 @@ from pandas.core.util.hashing import combine_hash_arrays
 from sqlalchemy import select
 
 from audit.store import trail
-from audit.store.models import LedgerRow, LedgerSource
+from audit.store.models import AuditEvent, LedgerRow, LedgerSource
 
 #: the sealed columns: (the ledger review's name, row_ledger's column)
 SEALED = (("nk", "natural_key"), ("content", "content_hash"), ("mhash", "material_hash"),
@@ -40,6 +44,7 @@ SHORT = [short for short, _ in SEALED]
 _SHORT_OF = {column: short for short, column in SEALED}
 _DISTINCT = {"nk", "content", "mhash"}
 _MOD = 1 << 64
+EVENT = "ledger.seal"
 
 
 def _hash_key(key: bytes) -> str:
@@ -114,12 +119,70 @@ class Stored:
     last_run: int | None
 
 
-def check(source: str, led: pd.DataFrame, stored: Stored | None) -> tuple[str | None, int | None, str]:
-    """Check the ledger rows a run read (`led`, SHORT columns as stored) against their seal.
+@dataclass
+class Recorded:
+    """The seals the latest `ledger.seal` event of the trail recorded (none yet: seq None)."""
+
+    seq: int | None = None
+    run: str = ""
+    seals: dict[str, str | None] = None
+    #: why the event cannot be trusted (its keyed hash, trail.event_hash, is not its key's), if so
+    untrusted: str | None = None
+
+    def differs(self, source: str, stored: Stored | None) -> str | None:
+        if self.seq is None:
+            return None
+        if self.untrusted:
+            return (f"the row ledger of source {source} cannot be checked: the trail's record of the ledger seals "
+                    f"(event seq {self.seq}, {self.run}) {self.untrusted}")
+        if source not in (self.seals or {}):
+            return None
+        if (stored.seal if stored else None) == self.seals[source]:
+            return None
+        return (f"the row ledger of source {source} has a seal that is not the one the trail recorded last (event "
+                f"seq {self.seq}, {self.run}): the ledger and its seal were put back to an earlier state, or the "
+                "seal was edited; entries deleted, altered or back since then may be missed")
+
+
+def record(s, store, run_id: int, actor: str) -> None:
+    """Record every source's seal in the trail (within the run's transaction)."""
+    seals = dict(s.execute(select(LedgerSource.source, LedgerSource.seal).order_by(LedgerSource.source)).all())
+    trail.append(s, store, actor=actor, action=EVENT, obj=f"run:{run_id}", details={"seals": seals})
+
+
+def recorded(s) -> Recorded:
+    """The latest `ledger.seal` event, its own keyed hash checked (the whole chain is `audit verify`'s)."""
+    ev = s.execute(select(AuditEvent).where(AuditEvent.action == EVENT).order_by(AuditEvent.seq.desc())
+                   .limit(1)).scalars().first()
+    if ev is None:
+        return Recorded()
+    marker = s.execute(select(AuditEvent.details).where(AuditEvent.action == trail.MARKER, AuditEvent.seq < ev.seq)
+                       .order_by(AuditEvent.seq.desc()).limit(1)).scalar()
+    key_id = str((marker or {}).get("key_id"))
+    key = trail.keyring().get(key_id)
+    details = ev.details if isinstance(ev.details, dict) else {}
+    if key is None:
+        untrusted = (f"is keyed with trail key id {key_id}, which this machine does not have (set "
+                     f"{trail.PREVIOUS_KEYS_ENV} to every key ever used)")
+    elif not hmac.compare_digest(str(ev.hash), trail.event_hash(ev.prev_hash, ev.seq, ev.at, ev.actor, ev.action,
+                                                                ev.object, ev.details, key)):
+        untrusted = "was changed after it was written: run `integrity-audit audit verify`"
+    else:
+        untrusted = None
+    return Recorded(ev.seq, ev.object, dict(details.get("seals") or {}), untrusted)
+
+
+def check(source: str, led: pd.DataFrame, stored: Stored | None,
+          trail_says: Recorded | None = None) -> tuple[str | None, int | None, str]:
+    """Check the ledger rows a run read (`led`, SHORT columns as stored) against their seal, and the
+    seal against the trail's latest record of it.
 
     Returns (what is wrong, in words, or None; the seal of `led` under the current key; that key)."""
     key, _ = current_key()
     now = seal(led, key)
+    rolled_back = (trail_says or Recorded()).differs(source, stored)
+    if rolled_back:
+        return rolled_back, now, key
     if stored is None or stored.seal is None:
         if not len(led):
             return None, now, key
@@ -158,9 +221,11 @@ def verify(s) -> list[str]:
     """Every source's ledger checked against its seal (for `audit verify`): what is wrong, in words."""
     sources = set(s.execute(select(LedgerSource.source)).scalars())
     sources |= set(s.execute(select(LedgerRow.source).distinct()).scalars())
+    trail_says = recorded(s)
+    sources |= set(trail_says.seals or {})
     problems = []
     for source in sorted(sources):
-        why, _, _ = check(source, read(s, source), stored(s, source))
+        why, _, _ = check(source, read(s, source), stored(s, source), trail_says)
         if why:
             problems.append(why)
     return problems

@@ -48,7 +48,7 @@ def write_results(s: Session, store: Store, ri: "RunInput", run_id: int) -> dict
         shadow.write(s, ri, run_id)  # apart from alerts: never queued, reported or exported
         _refresh_periods(s, touched - found)
         if ri.ledger is not None:
-            ledger.write(s, ri.ledger, run_id)
+            ledger.write(s, ri.ledger, run_id, store, ri.actor)
         # the audit trail records what was written: the alerts created or changed, the evidence
         append_run_digests(s, store, run_id, found | touched, ri.actor)
     s.execute(update(Run).where(Run.id == run_id).values(

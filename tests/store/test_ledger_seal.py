@@ -3,6 +3,7 @@
 which says so and is partial, and by `audit verify`; the runs' own writes never break it."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -222,12 +223,47 @@ def test_a_run_whose_ledger_another_run_advanced_meanwhile_fails_and_writes_noth
     try:
         first, second = (ledger.review(store, frames, p) for p in (OCT, NOV))  # both read September's ledger
         with store.write() as s:
-            ledger.write(s, first, run_id=2)
+            ledger.write(s, first, 2, store)
         with pytest.raises(ledger.LedgerRaced, match="was advanced by run 2 .2026-10. while this run was running"):
             with store.write() as s:
-                ledger.write(s, second, run_id=3)
+                ledger.write(s, second, 3, store)
         with store.read() as s:
             assert set(s.execute(select(LedgerSource.last_run)).scalars()) == {2}
             assert ledger_seal.verify(s) == []
     finally:
         store.dispose()
+
+
+def test_a_ledger_put_back_with_its_seal_as_an_earlier_run_left_it_is_found(force, tmp_path):
+    """Last month's copy of the ledger and its seal, restored over this month's: each is consistent
+    with the other, but not with the trail's latest `ledger.seal` event."""
+    settings = _settings(force)
+    _run(settings, SEP)
+    db = Path(settings.store_url.removeprefix("sqlite:///"))
+    shutil.copy(db, tmp_path / "september.db")
+    _gifts(force, drop={"GH000002"})
+    assert _run(settings, OCT).status == "succeeded"  # the deletion recorded in the ledger
+    import sqlite3
+
+    with sqlite3.connect(db) as c:
+        c.execute(f"ATTACH DATABASE '{tmp_path / 'september.db'}' AS sep")
+        for table in ("row_ledger", "ledger_sources"):
+            c.execute(f"DELETE FROM main.{table}")
+            c.execute(f"INSERT INTO main.{table} SELECT * FROM sep.{table}")
+    store = open_store(settings.store_url)
+    try:
+        report = check(store)
+    finally:
+        store.dispose()
+    named = [p for p in report.problems if "not the one the trail recorded last" in p]
+    assert named and all("row ledger of source" in p for p in named), report.problems
+    outcome = _run(settings, NOV)
+    assert outcome.status == "partial" and "put back to an earlier state" in outcome.error
+
+
+def test_an_edited_record_of_the_seals_in_the_trail_is_found_by_the_next_run(force):
+    settings = _settings(force)
+    _run(settings, SEP)
+    _sql(settings, "UPDATE audit_events SET details = :d WHERE action = 'ledger.seal'", d='{"seals": {}}')
+    outcome = _run(settings, OCT)
+    assert outcome.status == "partial" and "was changed after it was written" in outcome.error

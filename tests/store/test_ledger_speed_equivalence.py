@@ -83,7 +83,7 @@ def _ledger(store) -> dict[str, LedgerRow]:
 def test_write_stores_rows_as_the_orm_reads_them(store):
     sep = ledger.review(store, [_gifts(SEP_ROWS)], Period(2026, 9))
     with store.write() as s:
-        assert ledger.write(s, sep, 1)["ledger_new"] == 4
+        assert ledger.write(s, sep, 1, store)["ledger_new"] == 4
     rows = _ledger(store)
     assert rows["G1"].event_date == date(2026, 9, 3) and rows["G2"].event_date is None
     assert (rows["G1"].source, rows["G1"].register, rows["G1"].first_run, rows["G1"].last_run) == \
@@ -110,7 +110,7 @@ def test_write_stores_rows_as_the_orm_reads_them(store):
     assert altered.event_date == date(2026, 9, 3)
     assert set(october.fresh) == {"FG1", "FG5"}
     with store.write() as s:
-        counts = ledger.write(s, october, 2)
+        counts = ledger.write(s, october, 2, store)
     assert counts == {"ledger_new": 1, "ledger_changed": 2, "ledger_gone": 1}
     rows = _ledger(store)
     # the present rows were seen by October's run, said once for the source; the deleted row keeps
@@ -126,7 +126,7 @@ def test_write_stores_rows_as_the_orm_reads_them(store):
 def test_write_rolls_back_with_the_run(store):
     review = ledger.review(store, [_gifts(SEP_ROWS)], Period(2026, 9))
     with pytest.raises(RuntimeError), store.write() as s:
-        ledger.write(s, review, 1)
+        ledger.write(s, review, 1, store)
         raise RuntimeError("the run dies")
     with store.read() as s:
         assert s.execute(select(func.count()).select_from(LedgerRow)).scalar() == 0
