@@ -232,10 +232,13 @@ def review(store: Store, frames: list[Any], period: Period, *, guard_percent: fl
     latest = latest_period(store)
     out = LedgerReview(period, advance=latest is None or latest <= str(period))
     previous = latest_period(store, before=str(period))
+    with store.read() as s:
+        trail_says = ledger_seal.recorded(s)  # the trail's latest ledger.seal event, read once per review
     for frame in frames:
         if tracked(frame.register):
             out.sources.append(_review_source(store, frame.source, frame.register, frame.df, period, out.advance,
-                                              100.0 if frame.source in unguarded else guard_percent, previous))
+                                              100.0 if frame.source in unguarded else guard_percent, previous,
+                                              trail_says))
     return out
 
 
@@ -341,7 +344,8 @@ def _dates(s: pd.Series) -> np.ndarray:
 
 
 def _review_source(store: Store, source: str, register_name: str, df: pd.DataFrame, period: Period,
-                   advance: bool, guard_percent: float, previous: str | None) -> SourceReview:
+                   advance: bool, guard_percent: float, previous: str | None,
+                   trail_says: ledger_seal.Recorded) -> SourceReview:
     register = registers.get(register_name)
     P = str(period)
     with store.read() as s:  # the DBAPI cursor's own tuples: no Row object per ledger row (text and ints only)
@@ -359,7 +363,7 @@ def _review_source(store: Store, source: str, register_name: str, df: pd.DataFra
         led["id"] = led["id"].astype("int64")
         seen = s.execute(select(LedgerSource.last_period, LedgerSource.last_run)
                          .where(LedgerSource.source == source)).first()
-        sealed, trail_says = ledger_seal.stored(s, source), ledger_seal.recorded(s)
+        sealed = ledger_seal.stored(s, source)
     as_stored = led[["id", *ledger_seal.SHORT]]  # before last_period is read for the present rows below
     seal_broken, seal_now, seal_key = ledger_seal.check(source, as_stored, sealed, trail_says)
     if seen is not None and len(led):  # a present row was seen by its source's latest advancing run
