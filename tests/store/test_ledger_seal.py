@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from audit.period import Period
-from sample_force import settings_of
+from sample_force import copy_sample, settings_of
 from audit.pipeline import run_period
 from audit.store import ledger_seal, migrate, trail
 from audit.store.db import open_store
@@ -24,10 +24,31 @@ SEP, OCT, NOV, DEC = (Period(2026, m) for m in (9, 10, 11, 12))
 CHANGED = "was changed outside a run"
 
 
+KEY = "the force's trail key, kept outside the store"
+
+
 @pytest.fixture
 def force(sample_force, monkeypatch) -> Path:
-    monkeypatch.setenv(trail.KEY_ENV, "the force's trail key, kept outside the store")
+    monkeypatch.setenv(trail.KEY_ENV, KEY)
     return sample_force
+
+
+@pytest.fixture(scope="module")
+def september_store(tmp_path_factory) -> Path:
+    """The sample's store after the September run (made once: most tests start from it)."""
+    folder = copy_sample(tmp_path_factory.mktemp("september"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(trail.KEY_ENV, KEY)
+        assert _run(settings_of(folder), SEP).status == "succeeded"
+    return folder / "data" / "integrity-audit.db"
+
+
+@pytest.fixture
+def after_september(force, september_store):
+    """The force's settings, its store a copy of the one September's run left."""
+    (force / "data").mkdir(exist_ok=True)
+    shutil.copy(september_store, force / "data" / "integrity-audit.db")
+    return _settings(force)
 
 
 _settings = settings_of
@@ -123,9 +144,8 @@ def _deleted_alerts(settings, period):
     "DELETE FROM ledger_sources WHERE source = 'gifts'",
 ], ids=["row deleted", "hashes rewritten", "marked gone", "row forged", "seal removed", "seal forged",
         "source record deleted"])
-def test_an_edit_to_the_ledger_between_runs_is_found_and_the_run_is_partial(force, edit):
-    settings = _settings(force)
-    assert _run(settings, SEP).status == "succeeded"
+def test_an_edit_to_the_ledger_between_runs_is_found_and_the_run_is_partial(force, after_september, edit):
+    settings = after_september
     _sql(settings, edit)
     store = open_store(settings.store_url)
     try:
@@ -142,10 +162,9 @@ def test_an_edit_to_the_ledger_between_runs_is_found_and_the_run_is_partial(forc
     assert not [b for b in outcome.ledger.broken_seals if "source gifts" not in b]
 
 
-def test_without_an_edit_the_deletion_is_reported_and_the_run_succeeds(force):
+def test_without_an_edit_the_deletion_is_reported_and_the_run_succeeds(force, after_september):
     """The control for the test above: the same schedule with no edit to the store."""
-    settings = _settings(force)
-    _run(settings, SEP)
+    settings = after_september
     _gifts(force, drop={"GH000002"})
     outcome = _run(settings, OCT)
     assert outcome.status == "succeeded" and not outcome.ledger.broken_seals
@@ -153,10 +172,8 @@ def test_without_an_edit_the_deletion_is_reported_and_the_run_succeeds(force):
         "100062: gifts_hospitality entry GH000002 deleted after it was audited"]
 
 
-def test_a_new_trail_key_checks_with_the_old_one_and_reseals(force, monkeypatch):
-    settings = _settings(force)
-    old = "the force's trail key, kept outside the store"
-    _run(settings, SEP)
+def test_a_new_trail_key_checks_with_the_old_one_and_reseals(force, after_september, monkeypatch):
+    settings, old = after_september, KEY
     monkeypatch.setenv(trail.KEY_ENV, "the new key after a rotation")
     # without the old key the seal cannot be checked: said, and partial
     outcome = _run(settings, OCT)
@@ -176,10 +193,9 @@ def test_a_new_trail_key_checks_with_the_old_one_and_reseals(force, monkeypatch)
     assert _run(settings, OCT).status == "succeeded"
 
 
-def test_a_seal_is_not_the_sum_of_unkeyed_hashes(force, monkeypatch):
+def test_a_seal_is_not_the_sum_of_unkeyed_hashes(force, after_september, monkeypatch):
     """Without the key the seal cannot be recomputed: the same rows under another key seal differently."""
-    settings = _settings(force)
-    _run(settings, SEP)
+    settings = after_september
     store = open_store(settings.store_url)
     try:
         with store.read() as s:
@@ -195,10 +211,9 @@ def test_a_seal_is_not_the_sum_of_unkeyed_hashes(force, monkeypatch):
     assert ledger_seal.seal(rows.iloc[[0, *range(len(rows))]], key) != ledger_seal.seal(rows, key)
 
 
-def test_the_upgrade_seals_the_ledgers_of_an_older_store(force):
+def test_the_upgrade_seals_the_ledgers_of_an_older_store(force, after_september):
     """A store from before migration 0012: its ledgers are sealed as they are, and then checked."""
-    settings = _settings(force)
-    _run(settings, SEP)
+    settings = after_september
     url = settings.store_url
     migrate.downgrade(url, "0011_access_timelines")
     migrate.upgrade(url)
@@ -234,11 +249,10 @@ def test_a_run_whose_ledger_another_run_advanced_meanwhile_fails_and_writes_noth
         store.dispose()
 
 
-def test_a_ledger_put_back_with_its_seal_as_an_earlier_run_left_it_is_found(force, tmp_path):
+def test_a_ledger_put_back_with_its_seal_as_an_earlier_run_left_it_is_found(force, after_september, tmp_path):
     """Last month's copy of the ledger and its seal, restored over this month's: each is consistent
     with the other, but not with the trail's latest `ledger.seal` event."""
-    settings = _settings(force)
-    _run(settings, SEP)
+    settings = after_september
     db = Path(settings.store_url.removeprefix("sqlite:///"))
     shutil.copy(db, tmp_path / "september.db")
     _gifts(force, drop={"GH000002"})
@@ -261,9 +275,8 @@ def test_a_ledger_put_back_with_its_seal_as_an_earlier_run_left_it_is_found(forc
     assert outcome.status == "partial" and "put back to an earlier state" in outcome.error
 
 
-def test_an_edited_record_of_the_seals_in_the_trail_is_found_by_the_next_run(force):
-    settings = _settings(force)
-    _run(settings, SEP)
+def test_an_edited_record_of_the_seals_in_the_trail_is_found_by_the_next_run(force, after_september):
+    settings = after_september
     _sql(settings, "UPDATE audit_events SET details = :d WHERE action = 'ledger.seal'", d='{"seals": {}}')
     outcome = _run(settings, OCT)
     assert outcome.status == "partial" and "was changed after it was written" in outcome.error
