@@ -280,3 +280,49 @@ def test_an_edited_record_of_the_seals_in_the_trail_is_found_by_the_next_run(for
     _sql(settings, "UPDATE audit_events SET details = :d WHERE action = 'ledger.seal'", d='{"seals": {}}')
     outcome = _run(settings, OCT)
     assert outcome.status == "partial" and "was changed after it was written" in outcome.error
+
+
+@pytest.mark.db
+def test_on_postgresql_the_second_write_waits_for_the_first_commit_and_then_fails(force, pg_url):
+    """The two writes overlapping for real: the second blocks on the source's row until the first
+    commits, then sees the seal moved and fails (without the row lock it would read the old seal
+    and write over the first)."""
+    import threading
+    import time
+
+    import connectors
+    from audit.store import ledger
+
+    settings = _settings(force, pg_url)
+    _run(settings, SEP)
+    _gifts(force, drop={"GH000002"})
+    frames = connectors.load_sources(settings.sources, settings.base_dir).frames
+    store = open_store(pg_url)
+    try:
+        first, second = (ledger.review(store, frames, p) for p in (OCT, NOV))
+        outcome: dict[str, object] = {}
+
+        def write_second() -> None:
+            try:
+                with store.write() as s:
+                    ledger.write(s, second, 3, store)
+                outcome["written"] = True
+            except ledger.LedgerRaced as e:
+                outcome["raced"], outcome["at"] = str(e), time.monotonic()
+
+        with store.write() as s:
+            ledger.write(s, first, 2, store)
+            s.flush()
+            other = threading.Thread(target=write_second)
+            other.start()
+            other.join(2.0)
+            assert other.is_alive() and not outcome  # waiting for this transaction
+            committed = time.monotonic()
+        other.join(60)
+        assert "written" not in outcome and "was advanced by run 2" in str(outcome.get("raced"))
+        assert outcome["at"] >= committed
+        with store.read() as s:
+            assert set(s.execute(select(LedgerSource.last_run)).scalars()) == {2}
+            assert ledger_seal.verify(s) == []
+    finally:
+        store.dispose()
