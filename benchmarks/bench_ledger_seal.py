@@ -32,8 +32,8 @@ def main() -> None:
     from audit.period import Period
     from audit.pipeline import run_period
     from audit.settings import load
-    from audit.store import ledger, ledger_seal, open_store
-    from bench_detection import generate
+    from audit.store import ledger, open_store
+    from bench_detection import _time_functions, generate
 
     folder = Path(tempfile.mkdtemp(prefix="bench_seal_"))
     generate(folder, 1, args.scale, 12, args.end)
@@ -43,28 +43,17 @@ def main() -> None:
     with contextlib.chdir(folder):
         run_period(settings, period, engine="reference", publish=False)
         frames = connectors.load_sources(settings.sources, settings.base_dir).frames
-    spent = {"check": 0.0, "after": 0.0}
-
-    def timed(name, fn):
-        def run(*a, **k):
-            t = time.perf_counter()
-            try:
-                return fn(*a, **k)
-            finally:
-                spent[name] += time.perf_counter() - t
-        return run
-
-    ledger_seal.check, ledger_seal.after_writes = timed("check", ledger_seal.check), timed("after",
-                                                                                          ledger_seal.after_writes)
+    check, after = "audit.store.ledger_seal:check", "audit.store.ledger_seal:after_writes"
+    spent = _time_functions([check, after])  # wall seconds inside each, wherever it is called from
     store = open_store(settings.store_url)
     for i in range(args.runs):
-        spent.update(check=0.0, after=0.0)
+        spent.clear()
         t = time.perf_counter()
         review = ledger.review(store, frames, period)
         total = time.perf_counter() - t
         rows = sum(s.sealed_rows for s in review.sources)
-        print(f"review {i + 1}: {total:.2f} s for {rows:,} ledger rows; checking the seals {spent['check']:.2f} s, "
-              f"the seals after the writes {spent['after']:.2f} s; broken: {review.broken_seals or 'none'}")
+        print(f"review {i + 1}: {total:.2f} s for {rows:,} ledger rows; checking the seals {spent[check]:.2f} s, "
+              f"the seals after the writes {spent[after]:.2f} s; broken: {review.broken_seals or 'none'}")
     store.dispose()
     shutil.rmtree(folder, ignore_errors=True)
 
