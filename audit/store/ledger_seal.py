@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -125,7 +125,7 @@ class Recorded:
 
     seq: int | None = None
     run: str = ""
-    seals: dict[str, str | None] = None
+    seals: dict[str, str | None] = field(default_factory=dict)
     #: why the event cannot be trusted (its keyed hash, trail.event_hash, is not its key's), if so
     untrusted: str | None = None
 
@@ -135,7 +135,7 @@ class Recorded:
         if self.untrusted:
             return (f"the row ledger of source {source} cannot be checked: the trail's record of the ledger seals "
                     f"(event seq {self.seq}, {self.run}) {self.untrusted}")
-        if source not in (self.seals or {}):
+        if source not in self.seals:
             return None
         if (stored.seal if stored else None) == self.seals[source]:
             return None
@@ -222,7 +222,7 @@ def verify(s) -> list[str]:
     sources = set(s.execute(select(LedgerSource.source)).scalars())
     sources |= set(s.execute(select(LedgerRow.source).distinct()).scalars())
     trail_says = recorded(s)
-    sources |= set(trail_says.seals or {})
+    sources |= set(trail_says.seals)
     problems = []
     for source in sorted(sources):
         why, _, _ = check(source, read(s, source), stored(s, source), trail_says)

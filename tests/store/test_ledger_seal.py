@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from audit.period import Period
 from sample_force import copy_sample, settings_of
 from audit.pipeline import run_period
-from audit.store import ledger_seal, migrate, trail
+from audit.store import ledger, ledger_seal, migrate, trail
 from audit.store.db import open_store
 from audit.store.models import LedgerRow, LedgerSource
 from audit.store.queries import list_alerts
@@ -223,20 +223,24 @@ def test_the_upgrade_seals_the_ledgers_of_an_older_store(force, after_september)
     assert outcome.status == "succeeded" and len(_deleted_alerts(settings, OCT)) == 1
 
 
+def _two_reviews(force, url):
+    """After September's run and a deletion from the gifts file (so the first write changes the
+    ledger): the store, and October's and November's reviews, both made from September's ledger."""
+    import connectors
+
+    settings = _settings(force, url)
+    _run(settings, SEP)
+    _gifts(force, drop={"GH000002"})
+    frames = connectors.load_sources(settings.sources, settings.base_dir).frames
+    store = open_store(url)
+    return (store, *(ledger.review(store, frames, p) for p in (OCT, NOV)))
+
+
 def test_a_run_whose_ledger_another_run_advanced_meanwhile_fails_and_writes_nothing(force, store_url):
     """Two runs advancing the same ledger at once (say October from the scheduler and a hand run of
     November): the second to record would leave a ledger and a seal neither run saw. It fails."""
-    from audit.store import ledger
-
-    import connectors
-
-    settings = _settings(force, store_url)
-    _run(settings, SEP)
-    _gifts(force, drop={"GH000002"})  # so the first of the two writes changes the ledger
-    frames = connectors.load_sources(settings.sources, settings.base_dir).frames
-    store = open_store(store_url)
+    store, first, second = _two_reviews(force, store_url)
     try:
-        first, second = (ledger.review(store, frames, p) for p in (OCT, NOV))  # both read September's ledger
         with store.write() as s:
             ledger.write(s, first, 2, store)
         with pytest.raises(ledger.LedgerRaced, match="was advanced by run 2 .2026-10. while this run was running"):
@@ -290,16 +294,8 @@ def test_on_postgresql_the_second_write_waits_for_the_first_commit_and_then_fail
     import threading
     import time
 
-    import connectors
-    from audit.store import ledger
-
-    settings = _settings(force, pg_url)
-    _run(settings, SEP)
-    _gifts(force, drop={"GH000002"})
-    frames = connectors.load_sources(settings.sources, settings.base_dir).frames
-    store = open_store(pg_url)
+    store, first, second = _two_reviews(force, pg_url)
     try:
-        first, second = (ledger.review(store, frames, p) for p in (OCT, NOV))
         outcome: dict[str, object] = {}
 
         def write_second() -> None:
