@@ -196,7 +196,8 @@ def check(source: str, led: pd.DataFrame, stored: Stored | None,
     found = now if check_key == key else seal(led, check_key)
     if as_text(found) != stored.seal:
         return (f"the row ledger of source {source} was changed outside a run: it holds {len(led):,} row(s) "
-                f"that do not match the seal run {stored.last_run} left on {stored.rows:,} row(s). Entries "
+                f"that do not match the seal run {stored.last_run} left on "
+                f"{'an unrecorded number of' if stored.rows is None else f'{stored.rows:,}'} row(s). Entries "
                 "deleted, altered or back since then may be missed or misreported; find who wrote to the "
                 "store's row_ledger table"), now, key
     return None, now, key
